@@ -1,0 +1,88 @@
+"""The ``depthbench`` command: ``run`` (Hydra), ``report`` and ``list``.
+
+``depthbench run [HYDRA OVERRIDES]`` hands its arguments to Hydra, so every Hydra
+feature (``-m`` multirun, ``--cfg job``, ``--help``) works as documented there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from depthbench.errors import DepthbenchError
+
+log = logging.getLogger("depthbench")
+
+
+def conf_dir() -> Path:
+    """The Hydra config tree: packaged with a wheel, or ``conf/`` of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parents[1] / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise DepthbenchError(f"no Hydra config tree found beside {here}")
+
+
+def _run_job(cfg: DictConfig) -> None:
+    from depthbench.run import run
+
+    try:
+        run(cfg)
+    except DepthbenchError as exc:
+        log.error("%s", exc)
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _hydra_run(argv: list[str]) -> int:
+    sys.argv = ["depthbench run", *argv]
+    main = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
+    main(_run_job)()
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from depthbench.report import build_report
+
+    page = build_report(args.results, args.out)
+    print(f"wrote {page}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from depthbench.catalog import describe
+
+    print(describe(conf_dir()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "run":
+        return _hydra_run(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="depthbench", description="Depth-efficiency benchmarks on hierarchical data."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="train a grid (Hydra overrides follow; see: depthbench run --help)")
+    report = sub.add_parser("report", help="tables and plots from stored results only")
+    report.add_argument("results", nargs="+", type=Path, help="results director(y/ies)")
+    report.add_argument("--out", type=Path, required=True, help="report directory to write")
+    report.set_defaults(func=_report)
+    listing = sub.add_parser("list", help="task families, models and experiments available")
+    listing.set_defaults(func=_list)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except DepthbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The run config, validated: Hydra's ``DictConfig`` -> plain frozen dataclasses.
+
+Every check raises :class:`~depthbench.errors.ConfigError` naming the key, so a bad
+value stops the job before anything is trained or written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from depthbench.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """The axes of one job's grid (``grid.*``); ``seeds`` is a count: seeds 0..seeds-1."""
+
+    depths: tuple[int, ...]
+    budgets: tuple[int, ...]
+    seeds: int
+    lrs: tuple[float, ...]
+    n_train: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """``train.*``: optimisation and evaluation settings shared by the whole grid."""
+
+    steps: int
+    batch_size: int
+    n_test: int
+    device: str
+    progress: bool
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one job needs, validated."""
+
+    task: str
+    task_params: dict[str, Any]
+    model: str
+    model_params: dict[str, Any]
+    grid: GridSpec
+    train: TrainSpec
+    data_seed: int
+    results_dir: Path
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that change a trained model's numbers (hashed into ``cell_id``).
+
+        Device, progress display and results location are left out: they do not
+        define the experiment.
+        """
+        return {
+            "task": self.task,
+            "task_params": self.task_params,
+            "model": self.model,
+            "model_params": self.model_params,
+            "data_seed": self.data_seed,
+            "steps": self.train.steps,
+            "batch_size": self.train.batch_size,
+            "n_test": self.train.n_test,
+        }
+
+
+def _int(key: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(key, f"must be an integer >= {low}, got {value!r}")
+    return value
+
+
+def _int_list(key: str, value: Any, low: int = 1) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(key, f"must be a non-empty list of integers >= {low}, got {value!r}")
+    return tuple(sorted({_int(key, v, low) for v in value}))
+
+
+def _lr_list(key: str, value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(key, f"must be a non-empty list of positive numbers, got {value!r}")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+            raise ConfigError(key, f"must hold positive finite numbers, got {v!r}")
+    return tuple(sorted({float(v) for v in value}))
+
+
+def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
+    section = cfg.get(key)
+    if not isinstance(section, dict):
+        raise ConfigError(key, f"missing config group (got {section!r})")
+    return dict(section)
+
+
+def parse(cfg: DictConfig) -> RunSpec:
+    """Validate a composed run config; raises :class:`ConfigError` on the first problem."""
+    raw = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(raw, dict)
+    task, model = _section(raw, "task"), _section(raw, "model")
+    grid, train = _section(raw, "grid"), _section(raw, "train")
+    device = train.get("device")
+    if device not in DEVICES:
+        raise ConfigError("train.device", f"must be one of {', '.join(DEVICES)}, got {device!r}")
+    results_dir = raw.get("results_dir")
+    if not isinstance(results_dir, str) or not results_dir:
+        raise ConfigError("results_dir", f"must be a path, got {results_dir!r}")
+    return RunSpec(
+        task=str(task.pop("name", None)),
+        task_params=task,
+        model=str(model.pop("name", None)),
+        model_params=model,
+        grid=GridSpec(
+            depths=_int_list("grid.depths", grid.get("depths")),
+            budgets=_int_list("grid.budgets", grid.get("budgets")),
+            seeds=_int("grid.seeds", grid.get("seeds")),
+            lrs=_lr_list("grid.lrs", grid.get("lrs")),
+            n_train=_int_list("grid.n_train", grid.get("n_train")),
+        ),
+        train=TrainSpec(
+            steps=_int("train.steps", train.get("steps")),
+            batch_size=_int("train.batch_size", train.get("batch_size")),
+            n_test=_int("train.n_test", train.get("n_test"), low=2),
+            device=device,
+            progress=bool(train.get("progress", True)),
+        ),
+        data_seed=_int("data_seed", raw.get("data_seed"), low=0),
+        results_dir=Path(results_dir),
+    )

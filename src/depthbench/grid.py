@@ -1,0 +1,81 @@
+"""A job's grid as data: cells (depth x budget x n_train), runs (x seeds x lrs), groups.
+
+A *cell* is one grid point of one task instance; a *run* is one model (a cell with a
+seed and a learning rate); a *group* is the runs that share a shape and so train as
+one batched computation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from depthbench import models
+from depthbench.config import RunSpec
+from depthbench.errors import ConfigError
+from depthbench.models import Fit
+from depthbench.trainer import Member
+
+
+def digest(obj: Any) -> str:
+    """A stable 16-hex-digit hash of a JSON-serialisable object."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model of the grid, with the keys that identify it in the results store."""
+
+    depth: int
+    budget: int
+    fit: Fit
+    member: Member
+    cell_id: str
+    run_id: str
+
+
+def plan(spec: RunSpec, input_dim: int, output_dim: int) -> list[Run]:
+    """Every run of the grid, infeasible cells included (they are recorded, not dropped).
+
+    Raises :class:`ConfigError` for a budget that no depth of the grid can meet.
+    """
+    fits = {
+        (d, b): models.fit(spec.model, input_dim, output_dim, d, b)
+        for d, b in itertools.product(spec.grid.depths, spec.grid.budgets)
+    }
+    for b in spec.grid.budgets:
+        if not any(fits[d, b].feasible for d in spec.grid.depths):
+            smallest = min(
+                models.model_class(spec.model).count_params(input_dim, output_dim, d, 1)
+                for d in spec.grid.depths
+            )
+            raise ConfigError(
+                "grid.budgets",
+                f"budget {b} is below the smallest model of any depth in grid.depths "
+                f"({smallest} parameters at width 1); use budgets >= {smallest}",
+            )
+    identity = spec.identity()
+    runs = []
+    for (d, b), fit in sorted(fits.items()):
+        for n_train in spec.grid.n_train:
+            cell_id = digest({**identity, "depth": d, "budget": b, "n_train": n_train})
+            for seed, lr in itertools.product(range(spec.grid.seeds), spec.grid.lrs):
+                member = Member(seed=seed, lr=lr, n_train=n_train)
+                run_id = digest({"cell_id": cell_id, "seed": seed, "lr": lr})
+                runs.append(Run(d, b, fit, member, cell_id, run_id))
+    return runs
+
+
+def groups(runs: list[Run]) -> dict[tuple[int, int], list[Run]]:
+    """Feasible runs keyed by shape ``(depth, width)``, in grid order."""
+    out: dict[tuple[int, int], list[Run]] = defaultdict(list)
+    for r in runs:
+        if r.fit.feasible:
+            assert r.fit.width is not None
+            out[r.depth, r.fit.width].append(r)
+    return dict(out)

@@ -1,0 +1,157 @@
+"""``depthbench run``: one job trains one task instance's grid and stores the rows.
+
+:func:`run` is a plain function of a composed config (the Hydra entry point in
+:mod:`depthbench.cli` is a thin shim over it), so tests call it through Hydra's
+compose API as well as through the CLI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+import torch
+from omegaconf import DictConfig
+from tqdm.auto import tqdm
+
+from depthbench import config, grid, models, provenance, results, tasks
+from depthbench.errors import ConfigError
+from depthbench.grid import Run
+from depthbench.tasks import Task, derive_seed
+from depthbench.trainer import Data, GroupResult, train_group
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` must be available."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device", "cuda requested but no CUDA device is visible; use auto or cpu")
+    return torch.device(name)
+
+
+def run(cfg: DictConfig) -> pd.DataFrame:
+    """Train every run of the grid not already stored; return the rows written."""
+    spec = config.parse(cfg)
+    task = tasks.make(spec.task, **spec.task_params)
+    models.check_params(spec.model, spec.model_params)
+    device = resolve_device(spec.train.device)
+    runs = grid.plan(spec, task.input_dim, task.output_dim)
+    stored = results.stored_run_ids(spec.results_dir)
+    todo = [r for r in runs if r.run_id not in stored]
+    log.info(
+        "%s %s: %d runs in the grid, %d already stored in %s",
+        spec.task, task.params, len(runs), len(runs) - len(todo), spec.results_dir,
+    )
+    common = provenance.collect(device)
+    written: list[pd.DataFrame] = []
+
+    infeasible = [r for r in todo if not r.fit.feasible]
+    if infeasible:
+        written += _store(spec, task, infeasible, common, _infeasible_outcome(infeasible))
+
+    shaped = grid.groups(todo)
+    if shaped:
+        data = _draw(spec, task, device)
+        total = len(shaped) * spec.train.steps
+        with tqdm(total=total, unit="step", disable=not spec.train.progress, desc="groups") as bar:
+            for (depth, width), members in shaped.items():
+                bar.set_postfix(depth=depth, width=width, members=len(members))
+                model = models.build(
+                    spec.model, input_dim=task.input_dim, output_dim=task.output_dim,
+                    depth=depth, width=width, members=len(members), **spec.model_params,
+                ).to(device)
+                model.reset_parameters([derive_seed(r.member.seed, "init") for r in members])
+                outcome = train_group(
+                    model, data, [r.member for r in members],
+                    spec.train.steps, spec.train.batch_size, on_steps=bar.update,
+                )
+                written += _store(spec, task, members, common, _trained_outcome(spec, members, outcome))
+
+    frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=results.COLUMNS)
+    counts = Counter(frame["status"])
+    log.info(
+        "done: %d new rows (%s), %d skipped as stored",
+        len(frame), ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none",
+        len(runs) - len(todo),
+    )
+    return frame
+
+
+def _draw(spec: config.RunSpec, task: Task, device: torch.device) -> Data:
+    """One training draw (the largest ``n_train``; smaller sizes use its prefix) and one test draw."""
+    train = task.sample(max(spec.grid.n_train), derive_seed(spec.data_seed, "train"), device)
+    test = task.sample(spec.train.n_test, derive_seed(spec.data_seed, "test"), device)
+    return Data.from_draws(task.kind, train, test)
+
+
+def _infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:
+    nan = [float("nan")] * len(runs)
+    return {
+        "train_loss": nan, "test_loss": nan, "test_metric": nan,
+        "status": ["infeasible"] * len(runs), "reason": [r.fit.reason for r in runs],
+        "steps": [0] * len(runs), "train_time_s": [0.0] * len(runs), "eval_time_s": [0.0] * len(runs),
+        "flops": [0.0] * len(runs), "group_size": [0] * len(runs),
+    }
+
+
+def _trained_outcome(spec: config.RunSpec, runs: list[Run], out: GroupResult) -> dict[str, list[Any]]:
+    K = len(runs)
+    flops = [  # forward 2, backward 4 FLOPs per parameter and sample; evaluation forward only
+        float(r.fit.n_params or 0)
+        * (6 * spec.train.batch_size * spec.train.steps + 2 * (r.member.n_train + spec.train.n_test))
+        for r in runs
+    ]
+    return {
+        "train_loss": out.train_loss.tolist(), "test_loss": out.test_loss.tolist(),
+        "test_metric": out.test_metric.tolist(),
+        "status": ["diverged" if d else "ok" for d in out.diverged],
+        "reason": ["loss became non-finite" if d else None for d in out.diverged],
+        "steps": out.steps.tolist(),
+        "train_time_s": [out.train_time_s / K] * K, "eval_time_s": [out.eval_time_s / K] * K,
+        "flops": flops, "group_size": [K] * K,
+    }
+
+
+def _store(
+    spec: config.RunSpec, task: Task, runs: list[Run], common: dict[str, Any], outcome: dict[str, list[Any]]
+) -> list[pd.DataFrame]:
+    """Assemble result rows for ``runs`` and write one file per cell."""
+    identity = pd.DataFrame(
+        {
+            "task": spec.task,
+            **{f"task.{k}": v for k, v in task.params.items()},
+            "model": spec.model,
+            **{f"model.{k}": v for k, v in spec.model_params.items()},
+            "depth": [r.depth for r in runs],
+            "width": pd.array([r.fit.width for r in runs], dtype="Int64"),
+            "budget": [r.budget for r in runs],
+            "n_params": pd.array([r.fit.n_params for r in runs], dtype="Int64"),
+            "n_hidden": pd.array(
+                [r.depth * r.fit.width if r.fit.width else None for r in runs], dtype="Int64"
+            ),
+            "n_train": [r.member.n_train for r in runs],
+            "n_test": spec.train.n_test,
+            "seed": [r.member.seed for r in runs],
+            "lr": [r.member.lr for r in runs],
+            "batch_size": spec.train.batch_size,
+            "data_seed": spec.data_seed,
+        }
+    )
+    rows = identity.assign(
+        **outcome,
+        cell_id=[r.cell_id for r in runs],
+        run_id=[r.run_id for r in runs],
+        schema_version=results.SCHEMA_VERSION,
+        **common,
+    )
+    frames = []
+    for cell_id, cell in rows.groupby("cell_id", sort=False):
+        name = f"{cell_id}-{grid.digest(sorted(cell['run_id']))[:8]}"
+        results.write(cell, spec.results_dir, name)
+        frames.append(cell)
+    return frames

@@ -1,0 +1,24 @@
+"""Generative task families. ``make(family, **params)`` builds a validated instance."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from depthbench.errors import ConfigError, reject_unknown
+from depthbench.tasks.base import Task, derive_seed
+from depthbench.tasks.product import Product
+from depthbench.tasks.tree import Tree
+
+FAMILIES: dict[str, type[Task]] = {cls.family: cls for cls in (Product, Tree)}
+
+__all__ = ["FAMILIES", "Task", "derive_seed", "make"]
+
+
+def make(family: str, **params: Any) -> Task:
+    """Build the task ``family`` with ``params``; unknown names raise :class:`ConfigError`."""
+    if family not in FAMILIES:
+        raise ConfigError("task", f"unknown family {family!r}; allowed: {', '.join(FAMILIES)}")
+    cls = FAMILIES[family]
+    reject_unknown("task", set(inspect.signature(cls.__init__).parameters) - {"self"}, params)
+    return cls(**params)

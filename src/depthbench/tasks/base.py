@@ -1,0 +1,100 @@
+"""The task interface shared by every generative family."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Literal
+
+import torch
+
+from depthbench.errors import ConfigError
+
+Kind = Literal["regression", "classification"]
+
+
+def derive_seed(*parts: object) -> int:
+    """A 63-bit seed that depends on every part: independent streams per purpose.
+
+    ``derive_seed(0, "train")`` and ``derive_seed(0, "test")`` give unrelated
+    generators, so train and test draws of a continuous task never share samples.
+    """
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A fresh ``torch.Generator`` on ``device`` seeded with ``seed``."""
+    g = torch.Generator(device=device)
+    g.manual_seed(seed)
+    return g
+
+
+class Task(ABC):
+    """One instance of a generative family: parameters fixed, data on demand.
+
+    Subclasses set ``family``, ``kind``, ``input_dim``, ``n_classes`` and ``theory``
+    in ``__init__`` after validating their parameters, and implement :meth:`sample`.
+    ``params`` holds the validated parameters as plain Python values; they identify
+    the instance in results (columns ``task.<name>``).
+    """
+
+    family: ClassVar[str]
+    kind: Kind
+    input_dim: int
+    n_classes: int  # 0 for regression
+    theory: dict[str, float]
+    params: dict[str, Any]
+
+    @abstractmethod
+    def sample(
+        self, num_samples: int, seed: int, device: torch.device | str = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw a dataset.
+
+        Returns:
+            x: float32 ``[num_samples, input_dim]``.
+            y: float32 ``[num_samples]`` (regression) or int64 ``[num_samples]``
+            (classification).
+        """
+
+    @property
+    def output_dim(self) -> int:
+        """Network outputs: 1 for regression, ``n_classes`` for classification."""
+        return 1 if self.kind == "regression" else self.n_classes
+
+
+def check_int(key: str, value: Any, low: int, high: int | None = None) -> int:
+    """Validate an integer parameter in ``[low, high]``; the error names ``key``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(key, f"must be an integer {allowed}, got {value}")
+    return value
+
+
+def check_float(key: str, value: Any) -> float:
+    """Validate a finite real parameter; the error names ``key``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(key, f"must be a number, got {value!r}")
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(key, f"must be finite, got {value}")
+    return value
+
+
+def check_interval(low_key: str, low: Any, high_key: str, high: Any) -> tuple[float, float]:
+    """Validate an input range ``low < high``."""
+    lo, hi = check_float(low_key, low), check_float(high_key, high)
+    if not lo < hi:
+        raise ConfigError(high_key, f"must be greater than {low_key}={lo}, got {hi}")
+    return lo, hi
+
+
+def uniform(
+    num_samples: int, dim: int, low: float, high: float, g: torch.Generator
+) -> torch.Tensor:
+    """i.i.d. uniform inputs on ``[low, high]``, float32 ``[num_samples, dim]``."""
+    x = torch.rand(num_samples, dim, generator=g, device=g.device)
+    return x.mul_(high - low).add_(low)

@@ -1,0 +1,85 @@
+"""``tree``: an s-ary compositional function of L levels (Poggio et al. 2017, Eq. 1)."""
+
+from __future__ import annotations
+
+import torch
+
+from depthbench.errors import ConfigError
+from depthbench.tasks.base import (
+    Task,
+    check_int,
+    check_interval,
+    derive_seed,
+    generator,
+    uniform,
+)
+
+
+class Tree(Task):
+    """f(x) = h_L(... h_1(x_1..x_s) ...) over ``n = s^L`` inputs.
+
+    Level ``l`` (1-based) has ``s^(L-l)`` nodes; node ``j`` of level ``l`` reads the
+    outputs of nodes ``s j .. s j + s - 1`` of level ``l - 1`` (level 0: the inputs).
+    Each node is a random smooth function of its ``s`` arguments ``z``:
+
+        h(z) = tanh(z^T A z + b^T z + c),  A_ij, b_i ~ N(0, 1/s),  c ~ N(0, 1/4),
+
+    a low-order polynomial squashed to (-1, 1) so that the next level sees bounded
+    inputs. ``function_seed`` fixes the node functions (the instance); data draws
+    use the seed passed to :meth:`sample`.
+    """
+
+    family = "tree"
+
+    def __init__(
+        self,
+        s: int = 2,
+        L: int = 3,
+        low: float = -1.0,
+        high: float = 1.0,
+        function_seed: int = 0,
+    ) -> None:
+        self.s = check_int("task.s", s, 2, 16)
+        self.L = check_int("task.L", L, 1, 12)
+        n = self.s**self.L
+        if n > 4096:
+            raise ConfigError("task.L", f"s^L = {self.s}^{self.L} = {n} inputs; at most 4096 allowed")
+        self.low, self.high = check_interval("task.low", low, "task.high", high)
+        self.function_seed = check_int("task.function_seed", function_seed, 0)
+        self.kind = "regression"
+        self.input_dim = n
+        self.n_classes = 0
+        self.theory = {"n": float(n), "levels": float(self.L)}
+        self.params = {
+            "s": self.s,
+            "L": self.L,
+            "low": self.low,
+            "high": self.high,
+            "function_seed": self.function_seed,
+        }
+        g = generator(derive_seed("tree", self.s, self.L, self.function_seed))
+        n_nodes = (n - 1) // (self.s - 1)  # s^(L-1) + ... + 1
+        scale = self.s**-0.5
+        self._A = torch.randn(n_nodes, self.s, self.s, generator=g) * scale
+        self._b = torch.randn(n_nodes, self.s, generator=g) * scale
+        self._c = torch.randn(n_nodes, generator=g) * 0.5
+
+    def sample(
+        self, num_samples: int, seed: int, device: torch.device | str = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` uniform ``[num_samples, s^L]``; ``y = f(x)``, ``[num_samples]``."""
+        x = uniform(num_samples, self.input_dim, self.low, self.high, generator(seed, device))
+        return x, self.evaluate(x)
+
+    def evaluate(self, x: torch.Tensor) -> torch.Tensor:
+        """f(x) for ``x`` ``[N, s^L]`` -> ``[N]``, level by level, vectorised over nodes."""
+        A, b, c = (t.to(x.device) for t in (self._A, self._b, self._c))
+        z, first = x, 0
+        for level in range(1, self.L + 1):
+            width = self.s ** (self.L - level)
+            node = slice(first, first + width)
+            zz = z.reshape(z.shape[0], width, self.s)  # [N, width, s]
+            quad = torch.einsum("nwi,wij,nwj->nw", zz, A[node], zz)
+            z = torch.tanh(quad + torch.einsum("nwi,wi->nw", zz, b[node]) + c[node])
+            first += width
+        return z[:, 0]

@@ -1,0 +1,201 @@
+"""One trainer: a group of same-shape models (members) as one batched computation.
+
+Members differ by seed (initialisation and minibatch order), learning rate and
+training-set size; a single model is a one-member group. Nothing inside the step
+loop reads a value back to the host, so on CUDA the loop never synchronises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from depthbench.optim import BatchedAdam
+from depthbench.tasks.base import derive_seed
+
+INDEX_BLOCK = 64  # minibatch indices are drawn this many steps at a time
+EVAL_ELEMENTS = 1 << 24  # activations held at once during evaluation
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of a group: its seed, learning rate and training-set size."""
+
+    seed: int
+    lr: float
+    n_train: int
+
+
+@dataclass(frozen=True)
+class Data:
+    """A task's draws, on the training device.
+
+    ``x_train`` ``[N_train, input_dim]`` (members use its first ``n_train`` rows),
+    ``y_train`` ``[N_train]``, ``x_test`` ``[N_test, input_dim]``, ``y_test``
+    ``[N_test]``. For regression the network is fitted to ``(y - y_mean) / y_std``
+    with ``y_mean``, ``y_std`` taken over the whole training draw; test metrics are
+    computed on the original scale.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    kind: str
+    y_mean: float = 0.0
+    y_std: float = 1.0
+
+    @classmethod
+    def from_draws(
+        cls, kind: str, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor]
+    ) -> Data:
+        if kind != "regression":
+            return cls(*train, *test, kind=kind)
+        y_std = train[1].std().item()
+        return cls(
+            *train, *test, kind=kind, y_mean=train[1].mean().item(), y_std=y_std if y_std > 0 else 1.0
+        )
+
+    def target(self, y: torch.Tensor) -> torch.Tensor:
+        """Targets in the units the loss sees."""
+        return (y - self.y_mean) / self.y_std if self.kind == "regression" else y
+
+
+@dataclass
+class GroupResult:
+    """Per-member outcomes, numpy arrays of length ``members``.
+
+    ``train_loss`` / ``test_loss``: the training loss (MSE on standardised targets,
+    or cross-entropy) on the member's own training set / the test set.
+    ``test_metric``: relative MSE ``MSE / Var(y_test)`` or error rate.
+    ``steps``: steps completed before the loss first became non-finite.
+    """
+
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    test_metric: np.ndarray
+    steps: np.ndarray
+    diverged: np.ndarray
+    train_time_s: float
+    eval_time_s: float
+
+
+def per_member_loss(kind: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``pred`` ``[K, B, out]``, ``target`` ``[K, B]`` or ``[B]`` -> per-sample loss ``[K, B]``."""
+    if kind == "regression":
+        return (pred.squeeze(-1) - target).square()
+    K, B, C = pred.shape
+    return F.cross_entropy(
+        pred.reshape(K * B, C), target.expand(K, B).reshape(K * B), reduction="none"
+    ).view(K, B)
+
+
+def minibatch_indices(
+    generators: Sequence[torch.Generator], n_train: Sequence[int], steps: int, batch_size: int
+) -> torch.Tensor:
+    """Indices ``[K, steps, batch_size]``; member ``k`` draws from its own generator."""
+    return torch.stack(
+        [torch.randint(n, (steps, batch_size), generator=g) for g, n in zip(generators, n_train)]
+    )
+
+
+def train_group(
+    model: torch.nn.Module,
+    data: Data,
+    members: Sequence[Member],
+    steps: int,
+    batch_size: int,
+    on_steps: Callable[[int], None] = lambda n: None,
+) -> GroupResult:
+    """Train ``model`` (``members`` stacked, already initialised) with BatchedAdam.
+
+    A member whose training loss becomes NaN/inf is reported ``diverged``; being
+    independent, the others go on. ``on_steps(n)`` is called as steps complete.
+    """
+    device = data.x_train.device
+    K = len(members)
+    optimizer = BatchedAdam(
+        model.parameters(), torch.tensor([m.lr for m in members], dtype=torch.float32, device=device)
+    )
+    generators = [torch.Generator().manual_seed(derive_seed(m.seed, "minibatch")) for m in members]
+    n_train = [m.n_train for m in members]
+    y_train = data.target(data.y_train)
+    finite = torch.ones(K, dtype=torch.bool, device=device)
+    steps_done = torch.full((K,), steps, dtype=torch.int64, device=device)
+
+    start = time.perf_counter()
+    for block_start in range(0, steps, INDEX_BLOCK):
+        block = min(INDEX_BLOCK, steps - block_start)
+        idx = minibatch_indices(generators, n_train, block, batch_size).to(device)
+        for t in range(block):
+            batch = idx[:, t]  # [K, B]
+            loss = per_member_loss(data.kind, model(data.x_train[batch]), y_train[batch]).mean(1)
+            loss.sum().backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            newly = finite & ~torch.isfinite(loss)
+            steps_done = torch.where(newly, block_start + t, steps_done)
+            finite &= ~newly
+        on_steps(block)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    train_time = time.perf_counter() - start
+
+    start = time.perf_counter()
+    train_loss, _ = evaluate(model, data, data.x_train, data.y_train, n_train)
+    test_loss, test_metric = evaluate(model, data, data.x_test, data.y_test, [len(data.y_test)] * K)
+    eval_time = time.perf_counter() - start
+
+    diverged = ~finite.cpu().numpy() | ~np.isfinite(test_metric)
+    return GroupResult(
+        train_loss=train_loss,
+        test_loss=test_loss,
+        test_metric=test_metric,
+        steps=steps_done.cpu().numpy(),
+        diverged=diverged,
+        train_time_s=train_time,
+        eval_time_s=eval_time,
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module, data: Data, x: torch.Tensor, y: torch.Tensor, limits: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean loss and test metric per member over the first ``limits[k]`` rows of ``x``.
+
+    ``x`` ``[N, input_dim]`` is shared by all members and evaluated in chunks so
+    that at most :data:`EVAL_ELEMENTS` activations are alive at once.
+    Returns ``(loss [K], metric [K])``: metric is ``MSE / Var(y)`` on the original
+    scale (SCIENCE.md, "test_metric") or the error rate.
+    """
+    K = len(limits)
+    n = max(limits)
+    width = max(p.shape[-1] for p in model.parameters())
+    chunk = max(1, EVAL_ELEMENTS // (K * width))
+    limit = torch.tensor(limits, device=x.device).unsqueeze(1)  # [K, 1]
+    loss_sum = torch.zeros(K, dtype=torch.float64, device=x.device)
+    err_sum = torch.zeros(K, dtype=torch.float64, device=x.device)
+    for lo in range(0, n, chunk):
+        xs, ys = x[lo : lo + chunk], y[lo : lo + chunk]
+        inside = torch.arange(lo, lo + len(ys), device=x.device) < limit  # [K, chunk]
+        pred = model(xs)  # [K, chunk, out]
+        loss = per_member_loss(data.kind, pred, data.target(ys))
+        if data.kind == "regression":
+            err = (pred.squeeze(-1) * data.y_std + data.y_mean - ys).square()
+        else:
+            err = (pred.argmax(-1) != ys).to(pred.dtype)
+        loss_sum += torch.where(inside, loss, 0).sum(1, dtype=torch.float64)
+        err_sum += torch.where(inside, err, 0).sum(1, dtype=torch.float64)
+    counts = limit.squeeze(1).to(torch.float64)
+    mean_loss, mean_err = loss_sum / counts, err_sum / counts
+    if data.kind == "regression":
+        y64 = y.to(torch.float64)
+        var = {m: y64[:m].var(unbiased=False) for m in set(limits)}
+        mean_err = mean_err / torch.stack([var[m] for m in limits])
+    return mean_loss.cpu().numpy(), mean_err.cpu().numpy()
