@@ -1,0 +1,37 @@
+"""Shared fixtures: Hydra's compose API over the real config tree."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from depthbench.cli import conf_dir
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
+    """``make_cfg("task.n=3", ...)``: the smoke experiment composed with overrides,
+    writing into a fresh temporary results directory."""
+
+    def _make(*overrides: str) -> DictConfig:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            return compose(
+                "config",
+                overrides=["experiment=smoke", f"results_dir={tmp_path / 'results'}",
+                           "train.progress=false", *overrides],
+            )
+
+    return _make
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Path -> sha256 of every file under ``root``: to check nothing stored changed."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*")) if p.is_file()
+    }

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+import torch
+
+from depthbench import tasks
+from depthbench.models import MLP
+from depthbench.trainer import Data, Member, train_group
+
+
+def _data(task, n_train=512, n_test=256):
+    return Data.from_draws(task.kind, task.sample(n_train, 1), task.sample(n_test, 2))
+
+
+def _train(data, members, depth=2, width=8, steps=40, batch_size=32):
+    model = MLP(data.x_train.shape[1], 1, depth, width, members=len(members))
+    model.reset_parameters([100 + m.seed for m in members])
+    result = train_group(model, data, members, steps=steps, batch_size=batch_size)
+    return model, result
+
+
+def test_group_equals_separate_one_member_runs():
+    data = _data(tasks.make("product", n=3))
+    members = [Member(0, 0.01, 512), Member(1, 0.003, 512), Member(2, 0.03, 256),
+               Member(0, 0.001, 128)]
+    group_model, group = _train(data, members)
+    for k, member in enumerate(members):
+        solo_model, solo = _train(data, [member])
+        for g, s in zip(group_model.parameters(), solo_model.parameters()):
+            torch.testing.assert_close(g[k], s[0], rtol=1e-5, atol=1e-5)
+        for field in ("train_loss", "test_loss", "test_metric"):
+            np.testing.assert_allclose(getattr(group, field)[k], getattr(solo, field)[0], rtol=1e-5)
+
+
+def test_diverged_member_is_marked_and_the_others_go_on():
+    data = _data(tasks.make("product", n=2))
+    members = [Member(0, 0.01, 512), Member(1, 1e30, 512)]
+    _, group = _train(data, members)
+    _, solo = _train(data, members[:1])
+    assert group.diverged.tolist() == [False, True]
+    assert group.steps[1] < 40 and group.steps[0] == 40
+    np.testing.assert_allclose(group.test_metric[0], solo.test_metric[0], rtol=1e-5)
+
+
+def test_trainer_learns_the_product_of_two_inputs():
+    task = tasks.make("product", n=2)  # y = x_1 x_2 on [-1, 1]^2
+    data = _data(task, n_train=4096, n_test=2048)
+    width = 20
+    assert abs(MLP.count_params(2, 1, 2, width) - 500) < 50
+    _, result = _train(data, [Member(0, 0.01, 4096)], depth=2, width=width, steps=1500,
+                       batch_size=128)
+    assert result.test_metric[0] < 0.05
+
+
+def test_classification_targets_use_cross_entropy_and_error_rate():
+    torch.manual_seed(0)
+    x = torch.randn(600, 2)
+    y = (x[:, 0] > 0).long()  # a separable two-class problem
+    data = Data.from_draws("classification", (x[:400], y[:400]), (x[400:], y[400:]))
+    model = MLP(2, 2, 1, 8, members=1)
+    model.reset_parameters([0])
+    result = train_group(model, data, [Member(0, 0.03, 400)], steps=200, batch_size=64)
+    assert result.test_metric[0] < 0.05
+    assert 0 <= result.test_loss[0] < 0.5
+
+
+@pytest.mark.parametrize("steps", [1, 65])
+def test_steps_are_counted_across_index_blocks(steps):
+    data = _data(tasks.make("product", n=2))
+    seen = []
+    model = MLP(2, 1, 1, 4, members=1)
+    model.reset_parameters([0])
+    result = train_group(model, data, [Member(0, 0.01, 512)], steps, 16, on_steps=seen.append)
+    assert sum(seen) == steps and result.steps[0] == steps
