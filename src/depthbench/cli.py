@@ -7,7 +7,6 @@ feature (``-m`` multirun, ``--cfg job``, ``--help``) works as documented there.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -15,9 +14,6 @@ import hydra
 from omegaconf import DictConfig
 
 from depthbench.errors import DepthbenchError
-
-log = logging.getLogger("depthbench")
-
 
 def conf_dir() -> Path:
     """The Hydra config tree: packaged with a wheel, or ``conf/`` of a source checkout."""
@@ -34,7 +30,6 @@ def _run_job(cfg: DictConfig) -> None:
     try:
         run(cfg)
     except DepthbenchError as exc:
-        log.error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 

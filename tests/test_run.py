@@ -1,0 +1,99 @@
+"""The job through Hydra's compose API: rows, resume, determinism, bad input."""
+
+import warnings
+
+import pandas as pd
+import pytest
+
+import depthbench.run as run_module
+from depthbench import results
+from depthbench.errors import ConfigError
+from depthbench.run import run
+from tests.conftest import tree_digest
+
+
+def test_smoke_job_writes_one_row_per_model(make_cfg):
+    cfg = make_cfg()
+    rows = run(cfg)
+    stored = results.load(cfg.results_dir)
+    assert len(rows) == len(stored) == 2 * 2 * 2  # depths x budgets x seeds (x 1 lr)
+    assert set(results.COLUMNS) <= set(stored.columns)
+    assert {"task.n", "task.low", "task.high", "model.activation"} <= set(stored.columns)
+    assert stored["run_id"].is_unique
+    ok = stored[stored["status"] == "ok"]
+    assert (ok["n_params"] == ok["width"] * 5 + (ok["depth"] - 1) * (ok["width"] + 1) * ok["width"]
+            + ok["width"] + 1).all()  # n = 4, o = 1
+    assert (stored["schema_version"] == results.SCHEMA_VERSION).all()
+
+
+def test_rerun_trains_nothing_and_adds_no_rows(make_cfg, monkeypatch, tmp_path):
+    cfg = make_cfg()
+    run(cfg)
+    before = tree_digest(tmp_path / "results")
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("a stored run was trained again")
+
+    monkeypatch.setattr(run_module, "train_group", must_not_train)
+    assert run(cfg).empty
+    assert tree_digest(tmp_path / "results") == before
+
+
+def test_extending_the_grid_trains_only_the_new_runs(make_cfg):
+    run(make_cfg())
+    added = run(make_cfg("grid.seeds=3"))
+    assert len(added) == 4 and set(added["seed"]) == {2}
+    assert len(results.load(make_cfg().results_dir)) == 12
+
+
+def test_same_config_and_seed_give_the_same_numbers(make_cfg, tmp_path):
+    a = run(make_cfg())
+    b = run(make_cfg(f"results_dir={tmp_path / 'again'}"))
+    cols = ["run_id", "width", "n_params", "train_loss", "test_loss", "test_metric"]
+    pd.testing.assert_frame_equal(a[cols].reset_index(drop=True), b[cols].reset_index(drop=True))
+
+
+def test_infeasible_depths_are_recorded_with_their_reason(make_cfg):
+    rows = run(make_cfg("grid.depths=[1,6]", "grid.budgets=[13,300]"))
+    infeasible = rows[rows["status"] == "infeasible"]
+    assert set(zip(infeasible["depth"], infeasible["budget"])) == {(6, 13)}
+    assert infeasible["reason"].str.startswith("width < 1").all()
+    assert infeasible["test_metric"].isna().all() and infeasible["n_params"].isna().all()
+
+
+def test_half_written_and_corrupt_files_are_never_read_as_results(make_cfg, tmp_path):
+    cfg = make_cfg()
+    run(cfg)
+    store = tmp_path / "results"
+    good = results.files(store)[0]
+    (store / f".{good.stem}.1234.tmp").write_bytes(good.read_bytes()[:100])  # killed mid-write
+    (store / "truncated.parquet").write_bytes(good.read_bytes()[:200])
+    pd.DataFrame({"a": [1]}).to_parquet(store / "foreign.parquet")
+    before = tree_digest(store)
+    with pytest.warns(UserWarning) as caught:
+        loaded = results.load(store)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "truncated.parquet: not a readable Parquet file" in messages
+    assert "foreign.parquet: not a depthbench results file" in messages
+    assert ".tmp" not in messages
+    assert len(loaded) == 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run(cfg).empty  # the damaged files change nothing that is stored
+    assert tree_digest(store) == before
+
+
+@pytest.mark.parametrize(
+    "override,key",
+    [("model.activation=swish2", "model.activation"), ("task.n=-3", "task.n"),
+     ("grid.depths=[]", "grid.depths"), ("grid.budgets=[5]", "grid.budgets"),
+     ("grid.lrs=[0]", "grid.lrs"), ("grid.seeds=0", "grid.seeds"),
+     ("train.device=tpu", "train.device"), ("+task.m=2", "task.m")],
+)
+def test_bad_config_is_refused_before_anything_is_written(make_cfg, tmp_path, override, key):
+    run(make_cfg())
+    before = tree_digest(tmp_path / "results")
+    with pytest.raises(ConfigError) as err:
+        run(make_cfg(override))
+    assert str(err.value).startswith(f"{key}:")
+    assert tree_digest(tmp_path / "results") == before
