@@ -20,11 +20,10 @@ def _summary(path: Path) -> str:
 
 
 def _settings(path: Path) -> str:
+    """``key=value`` for each setting of a config file (its ``name`` aside)."""
     cfg = OmegaConf.to_container(OmegaConf.load(path))
     assert isinstance(cfg, dict)
-    flat = OmegaConf.to_container(OmegaConf.create(cfg))
-    items = [f"{k}={v}" for k, v in flat.items() if k not in ("name", "defaults")]
-    return " ".join(items)
+    return " ".join(f"{k}={v}" for k, v in cfg.items() if k not in ("name", "defaults"))
 
 
 def describe(conf: Path) -> str:

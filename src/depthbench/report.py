@@ -96,7 +96,9 @@ def _provenance(df: pd.DataFrame, dirs: Sequence[Path]) -> list[str]:
         f"- code: {shas}; depthbench {', '.join(sorted(df['package_version'].unique()))}; "
         f"torch {', '.join(sorted(df['torch_version'].unique()))}",
         f"- devices: {', '.join(sorted(set(df['device'] + ' (' + df['device_name'] + ')')))}",
-        f"- created: {df['created_at'].min()} to {df['created_at'].max()}",
+        f"- created: {df['created_at'].min()} to {df['created_at'].max()}; "
+        f"training + evaluation time summed over models: "
+        f"{(df['train_time_s'] + df['eval_time_s']).sum():.1f} s",
         f"- steps {', '.join(map(str, sorted(df['steps'][df['status'] == 'ok'].unique())))}, "
         f"batch size {', '.join(map(str, sorted(df['batch_size'].unique())))}, "
         f"learning rates {', '.join(f'{v:g}' for v in sorted(df['lr'].unique()))}, "
@@ -117,7 +119,7 @@ def plot(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[Path]:
     best = summary.dropna(subset=["best"]).astype({"n_params": float, "depth": str})
     panels = list(dict.fromkeys(ok[PANEL]))
     sns.set_theme(style="whitegrid", palette="colorblind")
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.2), squeeze=False)
     hue_order = sorted(ok["depth"].unique(), key=int)
     for ax, panel in zip(axes[0], panels):
         sns.lineplot(
@@ -131,7 +133,7 @@ def plot(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[Path]:
         ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)",
                ylabel="test metric (relative MSE or error rate)")
         ax.set_title(panel, fontsize=9)
-        ax.legend(title="hidden layers")
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title="hidden layers")
     fig.text(0.01, 0.01, "solid: median over seeds x lrs (band: IQR); dotted: best", fontsize=8)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     paths = [out / f"{FIGURE}.png", out / f"{FIGURE}.pdf"]
