@@ -29,9 +29,15 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     return _make
 
 
-def tree_digest(root: Path) -> dict[str, str]:
-    """Path -> sha256 of every file under ``root``: to check nothing stored changed."""
+def _tree_digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*")) if p.is_file()
     }
+
+
+@pytest.fixture
+def tree_digest() -> Callable[[Path], dict[str, str]]:
+    """``tree_digest(root)``: path -> sha256 of every file under ``root``, to check
+    that nothing stored changed."""
+    return _tree_digest

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from depthbench import results
-from tests.conftest import tree_digest
 
 
 def depthbench(*args, cwd):
@@ -73,7 +72,9 @@ SMOKE = ["run", "experiment=smoke", "results_dir=results/smoke"]
      ([*SMOKE, "grid.budgets=[5]"], "grid.budgets: budget 5 is below the smallest model"),
      (["report", "results/missing", "--out", "r"], "results directory results/missing does not exist")],
 )
-def test_bad_input_exits_non_zero_with_a_message_and_keeps_results(smoke_dir, args, expected):
+def test_bad_input_exits_non_zero_with_a_message_and_keeps_results(
+    smoke_dir, args, expected, tree_digest
+):
     store = smoke_dir / "results/smoke"
     before = tree_digest(store)
     proc = depthbench(*args, cwd=smoke_dir)

@@ -9,7 +9,6 @@ import depthbench.run as run_module
 from depthbench import results
 from depthbench.errors import ConfigError
 from depthbench.run import run
-from tests.conftest import tree_digest
 
 
 def test_smoke_job_writes_one_row_per_model(make_cfg):
@@ -26,7 +25,7 @@ def test_smoke_job_writes_one_row_per_model(make_cfg):
     assert (stored["schema_version"] == results.SCHEMA_VERSION).all()
 
 
-def test_rerun_trains_nothing_and_adds_no_rows(make_cfg, monkeypatch, tmp_path):
+def test_rerun_trains_nothing_and_adds_no_rows(make_cfg, monkeypatch, tmp_path, tree_digest):
     cfg = make_cfg()
     run(cfg)
     before = tree_digest(tmp_path / "results")
@@ -61,7 +60,9 @@ def test_infeasible_depths_are_recorded_with_their_reason(make_cfg):
     assert infeasible["test_metric"].isna().all() and infeasible["n_params"].isna().all()
 
 
-def test_half_written_and_corrupt_files_are_never_read_as_results(make_cfg, tmp_path):
+def test_half_written_and_corrupt_files_are_never_read_as_results(
+    make_cfg, tmp_path, tree_digest
+):
     cfg = make_cfg()
     run(cfg)
     store = tmp_path / "results"
@@ -90,7 +91,9 @@ def test_half_written_and_corrupt_files_are_never_read_as_results(make_cfg, tmp_
      ("grid.lrs=[0]", "grid.lrs"), ("grid.seeds=0", "grid.seeds"),
      ("train.device=tpu", "train.device"), ("+task.m=2", "task.m")],
 )
-def test_bad_config_is_refused_before_anything_is_written(make_cfg, tmp_path, override, key):
+def test_bad_config_is_refused_before_anything_is_written(
+    make_cfg, tmp_path, override, key, tree_digest
+):
     run(make_cfg())
     before = tree_digest(tmp_path / "results")
     with pytest.raises(ConfigError) as err:

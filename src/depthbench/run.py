@@ -58,7 +58,9 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     if shaped:
         data = _draw(spec, task, device)
         total = len(shaped) * spec.train.steps
-        with tqdm(total=total, unit="step", disable=not spec.train.progress, desc="groups") as bar:
+        # disable=None: tqdm shows the bar only when stderr is a terminal
+        hide = None if spec.train.progress else True
+        with tqdm(total=total, unit="step", desc="groups", disable=hide) as bar:
             for (depth, width), members in shaped.items():
                 bar.set_postfix(depth=depth, width=width, members=len(members))
                 model = models.build(
