@@ -4,20 +4,32 @@ import torch
 from depthbench import tasks
 from depthbench.errors import ConfigError
 
-FAMILIES = {"product": {"n": 5}, "tree": {"s": 2, "L": 3}}
-
-
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", tasks.FAMILIES)
 def test_same_seed_same_data_different_seed_different_data(family):
-    task = tasks.make(family, **FAMILIES[family])
+    task = tasks.make(family)  # the defaults that conf/task/<family>.yaml also uses
     x1, y1 = task.sample(100, seed=7)
     x2, y2 = task.sample(100, seed=7)
     x3, y3 = task.sample(100, seed=8)
     assert torch.equal(x1, x2) and torch.equal(y1, y2)
     assert not torch.equal(x1, x3) and not torch.equal(y1, y3)
     assert x1.shape == (100, task.input_dim) and x1.dtype == torch.float32
-    assert y1.shape == (100,) and y1.dtype == torch.float32
-    assert task.kind == "regression" and task.output_dim == 1
+    assert y1.shape == (100,)
+    if task.kind == "regression":
+        assert y1.dtype == torch.float32 and task.output_dim == 1 and task.n_classes == 0
+    else:
+        assert y1.dtype == torch.int64 and task.output_dim == task.n_classes >= 2
+        assert 0 <= y1.min() and y1.max() < task.n_classes
+
+
+@pytest.mark.parametrize("family", tasks.FAMILIES)
+def test_config_defaults_match_the_python_defaults(family):
+    from omegaconf import OmegaConf
+
+    from depthbench.cli import conf_dir
+
+    cfg = OmegaConf.to_container(OmegaConf.load(conf_dir() / "task" / f"{family}.yaml"))
+    assert cfg.pop("name") == family
+    assert tasks.make(family, **cfg).params == tasks.make(family).params
 
 
 def test_product_values_and_theory():
@@ -56,7 +68,24 @@ def test_tree_is_composed_level_by_level():
      ("product", {"n": 4, "low": 1.0, "high": 0.0}, "task.high"),
      ("tree", {"s": 1}, "task.s"), ("tree", {"s": 4, "L": 7}, "task.L"),
      ("tree", {"function_seed": -1}, "task.function_seed"),
-     ("product", {"m": 3}, "task.m"), ("broadcastx", {}, "task")],
+     ("product", {"m": 3}, "task.m"), ("broadcastx", {}, "task"),
+     ("monomial", {"exponents": []}, "task.exponents"),
+     ("monomial", {"exponents": [1, 0]}, "task.exponents"),
+     ("monomial", {"exponents": "12"}, "task.exponents"), ("power", {"d": 1}, "task.d"),
+     ("polynomial", {"degree": 5}, "task.degree"), ("polynomial", {"lattice": "hex"}, "task.lattice"),
+     ("polynomial", {"n": 10, "lattice": "square"}, "task.n"),
+     ("polynomial", {"symmetric": "yes"}, "task.symmetric"),
+     ("sawtooth", {"k": 0}, "task.k"), ("sawtooth", {"mode": "ranking"}, "task.mode"),
+     ("radial", {"d": 0}, "task.d"), ("radial", {"profile": "cube"}, "task.profile"),
+     ("radial", {"frequency": -1.0}, "task.frequency"),
+     ("rhm", {"v": 4, "s": 2, "m": 5, "n_c": 4}, "task.m"),  # n_c m = 20 > v^s = 16
+     ("rhm", {"v": 8, "s": 2, "m": 9, "n_c": 2, "L": 2}, "task.m"),  # m > v^(s-1) = 8
+     ("rhm", {"v": 16, "m": 4, "s": 2, "L": 6, "n_c": 8}, "task.L"),  # P_max = 8 * 4^63
+     ("rhm", {"n_c": 1}, "task.n_c"), ("rhm", {"v": 64, "s": 5}, "task.v"),
+     ("broadcast", {"eps": 0.5}, "task.eps"), ("broadcast", {"eps": 0.0}, "task.eps"),
+     ("broadcast", {"s": 2, "L": 13}, "task.L"),
+     ("teacher", {"L_t": 0}, "task.L_t"), ("teacher", {"activation": "gelu"}, "task.activation"),
+     ("teacher", {"width": 0}, "task.width")],
 )
 def test_invalid_parameters_name_the_key(family, params, key):
     with pytest.raises(ConfigError) as err:

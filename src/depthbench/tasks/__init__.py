@@ -7,10 +7,19 @@ from typing import Any
 
 from depthbench.errors import ConfigError, reject_unknown
 from depthbench.tasks.base import Task, derive_seed
-from depthbench.tasks.product import Product
+from depthbench.tasks.broadcast import Broadcast
+from depthbench.tasks.monomial import Monomial, Power, Product
+from depthbench.tasks.polynomial import Polynomial
+from depthbench.tasks.radial import Radial
+from depthbench.tasks.rhm import RHM
+from depthbench.tasks.sawtooth import Sawtooth
+from depthbench.tasks.teacher import Teacher
 from depthbench.tasks.tree import Tree
 
-FAMILIES: dict[str, type[Task]] = {cls.family: cls for cls in (Product, Tree)}
+FAMILIES: dict[str, type[Task]] = {
+    cls.family: cls
+    for cls in (Product, Monomial, Power, Polynomial, Tree, Sawtooth, Radial, RHM, Broadcast, Teacher)
+}
 
 __all__ = ["FAMILIES", "Task", "derive_seed", "make"]
 

@@ -58,6 +58,24 @@ class Task(ABC):
             (classification).
         """
 
+    def split(
+        self, n_train: int, n_test: int, seed: int, device: torch.device | str = "cpu"
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """Train and test draws from independent streams derived from ``seed``.
+
+        Families with a finite input set override this to draw both at once
+        without replacement, so the two never share an input.
+        """
+        return (
+            self.sample(n_train, derive_seed(seed, "train"), device),
+            self.sample(n_test, derive_seed(seed, "test"), device),
+        )
+
+    def bayes_metric(self, x: torch.Tensor, y: torch.Tensor) -> float | None:
+        """test_metric of the Bayes-optimal predictor on ``(x, y)``, where the family
+        can compute it (stored per run as ``bayes_metric``); ``None`` otherwise."""
+        return None
+
     @property
     def output_dim(self) -> int:
         """Network outputs: 1 for regression, ``n_classes`` for classification."""

@@ -72,14 +72,20 @@ class Tree(Task):
         return x, self.evaluate(x)
 
     def evaluate(self, x: torch.Tensor) -> torch.Tensor:
-        """f(x) for ``x`` ``[N, s^L]`` -> ``[N]``, level by level, vectorised over nodes."""
+        """f(x) for ``x`` ``[N, s^L]`` -> ``[N]``."""
+        return self.levels(x)[-1][:, 0]
+
+    def levels(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Node outputs level by level, vectorised over nodes: ``[N, s^(L-l)]`` for
+        l = 1..L (the last is the root, ``[N, 1]``)."""
         A, b, c = (t.to(x.device) for t in (self._A, self._b, self._c))
-        z, first = x, 0
+        z, first, out = x, 0, []
         for level in range(1, self.L + 1):
             width = self.s ** (self.L - level)
             node = slice(first, first + width)
             zz = z.reshape(z.shape[0], width, self.s)  # [N, width, s]
             quad = torch.einsum("nwi,wij,nwj->nw", zz, A[node], zz)
             z = torch.tanh(quad + torch.einsum("nwi,wi->nw", zz, b[node]) + c[node])
+            out.append(z)
             first += width
-        return z[:, 0]
+        return out

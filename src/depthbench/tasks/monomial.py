@@ -1,0 +1,79 @@
+"""Monomials: ``product``, ``monomial`` and ``power`` (Lin, Tegmark & Rolnick 2017).
+
+All three draw x i.i.d. uniform on ``[low, high]`` and return ``prod_i x_i^r_i``;
+they differ in how the exponents are given and in the theory they carry
+(SCIENCE.md, "product" and its generalisations).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from depthbench.errors import ConfigError
+from depthbench.tasks.base import Task, check_int, check_interval, generator, uniform
+
+
+class Monomial(Task):
+    """y = x_1^r_1 ... x_n^r_n.
+
+    Theory: one hidden layer of smooth neurons needs ``prod_i (r_i + 1)`` neurons;
+    a deep network at most ``sum_i (7 ceil(log2 r_i) + 4)``.
+    """
+
+    family = "monomial"
+
+    def __init__(
+        self, exponents: Sequence[int] = (1, 2, 3), low: float = -1.0, high: float = 1.0
+    ) -> None:
+        if isinstance(exponents, (str, bytes)) or not isinstance(exponents, Sequence):
+            raise ConfigError("task.exponents", f"must be a list of integers >= 1, got {exponents!r}")
+        if not 1 <= len(exponents) <= 64:
+            raise ConfigError("task.exponents", f"must hold 1 to 64 exponents, got {len(exponents)}")
+        self.exponents = [check_int("task.exponents", r, 1, 64) for r in exponents]
+        self.low, self.high = check_interval("task.low", low, "task.high", high)
+        self.kind = "regression"
+        self.input_dim = len(self.exponents)
+        self.n_classes = 0
+        self.theory = {
+            "shallow_neurons": float(math.prod(r + 1 for r in self.exponents)),
+            "deep_neurons": float(sum(7 * math.ceil(math.log2(r)) + 4 for r in self.exponents)),
+        }
+        self.params = {"exponents": self.exponents, "low": self.low, "high": self.high}
+        self._powers = torch.tensor(self.exponents, dtype=torch.float32)
+
+    def sample(
+        self, num_samples: int, seed: int, device: torch.device | str = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` uniform ``[num_samples, n]``; ``y = prod_i x_i^r_i``, ``[num_samples]``."""
+        x = uniform(num_samples, self.input_dim, self.low, self.high, generator(seed, device))
+        return x, x.pow(self._powers.to(x.device)).prod(dim=1)
+
+
+class Product(Monomial):
+    """y = x_1 x_2 ... x_n: ``2^n`` neurons shallow, ``4 (n - 1)`` deep (a binary tree
+    of 4-neuron multiplication gates; n a power of two)."""
+
+    family = "product"
+
+    def __init__(self, n: int = 8, low: float = -1.0, high: float = 1.0) -> None:
+        n = check_int("task.n", n, 2, 64)
+        super().__init__([1] * n, low, high)
+        self.n = n
+        self.theory = {"shallow_neurons": 2.0**n, "deep_neurons": 4.0 * (n - 1)}
+        self.params = {"n": n, "low": self.low, "high": self.high}
+
+
+class Power(Monomial):
+    """y = x^d: ``d + 1`` neurons shallow, at most ``7 ceil(log2 d)`` deep."""
+
+    family = "power"
+
+    def __init__(self, d: int = 8, low: float = -1.0, high: float = 1.0) -> None:
+        d = check_int("task.d", d, 2, 64)
+        super().__init__([d], low, high)
+        self.d = d
+        self.theory = {"shallow_neurons": d + 1.0, "deep_neurons": 7.0 * math.ceil(math.log2(d))}
+        self.params = {"d": d, "low": self.low, "high": self.high}

@@ -1,0 +1,88 @@
+"""``polynomial``: sparse, local, low-order "Hamiltonians" (Lin, Tegmark & Rolnick 2017, Sec. II)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from depthbench.errors import ConfigError
+from depthbench.tasks.base import (
+    Task,
+    check_int,
+    check_interval,
+    derive_seed,
+    generator,
+    uniform,
+)
+
+LATTICES = ("chain", "square")
+
+
+def bonds(n: int, lattice: str) -> torch.Tensor:
+    """Nearest-neighbour pairs ``[n_bonds, 2]`` of an open chain or an open square lattice."""
+    if lattice == "chain":
+        i = torch.arange(n - 1)
+        return torch.stack([i, i + 1], dim=1)
+    side = math.isqrt(n)
+    grid = torch.arange(n).view(side, side)
+    right = torch.stack([grid[:, :-1].reshape(-1), grid[:, 1:].reshape(-1)], dim=1)
+    down = torch.stack([grid[:-1, :].reshape(-1), grid[1:, :].reshape(-1)], dim=1)
+    return torch.cat([right, down])
+
+
+class Polynomial(Task):
+    """y = sum_<ij> J_ij x_i x_j + sum_i K_i x_i^degree over the bonds <ij> of a lattice.
+
+    Couplings J, K ~ N(0, 1) per bond and site, fixed by ``function_seed``; with
+    ``symmetric=true`` one J and one K are shared by every bond and site
+    (translation invariance). Inputs i.i.d. uniform on ``[low, high]``.
+    """
+
+    family = "polynomial"
+
+    def __init__(
+        self,
+        n: int = 16,
+        degree: int = 4,
+        lattice: str = "chain",
+        symmetric: bool = False,
+        low: float = -1.0,
+        high: float = 1.0,
+        function_seed: int = 0,
+    ) -> None:
+        self.n = check_int("task.n", n, 2, 4096)
+        self.degree = check_int("task.degree", degree, 2, 4)
+        if lattice not in LATTICES:
+            raise ConfigError("task.lattice", f"must be one of {', '.join(LATTICES)}, got {lattice!r}")
+        if lattice == "square" and math.isqrt(self.n) ** 2 != self.n:
+            raise ConfigError("task.n", f"a square lattice needs a square number of sites, got {self.n}")
+        if not isinstance(symmetric, bool):
+            raise ConfigError("task.symmetric", f"must be true or false, got {symmetric!r}")
+        self.low, self.high = check_interval("task.low", low, "task.high", high)
+        self.function_seed = check_int("task.function_seed", function_seed, 0)
+        self.lattice, self.symmetric = lattice, symmetric
+        self.kind, self.input_dim, self.n_classes = "regression", self.n, 0
+        self.bonds = bonds(self.n, lattice)
+        g = generator(derive_seed("polynomial", self.n, lattice, self.function_seed))
+        n_j, n_k = (1, 1) if symmetric else (len(self.bonds), self.n)
+        self._J = torch.randn(n_j, generator=g).expand(len(self.bonds)).clone()
+        self._K = torch.randn(n_k, generator=g).expand(self.n).clone()
+        self.theory = {"n_bonds": float(len(self.bonds)), "degree": float(self.degree)}
+        self.params = {
+            "n": self.n, "degree": self.degree, "lattice": lattice, "symmetric": symmetric,
+            "low": self.low, "high": self.high, "function_seed": self.function_seed,
+        }
+
+    def evaluate(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` ``[N, n]`` -> ``[N]``."""
+        J, K, b = self._J.to(x.device), self._K.to(x.device), self.bonds.to(x.device)
+        pairs = (x[:, b[:, 0]] * x[:, b[:, 1]]) @ J
+        return pairs + x.pow(self.degree) @ K
+
+    def sample(
+        self, num_samples: int, seed: int, device: torch.device | str = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` uniform ``[num_samples, n]``; ``y`` ``[num_samples]``."""
+        x = uniform(num_samples, self.n, self.low, self.high, generator(seed, device))
+        return x, self.evaluate(x)

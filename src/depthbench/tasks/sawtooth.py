@@ -1,0 +1,60 @@
+"""``sawtooth``: the iterated tent map (Telgarsky 2015, arXiv 1509.08101; COLT 2016)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from depthbench.errors import ConfigError
+from depthbench.tasks.base import Task, check_int, generator
+
+MODES = ("regression", "classification", "points")
+
+
+def tent(x: torch.Tensor, k: int) -> torch.Tensor:
+    """T^k(x), ``T(x) = 2 relu(x) - 4 relu(x - 1/2)`` on [0, 1]: 2^k linear pieces.
+
+    Exactly what a deep ReLU network with 2 units per layer and k layers computes.
+    """
+    for _ in range(k):
+        x = 2 * F.relu(x) - 4 * F.relu(x - 0.5)
+    return x
+
+
+class Sawtooth(Task):
+    """The k-fold tent map on [0, 1], in three modes.
+
+    - ``regression``: x ~ U[0, 1], y = T^k(x).
+    - ``classification``: x ~ U[0, 1], y = 1[T^k(x) >= 1/2]: 2^k alternating intervals.
+    - ``points``: Telgarsky's 2^k alternating points, x = i / 2^k with i uniform on
+      {0, ..., 2^k}, y = i mod 2 (= T^k(x)). The set is finite (2^k + 1 points) and
+      the claim is about fitting it, so train and test draw from the same points.
+
+    Theory: a one-hidden-layer ReLU net with m units has at most m + 1 pieces, so it
+    needs ``2^k - 1`` units; the deep net needs ``2k``.
+    """
+
+    family = "sawtooth"
+
+    def __init__(self, k: int = 4, mode: str = "regression") -> None:
+        self.k = check_int("task.k", k, 1, 24)
+        if mode not in MODES:
+            raise ConfigError("task.mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.kind = "regression" if mode == "regression" else "classification"
+        self.input_dim = 1
+        self.n_classes = 0 if mode == "regression" else 2
+        self.theory = {"shallow_relu_units": 2.0**self.k - 1, "deep_relu_units": 2.0 * self.k}
+        self.params = {"k": self.k, "mode": mode}
+
+    def sample(
+        self, num_samples: int, seed: int, device: torch.device | str = "cpu"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` ``[num_samples, 1]`` in [0, 1]; ``y`` ``[num_samples]``."""
+        g = generator(seed, device)
+        if self.mode == "points":
+            i = torch.randint(2**self.k + 1, (num_samples,), generator=g, device=g.device)
+            return (i.float() / 2**self.k).unsqueeze(1), i % 2
+        x = torch.rand(num_samples, 1, generator=g, device=g.device)
+        y = tent(x[:, 0], self.k)
+        return x, (y if self.mode == "regression" else (y >= 0.5).long())

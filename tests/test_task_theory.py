@@ -1,0 +1,184 @@
+"""Each family's structure and the theory it carries (SCIENCE.md, "Task families")."""
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from depthbench import tasks
+from depthbench.tasks.sawtooth import tent
+
+# ---------------------------------------------------------------- rhm
+
+
+def test_rhm_rules_are_distinct_and_no_tuple_has_two_parents():
+    task = tasks.make("rhm", v=6, m=3, s=2, L=3, n_c=4)
+    for rules in task.rules:  # [parents, m, s]
+        tuples = [tuple(t) for t in rules.reshape(-1, task.s).tolist()]
+        assert len(set(tuples)) == len(tuples)  # distinct within and across parents
+        for parent in rules:
+            assert len({tuple(t) for t in parent.tolist()}) == task.m
+
+
+def test_rhm_enumeration_gives_exactly_p_max_distinct_balanced_inputs():
+    task = tasks.make("rhm", v=4, m=2, s=2, L=2, n_c=3)
+    assert task.P_max == 3 * 2**3
+    leaves, label = task.decode(torch.arange(task.P_max))
+    assert len({tuple(row) for row in leaves.tolist()}) == task.P_max
+    assert torch.bincount(label).tolist() == [task.P_max // 3] * 3
+
+
+def test_rhm_inputs_follow_the_rules_level_by_level():
+    task = tasks.make("rhm", v=5, m=2, s=3, L=2, n_c=2, function_seed=4)
+    leaves, label = task.decode(torch.randint(task.P_max, (50,)))
+    for row, y in zip(leaves.tolist(), label.tolist()):
+        middle = []
+        for j in range(task.s):  # each leaf s-tuple is a rule of exactly one middle symbol
+            block = tuple(row[j * task.s:(j + 1) * task.s])
+            owners = [p for p in range(task.v)
+                      if block in {tuple(t) for t in task.rules[1][p].tolist()}]
+            assert len(owners) == 1
+            middle.append(owners[0])
+        assert tuple(middle) in {tuple(t) for t in task.rules[0][y].tolist()}
+
+
+def test_rhm_train_and_test_never_overlap_and_one_hot_layout():
+    task = tasks.make("rhm")
+    (x_train, y_train), (x_test, _) = task.split(3000, 2000, seed=0)
+    train = {tuple(r) for r in x_train.nonzero()[:, 1].view(len(x_train), -1).tolist()}
+    test = {tuple(r) for r in x_test.nonzero()[:, 1].view(len(x_test), -1).tolist()}
+    assert len(train) == 3000 and len(test) == 2000 and not train & test
+    grid = x_train.view(-1, *task.input_shape)  # [N, v, s^L]: one symbol per position
+    assert torch.equal(grid.sum(1), torch.ones(len(x_train), task.n_leaves))
+    counts = torch.bincount(y_train, minlength=task.n_classes).float()
+    assert (counts / counts.mean() - 1).abs().max() < 0.2  # classes balanced
+    assert task.theory == {"P_max": 8 * 4.0**7, "P_star": 8 * 4.0**3}
+
+
+def test_rhm_refuses_more_samples_than_distinct_inputs():
+    task = tasks.make("rhm", v=4, m=2, s=2, L=2, n_c=3)
+    with pytest.raises(ValueError, match="exceed the P_max = 24"):
+        task.split(20, 10, seed=0)
+
+
+# ---------------------------------------------------------------- broadcast
+
+
+@pytest.mark.parametrize("L,eps", [(3, 0.1), (6, 0.2)])
+def test_broadcast_chain_bp_accuracy_matches_the_closed_form(L, eps):
+    task = tasks.make("broadcast", s=1, L=L, eps=eps)
+    n = 200_000
+    x, y = task.sample(n, seed=1)
+    exact = (1 + (1 - 2 * eps) ** L) / 2
+    assert task.theory["bayes_accuracy"] == pytest.approx(exact)
+    sd = math.sqrt(exact * (1 - exact) / n)
+    assert abs((1 - task.bayes_metric(x, y)) - exact) < 4 * sd
+
+
+def test_broadcast_bp_beats_majority_vote_on_trees():
+    task = tasks.make("broadcast", s=3, L=4, eps=0.15)
+    x, y = task.sample(100_000, seed=2)
+    bp = 1 - task.bayes_metric(x, y)
+    majority = ((x.sum(1) > 0).long() == y).float().mean().item()
+    assert bp >= majority
+    assert bp == pytest.approx(task.theory["bayes_accuracy"], abs=0.01)
+
+
+def test_broadcast_near_chance_far_below_kesten_stigum():
+    task = tasks.make("broadcast", s=2, L=10, eps=0.35)  # s (1 - 2 eps)^2 = 0.18
+    assert task.theory["kesten_stigum"] < 0.2
+    assert task.theory["bayes_accuracy"] < 0.52
+    above = tasks.make("broadcast", s=2, L=10, eps=0.05)  # 1.62: reconstruction possible
+    assert above.theory["bayes_accuracy"] > 0.85
+
+
+# ---------------------------------------------------------------- sawtooth
+
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_sawtooth_has_two_to_the_k_linear_pieces(k):
+    x = torch.linspace(0, 1, 2**12 + 1, dtype=torch.float64)  # dyadic: exact in float
+    y = tent(x, k)
+    slopes = torch.diff(y) / torch.diff(x)
+    pieces = 1 + int((torch.diff(slopes).abs() > 1e-6).sum())
+    assert pieces == 2**k
+    assert slopes.abs().unique().tolist() == [2.0**k]
+
+
+def test_sawtooth_modes_and_theory():
+    task = tasks.make("sawtooth", k=5, mode="points")
+    x, y = task.sample(1000, seed=0)
+    i = (x[:, 0] * 32).round().long()
+    assert torch.equal(y, i % 2) and torch.equal(tent(x[:, 0], 5).round().long(), y)
+    assert task.theory == {"shallow_relu_units": 31.0, "deep_relu_units": 10.0}
+    cls = tasks.make("sawtooth", k=3, mode="classification")
+    x, y = cls.sample(1000, seed=0)
+    assert torch.equal(y, (tent(x[:, 0], 3) >= 0.5).long())
+    assert abs(y.float().mean().item() - 0.5) < 0.05
+
+
+# ---------------------------------------------------------------- tree, polynomial, others
+
+
+def test_tree_output_changes_only_through_the_branch_of_the_input():
+    task = tasks.make("tree", s=2, L=3, function_seed=1)
+    x = torch.rand(32, 8) * 2 - 1
+    for j in range(8):
+        moved = x.clone()
+        moved[:, j] = torch.rand(32) * 2 - 1
+        for level, (before, after) in enumerate(zip(task.levels(x), task.levels(moved)), start=1):
+            changed = (before != after).any(0).nonzero()[:, 0].tolist()
+            assert changed == [j // 2**level]  # only the ancestor of input j
+
+
+@pytest.mark.parametrize("lattice,n,degree", [("chain", 6, 4), ("square", 9, 3), ("chain", 5, 2)])
+def test_polynomial_degree_and_locality(lattice, n, degree):
+    task = tasks.make("polynomial", n=n, degree=degree, lattice=lattice)
+    x = torch.rand(n, dtype=torch.float64) * 2 - 1
+    hessian = torch.autograd.functional.hessian(lambda v: task.evaluate(v.float()[None])[0], x)
+    coupled = {(i, j) for i, j in itertools.combinations(range(n), 2) if abs(hessian[i, j]) > 1e-6}
+    assert coupled == {tuple(sorted(b)) for b in task.bonds.tolist()}
+    # y(t x) is a polynomial in t of degree exactly `degree`
+    t = torch.linspace(-2, 2, 9, dtype=torch.float64)
+    values = torch.stack([task.evaluate((ti * x).float()[None])[0].double() for ti in t])
+    vander = torch.vander(t, N=degree + 1)
+    coef = torch.linalg.lstsq(vander, values[:, None]).solution[:, 0]
+    assert torch.allclose(vander @ coef, values, atol=1e-4) and abs(coef[0]) > 1e-3
+    lower = torch.vander(t, N=degree)
+    fit = lower @ torch.linalg.lstsq(lower, values[:, None]).solution[:, 0]
+    assert not torch.allclose(fit, values, atol=1e-3)
+
+
+def test_symmetric_polynomial_shares_its_couplings():
+    task = tasks.make("polynomial", n=8, symmetric=True)
+    assert task._J.unique().numel() == 1 and task._K.unique().numel() == 1
+
+
+def test_teacher_is_reproducible_per_seed_and_its_depth_is_real():
+    a, b = tasks.make("teacher", L_t=2), tasks.make("teacher", L_t=2)
+    c = tasks.make("teacher", L_t=2, function_seed=1)
+    x, y = a.sample(64, seed=3)
+    assert torch.equal(y, b.evaluate(x)) and not torch.equal(y, c.evaluate(x))
+    assert [w.shape for w in a.weights] == [(8, 32), (32, 32), (32, 1)]
+    assert a.theory == {"L_t": 2.0, "width": 32.0}
+
+
+def test_monomial_power_and_product_share_the_generator():
+    mono = tasks.make("monomial", exponents=[2, 1, 3])
+    x, y = mono.sample(20, seed=0)
+    torch.testing.assert_close(y, x[:, 0] ** 2 * x[:, 1] * x[:, 2] ** 3)
+    assert mono.theory == {"shallow_neurons": 3 * 2 * 4.0, "deep_neurons": 11 + 4 + 18.0}
+    power = tasks.make("power", d=5)
+    x, y = power.sample(20, seed=0)
+    torch.testing.assert_close(y, x[:, 0] ** 5)
+    assert power.theory == {"shallow_neurons": 6.0, "deep_neurons": 21.0}
+
+
+def test_radial_ball_is_balanced_and_oscillating_is_radial():
+    ball = tasks.make("radial", d=16)
+    _, y = ball.sample(20_000, seed=0)
+    assert abs(y.float().mean().item() - 0.5) < 0.02
+    osc = tasks.make("radial", d=4, profile="oscillating")
+    x, y = osc.sample(10, seed=0)
+    torch.testing.assert_close(y, torch.sin(8 * (x.norm(dim=1) - osc.r0)))
