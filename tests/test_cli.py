@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from depthbench import results
+from depthbench import results, tasks
 
 
 def depthbench(*args, cwd):
@@ -38,7 +38,7 @@ def test_report_writes_tables_and_plots(smoke_dir):
     assert proc.returncode == 0, proc.stderr
     out = smoke_dir / "reports/smoke"
     page = (out / "report.md").read_text()
-    assert "| depth 1" in page and "depth 2" in page and "product n=4" in page
+    assert "| depth 1" in page and "depth 2" in page and "product n=8" in page
     summary = pd.read_csv(out / "summary.csv")
     assert len(summary) == 4 and summary["ok"].sum() == 8
     for suffix in ("png", "pdf"):
@@ -53,10 +53,21 @@ def test_multirun_sweeps_task_instances(tmp_path):
     assert sorted(stored["task.n"].unique()) == [3, 5]
 
 
+def test_every_family_runs_end_to_end(tmp_path):
+    proc = depthbench("run", "-m", f"task={','.join(tasks.FAMILIES)}", "experiment=smoke",
+                      "grid.seeds=1", "results_dir=results/all", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    stored = results.load(tmp_path / "results/all")
+    assert sorted(stored["task"].unique()) == sorted(tasks.FAMILIES)
+    assert (stored["status"] == "ok").all() and stored["test_metric"].notna().all()
+    has_bayes = stored.groupby("task")["bayes_metric"].apply(lambda b: b.notna().all())
+    assert has_bayes[has_bayes].index.tolist() == ["broadcast"]
+
+
 def test_list_shows_families_models_and_experiments(tmp_path):
     proc = depthbench("list", cwd=tmp_path)
     assert proc.returncode == 0
-    for word in ("product", "tree", "mlp", "smoke", "quick", "silu"):
+    for word in (*tasks.FAMILIES, "mlp", "smoke", "quick", "silu", "exponents=[1, 2, 3]", "n_c=8"):
         assert word in proc.stdout
 
 

@@ -20,8 +20,8 @@ def test_smoke_job_writes_one_row_per_model(make_cfg):
     assert {"task.n", "task.low", "task.high", "model.activation"} <= set(stored.columns)
     assert stored["run_id"].is_unique
     ok = stored[stored["status"] == "ok"]
-    assert (ok["n_params"] == ok["width"] * 5 + (ok["depth"] - 1) * (ok["width"] + 1) * ok["width"]
-            + ok["width"] + 1).all()  # n = 4, o = 1
+    n, w, d = ok["task.n"], ok["width"], ok["depth"]
+    assert (ok["n_params"] == (n + 1) * w + (d - 1) * (w + 1) * w + w + 1).all()  # o = 1
     assert (stored["schema_version"] == results.SCHEMA_VERSION).all()
 
 
@@ -53,7 +53,7 @@ def test_same_config_and_seed_give_the_same_numbers(make_cfg, tmp_path):
 
 
 def test_infeasible_depths_are_recorded_with_their_reason(make_cfg):
-    rows = run(make_cfg("grid.depths=[1,6]", "grid.budgets=[13,300]"))
+    rows = run(make_cfg("task.n=4", "grid.depths=[1,6]", "grid.budgets=[13,300]"))
     infeasible = rows[rows["status"] == "infeasible"]
     assert set(zip(infeasible["depth"], infeasible["budget"])) == {(6, 13)}
     assert infeasible["reason"].str.startswith("width < 1").all()

@@ -22,11 +22,11 @@ SCHEMA_VERSION = 1
 
 IDENTITY = ["task", "model", "depth", "width", "budget", "n_params", "n_hidden",
             "n_train", "n_test", "seed", "lr", "batch_size", "data_seed"]
-OUTCOME = ["train_loss", "test_loss", "test_metric", "status", "reason", "steps"]
+OUTCOME = ["train_loss", "test_loss", "test_metric", "bayes_metric", "status", "reason", "steps"]
 COST = ["train_time_s", "eval_time_s", "flops", "group_size"]
 PROVENANCE = ["cell_id", "run_id", "schema_version", "git_sha", "git_dirty", "package_version",
               "torch_version", "python_version", "device", "device_name", "created_at"]
-COLUMNS = IDENTITY + OUTCOME + COST + PROVENANCE  # plus task.<param> and model.<param>
+COLUMNS = IDENTITY + OUTCOME + COST + PROVENANCE  # plus task.*, theory.* and model.* columns
 STATUSES = ("ok", "diverged", "infeasible", "constructed")
 
 

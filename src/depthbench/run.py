@@ -7,6 +7,7 @@ compose API as well as through the CLI.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from typing import Any
@@ -57,6 +58,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     shaped = grid.groups(todo)
     if shaped:
         data = _draw(spec, task, device)
+        bayes = task.bayes_metric(data.x_test, data.y_test)
         total = len(shaped) * spec.train.steps
         # disable=None: tqdm shows the bar only when stderr is a terminal
         hide = None if spec.train.progress else True
@@ -72,7 +74,8 @@ def run(cfg: DictConfig) -> pd.DataFrame:
                     model, data, [r.member for r in members],
                     spec.train.steps, spec.train.batch_size, on_steps=bar.update,
                 )
-                written += _store(spec, task, members, common, _trained_outcome(spec, members, outcome))
+                trained = _trained_outcome(spec, members, outcome, bayes)
+                written += _store(spec, task, members, common, trained)
 
     frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=results.COLUMNS)
     counts = Counter(frame["status"])
@@ -86,22 +89,23 @@ def run(cfg: DictConfig) -> pd.DataFrame:
 
 def _draw(spec: config.RunSpec, task: Task, device: torch.device) -> Data:
     """One training draw (the largest ``n_train``; smaller sizes use its prefix) and one test draw."""
-    train = task.sample(max(spec.grid.n_train), derive_seed(spec.data_seed, "train"), device)
-    test = task.sample(spec.train.n_test, derive_seed(spec.data_seed, "test"), device)
+    train, test = task.split(max(spec.grid.n_train), spec.train.n_test, spec.data_seed, device)
     return Data.from_draws(task.kind, train, test)
 
 
 def _infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:
     nan = [float("nan")] * len(runs)
     return {
-        "train_loss": nan, "test_loss": nan, "test_metric": nan,
+        "train_loss": nan, "test_loss": nan, "test_metric": nan, "bayes_metric": nan,
         "status": ["infeasible"] * len(runs), "reason": [r.fit.reason for r in runs],
         "steps": [0] * len(runs), "train_time_s": [0.0] * len(runs), "eval_time_s": [0.0] * len(runs),
         "flops": [0.0] * len(runs), "group_size": [0] * len(runs),
     }
 
 
-def _trained_outcome(spec: config.RunSpec, runs: list[Run], out: GroupResult) -> dict[str, list[Any]]:
+def _trained_outcome(
+    spec: config.RunSpec, runs: list[Run], out: GroupResult, bayes: float | None
+) -> dict[str, list[Any]]:
     K = len(runs)
     flops = [  # forward 2, backward 4 FLOPs per parameter and sample; evaluation forward only
         float(r.fit.n_params or 0)
@@ -111,6 +115,7 @@ def _trained_outcome(spec: config.RunSpec, runs: list[Run], out: GroupResult) ->
     return {
         "train_loss": out.train_loss.tolist(), "test_loss": out.test_loss.tolist(),
         "test_metric": out.test_metric.tolist(),
+        "bayes_metric": [float("nan") if bayes is None else bayes] * K,
         "status": ["diverged" if d else "ok" for d in out.diverged],
         "reason": ["loss became non-finite" if d else None for d in out.diverged],
         "steps": out.steps.tolist(),
@@ -126,7 +131,9 @@ def _store(
     identity = pd.DataFrame(
         {
             "task": spec.task,
-            **{f"task.{k}": v for k, v in task.params.items()},
+            **{f"task.{k}": json.dumps(v) if isinstance(v, list) else v
+               for k, v in task.params.items()},
+            **{f"theory.{k}": v for k, v in task.theory.items()},
             "model": spec.model,
             **{f"model.{k}": v for k, v in spec.model_params.items()},
             "depth": [r.depth for r in runs],
