@@ -25,7 +25,7 @@ def test_group_throughput(benchmark, data, members):
     group = [Member(seed, 0.003, 4096) for seed in range(members)]
 
     def train():
-        model = MLP(6, 1, depth=2, width=32, members=members)
+        model = MLP((1, 6), 1, depth=2, width=32, members=members)
         model.reset_parameters(list(range(members)))
         return train_group(model, data, group, steps=STEPS, batch_size=256)
 

@@ -100,3 +100,35 @@ def test_bad_config_is_refused_before_anything_is_written(
         run(make_cfg(override))
     assert str(err.value).startswith(f"{key}:")
     assert tree_digest(tmp_path / "results") == before
+
+
+def test_tree_model_records_depths_its_input_cannot_take(make_cfg):
+    rows = run(make_cfg("model=tree", "task.n=8", "grid.depths=[2,3]", "grid.budgets=[300]"))
+    assert set(rows.loc[rows["status"] == "ok", "depth"]) == {3}
+    wrong = rows[rows["depth"] == 2]
+    assert (wrong["status"] == "infeasible").all() and wrong["reason"].str.contains("need depth 3").all()
+    ok = rows[rows["status"] == "ok"]
+    assert (ok["n_hidden"] == 7 * ok["width"]).all()  # 4 + 2 + 1 positions per channel
+
+
+def test_constructions_are_stored_once_beside_trained_rows(make_cfg, monkeypatch):
+    cfg = make_cfg("constructions=true", "task.n=4")
+    rows = run(cfg)
+    built = rows[rows["status"] == "constructed"].set_index("model")
+    assert set(built.index) == {"deep_product", "shallow_product"}
+    assert built.loc["deep_product", "n_hidden"] == 12 and built.loc["shallow_product", "n_hidden"] == 16
+    assert (built["test_metric"] < 1e-3).all() and built["scale"].between(1e-3, 1).all()
+    assert len(rows[rows["status"] == "ok"]) == 8
+
+    def must_not_build(*args, **kwargs):
+        raise AssertionError("a stored construction was built again")
+
+    monkeypatch.setattr(run_module, "_construct", must_not_build)
+    assert run(cfg).empty
+
+
+def test_no_depths_means_constructions_only(make_cfg):
+    rows = run(make_cfg("constructions=true", "task=sawtooth", "grid.depths=[]"))
+    assert set(rows["status"]) == {"constructed"} and len(rows) == 2
+    with pytest.raises(ConfigError, match="grid.depths"):
+        run(make_cfg("grid.depths=[]"))

@@ -12,7 +12,7 @@ def _data(task, n_train=512, n_test=256):
 
 
 def _train(data, members, depth=2, width=8, steps=40, batch_size=32):
-    model = MLP(data.x_train.shape[1], 1, depth, width, members=len(members))
+    model = MLP((1, data.x_train.shape[1]), 1, depth, width, members=len(members))
     model.reset_parameters([100 + m.seed for m in members])
     result = train_group(model, data, members, steps=steps, batch_size=batch_size)
     return model, result
@@ -45,7 +45,7 @@ def test_trainer_learns_the_product_of_two_inputs():
     task = tasks.make("product", n=2)  # y = x_1 x_2 on [-1, 1]^2
     data = _data(task, n_train=4096, n_test=2048)
     width = 20
-    assert abs(MLP.count_params(2, 1, 2, width) - 500) < 50
+    assert abs(MLP.count_params((1, 2), 1, 2, width) - 500) < 50
     _, result = _train(data, [Member(0, 0.01, 4096)], depth=2, width=width, steps=1500,
                        batch_size=128)
     assert result.test_metric[0] < 0.05
@@ -56,7 +56,7 @@ def test_classification_targets_use_cross_entropy_and_error_rate():
     x = torch.randn(600, 2)
     y = (x[:, 0] > 0).long()  # a separable two-class problem
     data = Data.from_draws("classification", (x[:400], y[:400]), (x[400:], y[400:]))
-    model = MLP(2, 2, 1, 8, members=1)
+    model = MLP((1, 2), 2, 1, 8, members=1)
     model.reset_parameters([0])
     result = train_group(model, data, [Member(0, 0.03, 400)], steps=200, batch_size=64)
     assert result.test_metric[0] < 0.05
@@ -67,7 +67,7 @@ def test_classification_targets_use_cross_entropy_and_error_rate():
 def test_steps_are_counted_across_index_blocks(steps):
     data = _data(tasks.make("product", n=2))
     seen = []
-    model = MLP(2, 1, 1, 4, members=1)
+    model = MLP((1, 2), 1, 1, 4, members=1)
     model.reset_parameters([0])
     result = train_group(model, data, [Member(0, 0.01, 512)], steps, 16, on_steps=seen.append)
     assert sum(seen) == steps and result.steps[0] == steps

@@ -51,6 +51,7 @@ class RunSpec:
     train: TrainSpec
     data_seed: int
     results_dir: Path
+    constructions: bool
 
     def identity(self) -> dict[str, Any]:
         """The settings that change a trained model's numbers (hashed into ``cell_id``).
@@ -76,8 +77,8 @@ def _int(key: str, value: Any, low: int = 1) -> int:
     return value
 
 
-def _int_list(key: str, value: Any, low: int = 1) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value:
+def _int_list(key: str, value: Any, low: int = 1, empty: bool = False) -> tuple[int, ...]:
+    if not isinstance(value, list) or not (value or empty):
         raise ConfigError(key, f"must be a non-empty list of integers >= {low}, got {value!r}")
     return tuple(sorted({_int(key, v, low) for v in value}))
 
@@ -107,6 +108,9 @@ def parse(cfg: DictConfig) -> RunSpec:
     device = train.get("device")
     if device not in DEVICES:
         raise ConfigError("train.device", f"must be one of {', '.join(DEVICES)}, got {device!r}")
+    constructions = raw.get("constructions", False)
+    if not isinstance(constructions, bool):
+        raise ConfigError("constructions", f"must be true or false, got {constructions!r}")
     results_dir = raw.get("results_dir")
     if not isinstance(results_dir, str) or not results_dir:
         raise ConfigError("results_dir", f"must be a path, got {results_dir!r}")
@@ -116,7 +120,8 @@ def parse(cfg: DictConfig) -> RunSpec:
         model=str(model.pop("name", None)),
         model_params=model,
         grid=GridSpec(
-            depths=_int_list("grid.depths", grid.get("depths")),
+            # no depths (train nothing) only makes sense when constructing networks
+            depths=_int_list("grid.depths", grid.get("depths"), empty=constructions),
             budgets=_int_list("grid.budgets", grid.get("budgets")),
             seeds=_int("grid.seeds", grid.get("seeds")),
             lrs=_lr_list("grid.lrs", grid.get("lrs")),
@@ -131,4 +136,5 @@ def parse(cfg: DictConfig) -> RunSpec:
         ),
         data_seed=_int("data_seed", raw.get("data_seed"), low=0),
         results_dir=Path(results_dir),
+        constructions=constructions,
     )

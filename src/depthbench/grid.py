@@ -39,21 +39,23 @@ class Run:
     run_id: str
 
 
-def plan(spec: RunSpec, input_dim: int, output_dim: int) -> list[Run]:
+def plan(spec: RunSpec, input_shape: tuple[int, int], output_dim: int) -> list[Run]:
     """Every run of the grid, infeasible cells included (they are recorded, not dropped).
 
     Raises :class:`ConfigError` for a budget that no depth of the grid can meet.
     """
+    cls, params = models.model_class(spec.model), spec.model_params
     fits = {
-        (d, b): models.fit(spec.model, input_dim, output_dim, d, b)
+        (d, b): models.fit(spec.model, input_shape, output_dim, d, b, **params)
         for d, b in itertools.product(spec.grid.depths, spec.grid.budgets)
     }
+    shaped = [d for d in spec.grid.depths if not cls.check_shape(input_shape, d, **params)]
+    if spec.grid.depths and not shaped:
+        reason = cls.check_shape(input_shape, spec.grid.depths[0], **params)
+        raise ConfigError("grid.depths", f"no depth fits model {spec.model!r}: {reason}")
     for b in spec.grid.budgets:
-        if not any(fits[d, b].feasible for d in spec.grid.depths):
-            smallest = min(
-                models.model_class(spec.model).count_params(input_dim, output_dim, d, 1)
-                for d in spec.grid.depths
-            )
+        if shaped and not any(fits[d, b].feasible for d in shaped):
+            smallest = min(cls.count_params(input_shape, output_dim, d, 1, **params) for d in shaped)
             raise ConfigError(
                 "grid.budgets",
                 f"budget {b} is below the smallest model of any depth in grid.depths "

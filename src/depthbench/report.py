@@ -1,8 +1,9 @@
 """``depthbench report``: tables and plots from stored results, and nothing else.
 
 Outputs under ``--out``: ``report.md`` (provenance and, per task instance, a table
-of test_metric by budget x depth), ``summary.csv`` (one row per cell) and
-``test_metric_vs_n_params.{png,pdf}``.
+of test_metric by budget x depth), ``summary.csv`` (one row per cell),
+``test_metric_vs_n_params.{png,pdf}``, and, when constructed networks are stored,
+their table beside the theorems' counts (``constructed.csv``).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def _provenance(df: pd.DataFrame, dirs: Sequence[Path]) -> list[str]:
         for sha, dirty in df.groupby(["git_sha", "git_dirty"], dropna=False).size().index
     )
     counts = df["status"].value_counts().to_dict()
+    ok = df[df["status"] == "ok"]
     return [
         "Regenerate with: `depthbench report "
         + " ".join(os.path.relpath(d) for d in dirs) + " --out <dir>`",
@@ -99,11 +101,36 @@ def _provenance(df: pd.DataFrame, dirs: Sequence[Path]) -> list[str]:
         f"- created: {df['created_at'].min()} to {df['created_at'].max()}; "
         f"training + evaluation time summed over models: "
         f"{(df['train_time_s'] + df['eval_time_s']).sum():.1f} s",
-        f"- steps {', '.join(map(str, sorted(df['steps'][df['status'] == 'ok'].unique())))}, "
-        f"batch size {', '.join(map(str, sorted(df['batch_size'].unique())))}, "
-        f"learning rates {', '.join(f'{v:g}' for v in sorted(df['lr'].unique()))}, "
-        f"seeds {df['seed'].nunique()}",
-    ]
+    ] + ([
+        f"- training: steps {', '.join(map(str, sorted(ok['steps'].unique())))}, "
+        f"batch size {', '.join(map(str, sorted(ok['batch_size'].unique())))}, "
+        f"learning rates {', '.join(f'{v:g}' for v in sorted(ok['lr'].unique()))}, "
+        f"seeds {ok['seed'].nunique()}",
+    ] if len(ok) else [])
+
+
+def constructed_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per constructed network: its size beside the theorem's count.
+
+    ``theorem`` is the task's ``theory.deep_*`` or ``theory.shallow_*`` entry (neurons,
+    or ReLU units for the sawtooth), matched by the construction's name.
+    """
+    built = df[df["status"] == "constructed"].sort_values([*instance_columns(df), "model"])
+    rows = []
+    for _, row in built.iterrows():
+        kind = row["model"].split("_", 1)[0]  # deep | shallow
+        theory = [c for c in df.columns if c.startswith(f"theory.{kind}_") and pd.notna(row[c])]
+        rows.append({
+            "task": _label(row, instance_columns(df)).split(" · ")[0],
+            "construction": row["model"],
+            "hidden layers": row["depth"],
+            "hidden neurons": row["n_hidden"],
+            "theorem": row[theory[0]] if theory else float("nan"),
+            "n_params": row["n_params"],
+            "lambda": row["scale"],
+            "test_metric": row["test_metric"],
+        })
+    return pd.DataFrame(rows)
 
 
 def plot(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[Path]:
@@ -150,29 +177,44 @@ def build_report(dirs: Sequence[Path], out: Path) -> Path:
     df = results.load(dirs)
     if df.empty:
         raise ResultsError(f"no result rows in {', '.join(map(str, dirs))}; run `depthbench run` first")
-    if not (df["status"] == "ok").any():
+    trained, built = (df["status"] == "ok").any(), (df["status"] == "constructed").any()
+    if not (trained or built):
         counts = df["status"].value_counts().to_dict()
-        raise ResultsError(f"no trained (status=ok) rows to report; rows by status: {counts}")
+        raise ResultsError(
+            f"no trained (status=ok) or constructed rows to report; rows by status: {counts}")
     out.mkdir(parents=True, exist_ok=True)
-    summary = summarize(df)
-    summary.to_csv(out / "summary.csv", index=False)
-    plot(df, summary, out)
-    lines = [
-        "# depthbench report",
-        "",
-        *_provenance(df, dirs),
-        "",
-        "## test_metric by budget and depth",
-        "",
-        "Median over seeds x learning rates, best in parentheses. test_metric is the",
-        "relative MSE `MSE / Var(y_test)` (1.0 = predicting the mean) for regression and",
-        "the error rate for classification; lower is better. Exact parameter counts per",
-        "cell are in `summary.csv`.",
-        "",
-        *_tables(summary),
-        f"![test_metric vs n_params]({FIGURE}.png)",
-        "",
-    ]
+    lines = ["# depthbench report", "", *_provenance(df, dirs), ""]
+    if trained:
+        summary = summarize(df)
+        summary.to_csv(out / "summary.csv", index=False)
+        plot(df, summary, out)
+        lines += [
+            "## test_metric by budget and depth",
+            "",
+            "Median over seeds x learning rates, best in parentheses. test_metric is the",
+            "relative MSE `MSE / Var(y_test)` (1.0 = predicting the mean) for regression and",
+            "the error rate for classification; lower is better. Exact parameter counts per",
+            "cell are in `summary.csv`.",
+            "",
+            *_tables(summary),
+            f"![test_metric vs n_params]({FIGURE}.png)",
+            "",
+        ]
+    if built:
+        table = constructed_table(df)
+        table.to_csv(out / "constructed.csv", index=False)
+        lines += [
+            "## Constructed networks",
+            "",
+            "The networks the theorems build (SCIENCE.md, \"Constructed networks\"), evaluated",
+            "in float32 on the same test draw as trained networks; `theorem` is the neuron (or",
+            "ReLU unit) count the theory states, `lambda` the input scale chosen on a separate",
+            "validation draw. A product tree over n inputs, n not a power of two, carries a",
+            "value through a layer (2 neurons), so it can exceed 4(n-1). Also in `constructed.csv`.",
+            "",
+            table.to_markdown(index=False, floatfmt=".3g"),
+            "",
+        ]
     page = out / "report.md"
     page.write_text("\n".join(lines))
     return page

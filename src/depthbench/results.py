@@ -20,7 +20,7 @@ from depthbench.errors import ResultsError
 
 SCHEMA_VERSION = 1
 
-IDENTITY = ["task", "model", "depth", "width", "budget", "n_params", "n_hidden",
+IDENTITY = ["task", "model", "depth", "width", "budget", "n_params", "n_hidden", "scale",
             "n_train", "n_test", "seed", "lr", "batch_size", "data_seed"]
 OUTCOME = ["train_loss", "test_loss", "test_metric", "bayes_metric", "status", "reason", "steps"]
 COST = ["train_time_s", "eval_time_s", "flops", "group_size"]

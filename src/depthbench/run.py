@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from collections import Counter
 from typing import Any
 
@@ -17,7 +19,7 @@ import torch
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from depthbench import config, grid, models, provenance, results, tasks
+from depthbench import config, constructions, grid, models, provenance, results, tasks
 from depthbench.errors import ConfigError
 from depthbench.grid import Run
 from depthbench.tasks import Task, derive_seed
@@ -41,7 +43,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     task = tasks.make(spec.task, **spec.task_params)
     models.check_params(spec.model, spec.model_params)
     device = resolve_device(spec.train.device)
-    runs = grid.plan(spec, task.input_dim, task.output_dim)
+    runs = grid.plan(spec, task.input_shape, task.output_dim)
     stored = results.stored_run_ids(spec.results_dir)
     todo = [r for r in runs if r.run_id not in stored]
     log.info(
@@ -53,12 +55,17 @@ def run(cfg: DictConfig) -> pd.DataFrame:
 
     infeasible = [r for r in todo if not r.fit.feasible]
     if infeasible:
-        written += _store(spec, task, infeasible, common, _infeasible_outcome(infeasible))
+        columns = _run_columns(spec, infeasible) | _infeasible_outcome(infeasible)
+        written += _store(spec, task, columns, common)
 
     shaped = grid.groups(todo)
-    if shaped:
+    pending = _pending_constructions(spec, task, stored) if spec.constructions else {}
+    if shaped or pending:
         data = _draw(spec, task, device)
         bayes = task.bayes_metric(data.x_test, data.y_test)
+    if pending:
+        written += _construct(spec, task, data, bayes, pending, common)
+    if shaped:
         total = len(shaped) * spec.train.steps
         # disable=None: tqdm shows the bar only when stderr is a terminal
         hide = None if spec.train.progress else True
@@ -66,7 +73,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
             for (depth, width), members in shaped.items():
                 bar.set_postfix(depth=depth, width=width, members=len(members))
                 model = models.build(
-                    spec.model, input_dim=task.input_dim, output_dim=task.output_dim,
+                    spec.model, input_shape=task.input_shape, output_dim=task.output_dim,
                     depth=depth, width=width, members=len(members), **spec.model_params,
                 ).to(device)
                 model.reset_parameters([derive_seed(r.member.seed, "init") for r in members])
@@ -74,8 +81,8 @@ def run(cfg: DictConfig) -> pd.DataFrame:
                     model, data, [r.member for r in members],
                     spec.train.steps, spec.train.batch_size, on_steps=bar.update,
                 )
-                trained = _trained_outcome(spec, members, outcome, bayes)
-                written += _store(spec, task, members, common, trained)
+                columns = _run_columns(spec, members) | _trained_outcome(spec, members, outcome, bayes)
+                written += _store(spec, task, columns, common)
 
     frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=results.COLUMNS)
     counts = Counter(frame["status"])
@@ -85,6 +92,58 @@ def run(cfg: DictConfig) -> pd.DataFrame:
         len(runs) - len(todo),
     )
     return frame
+
+
+VALIDATION = 1024  # samples that pick a construction's scale lambda
+
+
+def _pending_constructions(
+    spec: config.RunSpec, task: Task, stored: set[str]
+) -> dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor], constructions.Construction]]]:
+    """Constructions for ``task`` not stored yet: name -> (run_id, builder)."""
+    identity = {"task": spec.task, "task_params": spec.task_params, "data_seed": spec.data_seed,
+                "n_test": spec.train.n_test}
+    pending = {}
+    for name, make in constructions.builders(task).items():
+        run_id = grid.digest({**identity, "construction": name})
+        if run_id not in stored:
+            pending[name] = (run_id, make)
+    return pending
+
+
+def _construct(
+    spec: config.RunSpec, task: Task, data: Data, bayes: float | None,
+    pending: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor], constructions.Construction]]],
+    common: dict[str, Any],
+) -> list[pd.DataFrame]:
+    """Build, evaluate on the test draw, and store the pending constructions.
+
+    lambda is chosen on a separate validation draw; evaluation is float32 on the CPU.
+    """
+    x_val, y_val = task.sample(VALIDATION, derive_seed(spec.data_seed, "construction"))
+    x_test, y_test = data.x_test.cpu(), data.y_test.cpu()
+    rows = []
+    for name, (run_id, make) in pending.items():
+        start = time.perf_counter()
+        net = make(x_val, y_val)
+        built = time.perf_counter()
+        metric = constructions.test_metric(task, net(x_test), y_test)
+        log.info("constructed %s: %d hidden neurons in %d layers, lambda %.3g, test_metric %.3g",
+                 name, net.n_hidden, net.depth, net.scale, metric)
+        rows.append({
+            "model": name, "model.activation": net.activation, "depth": net.depth,
+            "width": max(net.widths), "budget": None, "n_params": net.n_params,
+            "n_hidden": net.n_hidden, "scale": net.scale, "n_train": None, "seed": None,
+            "lr": float("nan"), "batch_size": None, "cell_id": run_id, "run_id": run_id,
+            "train_loss": float("nan"), "test_loss": float("nan"), "test_metric": metric,
+            "bayes_metric": float("nan") if bayes is None else bayes, "status": "constructed",
+            "reason": None, "steps": 0, "train_time_s": built - start,
+            "eval_time_s": time.perf_counter() - built, "flops": float("nan"), "group_size": 1,
+        })
+    columns = {key: [row[key] for row in rows] for key in rows[0]}
+    for key in ("width", "budget", "n_params", "n_hidden", "n_train", "seed", "batch_size"):
+        columns[key] = pd.array(columns[key], dtype="Int64")
+    return _store(spec, task, columns, common)
 
 
 def _draw(spec: config.RunSpec, task: Task, device: torch.device) -> Data:
@@ -124,39 +183,42 @@ def _trained_outcome(
     }
 
 
+def _run_columns(spec: config.RunSpec, runs: list[Run]) -> dict[str, Any]:
+    """Identity columns of trained (or infeasible) runs."""
+    return {
+        "model": spec.model,
+        **{f"model.{k}": v for k, v in spec.model_params.items()},
+        "depth": [r.depth for r in runs],
+        "width": pd.array([r.fit.width for r in runs], dtype="Int64"),
+        "budget": pd.array([r.budget for r in runs], dtype="Int64"),
+        "n_params": pd.array([r.fit.n_params for r in runs], dtype="Int64"),
+        "n_hidden": pd.array([r.fit.n_hidden for r in runs], dtype="Int64"),
+        "scale": float("nan"),
+        "n_train": [r.member.n_train for r in runs],
+        "seed": pd.array([r.member.seed for r in runs], dtype="Int64"),
+        "lr": [r.member.lr for r in runs],
+        "batch_size": pd.array([spec.train.batch_size] * len(runs), dtype="Int64"),
+        "cell_id": [r.cell_id for r in runs],
+        "run_id": [r.run_id for r in runs],
+    }
+
+
 def _store(
-    spec: config.RunSpec, task: Task, runs: list[Run], common: dict[str, Any], outcome: dict[str, list[Any]]
+    spec: config.RunSpec, task: Task, columns: dict[str, Any], common: dict[str, Any]
 ) -> list[pd.DataFrame]:
-    """Assemble result rows for ``runs`` and write one file per cell."""
-    identity = pd.DataFrame(
+    """Rows = the task's identity + ``columns`` + provenance; one file per cell."""
+    rows = pd.DataFrame(
         {
             "task": spec.task,
             **{f"task.{k}": json.dumps(v) if isinstance(v, list) else v
                for k, v in task.params.items()},
             **{f"theory.{k}": v for k, v in task.theory.items()},
-            "model": spec.model,
-            **{f"model.{k}": v for k, v in spec.model_params.items()},
-            "depth": [r.depth for r in runs],
-            "width": pd.array([r.fit.width for r in runs], dtype="Int64"),
-            "budget": [r.budget for r in runs],
-            "n_params": pd.array([r.fit.n_params for r in runs], dtype="Int64"),
-            "n_hidden": pd.array(
-                [r.depth * r.fit.width if r.fit.width else None for r in runs], dtype="Int64"
-            ),
-            "n_train": [r.member.n_train for r in runs],
+            **columns,
             "n_test": spec.train.n_test,
-            "seed": [r.member.seed for r in runs],
-            "lr": [r.member.lr for r in runs],
-            "batch_size": spec.train.batch_size,
             "data_seed": spec.data_seed,
+            "schema_version": results.SCHEMA_VERSION,
+            **common,
         }
-    )
-    rows = identity.assign(
-        **outcome,
-        cell_id=[r.cell_id for r in runs],
-        run_id=[r.run_id for r in runs],
-        schema_version=results.SCHEMA_VERSION,
-        **common,
     )
     frames = []
     for cell_id, cell in rows.groupby("cell_id", sort=False):

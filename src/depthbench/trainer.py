@@ -169,15 +169,14 @@ def evaluate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean loss and test metric per member over the first ``limits[k]`` rows of ``x``.
 
-    ``x`` ``[N, input_dim]`` is shared by all members and evaluated in chunks so
-    that at most :data:`EVAL_ELEMENTS` activations are alive at once.
+    ``x`` ``[N, input_dim]`` is shared by all members and evaluated in chunks of
+    about :data:`EVAL_ELEMENTS` hidden activations (``model.n_hidden`` per sample).
     Returns ``(loss [K], metric [K])``: metric is ``MSE / Var(y)`` on the original
     scale (SCIENCE.md, "test_metric") or the error rate.
     """
     K = len(limits)
     n = max(limits)
-    width = max(p.shape[-1] for p in model.parameters())
-    chunk = max(1, EVAL_ELEMENTS // (K * width))
+    chunk = max(1, EVAL_ELEMENTS // (K * model.n_hidden))
     limit = torch.tensor(limits, device=x.device).unsqueeze(1)  # [K, 1]
     loss_sum = torch.zeros(K, dtype=torch.float64, device=x.device)
     err_sum = torch.zeros(K, dtype=torch.float64, device=x.device)

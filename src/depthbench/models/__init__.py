@@ -1,21 +1,24 @@
-"""Model families. Each takes ``(input_dim, output_dim, depth, width, members, **params)``
-and has an exact ``count_params``; :func:`fit` solves the width from a budget."""
+"""Model families. Each takes ``(input_shape, output_dim, depth, width, members, **params)``
+with ``input_shape = (channels, positions)`` and has exact ``count_params`` and
+``count_hidden``; :func:`fit` solves the width from a budget."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Any
 
 from depthbench.errors import ConfigError, reject_unknown
 from depthbench.models.budget import Fit, solve_width
 from depthbench.models.mlp import ACTIVATIONS, MLP
+from depthbench.models.tree import TreeNet
 
-MODELS: dict[str, type[MLP]] = {MLP.name: MLP}
+MODELS: dict[str, type[MLP] | type[TreeNet]] = {cls.name: cls for cls in (MLP, TreeNet)}
 
 __all__ = ["ACTIVATIONS", "MODELS", "Fit", "build", "check_params", "fit", "model_class"]
 
 
-def model_class(name: str) -> type[MLP]:
+def model_class(name: str) -> type[MLP] | type[TreeNet]:
     if name not in MODELS:
         raise ConfigError("model", f"unknown model {name!r}; allowed: {', '.join(MODELS)}")
     return MODELS[name]
@@ -28,12 +31,25 @@ def check_params(name: str, params: dict[str, Any]) -> None:
     check(**params)
 
 
-def fit(name: str, input_dim: int, output_dim: int, depth: int, budget: int) -> Fit:
+def fit(
+    name: str, input_shape: tuple[int, int], output_dim: int, depth: int, budget: int, **params: Any
+) -> Fit:
     """Solve the width of model ``name`` at ``depth`` for ``budget`` parameters."""
     cls = model_class(name)
-    return solve_width(budget, lambda w: cls.count_params(input_dim, output_dim, depth, w))
+    reason = cls.check_shape(input_shape, depth, **params)
+    if reason:
+        return Fit(None, None, reason)
+    found = solve_width(
+        budget, lambda w: cls.count_params(input_shape, output_dim, depth, w, **params)
+    )
+    if not found.feasible:
+        return found
+    assert found.width is not None
+    return dataclasses.replace(
+        found, n_hidden=cls.count_hidden(input_shape, depth, found.width, **params)
+    )
 
 
-def build(name: str, **kwargs: Any) -> MLP:
+def build(name: str, **kwargs: Any) -> MLP | TreeNet:
     """Instantiate model ``name`` (uninitialised; call ``reset_parameters``)."""
     return model_class(name)(**kwargs)

@@ -12,13 +12,14 @@ TOLERANCE = 0.10  # a feasible width misses the budget by at most 10%
 class Fit:
     """The outcome of fitting one (depth, budget) cell.
 
-    ``width`` and ``n_params`` are set when the cell is feasible; otherwise
-    ``reason`` says why not (``status=infeasible`` rows carry it).
+    ``width``, ``n_params`` and ``n_hidden`` are set when the cell is feasible;
+    otherwise ``reason`` says why not (``status=infeasible`` rows carry it).
     """
 
     width: int | None
     n_params: int | None
     reason: str | None = None
+    n_hidden: int | None = None
 
     @property
     def feasible(self) -> bool:

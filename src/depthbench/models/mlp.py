@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -10,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from depthbench.errors import ConfigError
+from depthbench.models.init import uniform_init_
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -33,7 +33,10 @@ class MLP(nn.Module):
     """``members`` independent dense networks of the same shape, trained as one.
 
     Each member maps ``input_dim -> width -> ... -> width -> output_dim`` with
-    ``depth`` hidden layers and ``activation`` after each of them.
+    ``depth`` hidden layers and ``activation`` after each of them. With
+    ``residual=True`` every hidden layer after the first adds its input,
+    ``h <- h + act(h W + b)``, so optimisation trouble in deep narrow nets can be
+    told apart from expressivity; the parameter count does not change.
 
     Shapes:
         weights[i]: ``[members, fan_in, fan_out]``
@@ -47,20 +50,24 @@ class MLP(nn.Module):
 
     def __init__(
         self,
-        input_dim: int,
+        input_shape: tuple[int, int],
         output_dim: int,
         depth: int,
         width: int,
         members: int,
         activation: str = "silu",
+        residual: bool = False,
     ) -> None:
         super().__init__()
+        input_dim = input_shape[0] * input_shape[1]
         for key, value in (("input_dim", input_dim), ("output_dim", output_dim),
                            ("depth", depth), ("width", width), ("members", members)):
             if value < 1:
                 raise ValueError(f"{key} must be >= 1, got {value}")
+        self.check_params(activation, residual)
         self.depth, self.width, self.members = depth, width, members
-        self.activation = ACTIVATIONS[check_activation(activation)]
+        self.activation = ACTIVATIONS[activation]
+        self.residual = residual
         dims = [input_dim] + [width] * depth + [output_dim]
         self.weights = nn.ParameterList(
             nn.Parameter(torch.empty(members, a, b)) for a, b in zip(dims[:-1], dims[1:])
@@ -70,45 +77,52 @@ class MLP(nn.Module):
         )
 
     @staticmethod
-    def check_params(activation: str = "silu") -> None:
+    def check_params(activation: str = "silu", residual: bool = False) -> None:
         """Validate the model's hyper-parameters (``model.*``) before any work."""
         check_activation(activation)
+        if not isinstance(residual, bool):
+            raise ConfigError("model.residual", f"must be true or false, got {residual!r}")
 
     @staticmethod
-    def count_params(input_dim: int, output_dim: int, depth: int, width: int) -> int:
+    def check_shape(input_shape: tuple[int, int], depth: int, **params: object) -> str | None:
+        """Any depth fits a dense network."""
+        return None
+
+    @staticmethod
+    def count_params(
+        input_shape: tuple[int, int], output_dim: int, depth: int, width: int, **params: object
+    ) -> int:
         """Parameters of one member (SCIENCE.md, "budget"):
-        ``(n+1) w + (d-1)(w+1) w + (w+1) o``."""
-        n, o, d, w = input_dim, output_dim, depth, width
+        ``(n+1) w + (d-1)(w+1) w + (w+1) o`` with ``n = prod(input_shape)``."""
+        n, o, d, w = input_shape[0] * input_shape[1], output_dim, depth, width
         return (n + 1) * w + (d - 1) * (w + 1) * w + (w + 1) * o
+
+    @staticmethod
+    def count_hidden(input_shape: tuple[int, int], depth: int, width: int, **params: object) -> int:
+        """Hidden neurons of one member: ``depth * width``."""
+        return depth * width
 
     @property
     def n_hidden(self) -> int:
-        """Hidden neurons of one member: ``depth * width``."""
         return self.depth * self.width
 
-    @torch.no_grad()
     def reset_parameters(self, seeds: Sequence[int]) -> None:
-        """Initialise member ``k`` from its own generator seeded with ``seeds[k]``.
-
-        The distribution is ``torch.nn.Linear``'s default, U(-1/sqrt(fan_in),
-        1/sqrt(fan_in)) for weights and biases, so a member equals an ``nn.Linear``
-        stack initialised the same way, and does not depend on its group.
-        """
+        """Initialise member ``k`` from its own generator seeded with ``seeds[k]``
+        (``torch.nn.Linear``'s distribution; see :func:`uniform_init_`)."""
         if len(seeds) != self.members:
             raise ValueError(f"need {self.members} seeds, got {len(seeds)}")
-        for k, seed in enumerate(seeds):
-            g = torch.Generator().manual_seed(seed)
-            for w, b in zip(self.weights, self.biases):
-                bound = 1.0 / math.sqrt(w.shape[1])
-                for p in (w, b):
-                    values = torch.rand(p.shape[1:], generator=g) * (2 * bound) - bound
-                    p[k].copy_(values)
+        uniform_init_(zip(self.weights, self.biases), seeds)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, h, w) if h.dim() == 3 else torch.matmul(h, w) + b
-            if i < last:
-                h = self.activation(h)
-        return h
+        hidden = zip(self.weights[:-1], self.biases[:-1])
+        for i, (w, b) in enumerate(hidden):
+            z = affine(h, w, b)
+            h = h + self.activation(z) if self.residual and i > 0 else self.activation(z)
+        return affine(h, self.weights[-1], self.biases[-1])
+
+
+def affine(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``h @ w + b`` per member: ``h`` ``[K, B, i]`` or shared ``[B, i]``, ``w`` ``[K, i, o]``,
+    ``b`` ``[K, 1, o]`` -> ``[K, B, o]``."""
+    return torch.baddbmm(b, h, w) if h.dim() == 3 else torch.matmul(h, w) + b

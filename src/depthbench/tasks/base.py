@@ -77,6 +77,12 @@ class Task(ABC):
         return None
 
     @property
+    def input_shape(self) -> tuple[int, int]:
+        """``(channels, positions)`` of ``x``, flattened channel-major: one channel
+        per input position unless the family says otherwise (rhm: ``(v, s^L)``)."""
+        return (1, self.input_dim)
+
+    @property
     def output_dim(self) -> int:
         """Network outputs: 1 for regression, ``n_classes`` for classification."""
         return 1 if self.kind == "regression" else self.n_classes

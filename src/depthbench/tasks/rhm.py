@@ -58,13 +58,17 @@ class RHM(Task):
         self.P_max = p_max
         self.n_leaves = self.s**self.L
         self.kind, self.n_classes = "classification", self.n_c
-        self.input_shape = (self.v, self.n_leaves)
         self.input_dim = self.v * self.n_leaves
         self.theory = {"P_max": float(p_max), "P_star": float(self.n_c * self.m**self.L)}
         self.params = {"v": self.v, "m": self.m, "s": self.s, "L": self.L, "n_c": self.n_c,
                        "function_seed": self.function_seed}
         g = generator(derive_seed("rhm", self.v, self.m, self.s, self.L, self.n_c, self.function_seed))
         self.rules = [self._draw_rules(self.n_c if level == 0 else self.v, g) for level in range(self.L)]
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """``(v, s^L)``: one-hot channels per leaf position."""
+        return (self.v, self.n_leaves)
 
     def _draw_rules(self, parents: int, g: torch.Generator) -> torch.Tensor:
         """``[parents, m, s]`` symbols: ``m`` distinct s-tuples per parent, none shared."""

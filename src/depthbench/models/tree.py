@@ -1,0 +1,138 @@
+"""``tree``: a locally connected network shaped like an s-ary hierarchy.
+
+Like the deep CNN used on the Random Hierarchy Model (Cagnetta et al. 2024): filter
+size = stride = s, one block per level, then a linear read-out; L levels reduce
+s^L positions to one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from depthbench.errors import ConfigError
+from depthbench.models.init import uniform_init_
+from depthbench.models.mlp import ACTIVATIONS, affine, check_activation
+
+
+def levels(positions: int, s: int) -> int | None:
+    """L with s^L = positions, or None when positions is not a power of s."""
+    L = round(math.log(positions, s))
+    return L if s**L == positions else None
+
+
+class TreeNet(nn.Module):
+    """``members`` tree-shaped networks over inputs laid out as ``[C, P]`` (channels x
+    positions, flattened channel-major), ``P = s^depth``.
+
+    Level l maps each patch of ``s`` consecutive positions x ``C_{l-1}`` channels to
+    ``width`` channels at one position: ``P_l = P / s^l`` positions remain. With
+    ``shared=True`` a level applies one filter at every position (a CNN); otherwise
+    each position has its own (locally connected).
+
+    Shapes:
+        weights[l]: ``[members, P_l or 1, s * C_{l-1}, width]``; read-out ``[members, width, o]``
+        biases[l]:  ``[members, P_l or 1, 1, width]``;           read-out ``[members, 1, o]``
+        forward:    ``[members, batch, C * P]`` or ``[batch, C * P]`` -> ``[members, batch, o]``
+    """
+
+    name = "tree"
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int],
+        output_dim: int,
+        depth: int,
+        width: int,
+        members: int,
+        activation: str = "silu",
+        s: int = 2,
+        shared: bool = False,
+    ) -> None:
+        super().__init__()
+        self.check_params(activation, s, shared)
+        reason = self.check_shape(input_shape, depth, s=s)
+        if reason:
+            raise ValueError(reason)
+        self.channels, self.positions = input_shape
+        self.depth, self.width, self.members, self.s = depth, width, members, s
+        self.activation = ACTIVATIONS[activation]
+        self.shared = shared
+        weights, biases, channels = [], [], self.channels
+        for level in range(1, depth + 1):
+            places = 1 if shared else self.positions // s**level
+            weights.append(nn.Parameter(torch.empty(members, places, s * channels, width)))
+            biases.append(nn.Parameter(torch.empty(members, places, 1, width)))
+            channels = width
+        self.weights = nn.ParameterList(weights)
+        self.biases = nn.ParameterList(biases)
+        self.readout = nn.Parameter(torch.empty(members, width, output_dim))
+        self.readout_bias = nn.Parameter(torch.empty(members, 1, output_dim))
+
+    @staticmethod
+    def check_params(activation: str = "silu", s: int = 2, shared: bool = False) -> None:
+        """Validate ``model.*`` before any work."""
+        check_activation(activation)
+        if isinstance(s, bool) or not isinstance(s, int) or s < 2:
+            raise ConfigError("model.s", f"must be an integer >= 2 (the arity), got {s!r}")
+        if not isinstance(shared, bool):
+            raise ConfigError("model.shared", f"must be true or false, got {shared!r}")
+
+    @staticmethod
+    def check_shape(input_shape: tuple[int, int], depth: int, s: int = 2, **params: object) -> str | None:
+        """Why ``depth`` does not fit an input of ``input_shape``, or None."""
+        L = levels(input_shape[1], s)
+        if L is None:
+            return f"the tree model needs s^L positions; the input has {input_shape[1]}, not a power of s={s}"
+        if depth != L:
+            return f"the tree model's depth is fixed by its input: {input_shape[1]} positions = {s}^{L} need depth {L}"
+        return None
+
+    @staticmethod
+    def count_params(
+        input_shape: tuple[int, int], output_dim: int, depth: int, width: int,
+        s: int = 2, shared: bool = False, **params: object,
+    ) -> int:
+        """``sum_l P_l (s C_{l-1} + 1) w + (w + 1) o``, ``P_l = 1`` when shared."""
+        channels, positions = input_shape
+        total = 0
+        for level in range(1, depth + 1):
+            places = 1 if shared else positions // s**level
+            total += places * (s * channels + 1) * width
+            channels = width
+        return total + (width + 1) * output_dim
+
+    @staticmethod
+    def count_hidden(
+        input_shape: tuple[int, int], depth: int, width: int, s: int = 2, **params: object
+    ) -> int:
+        """``sum_l P_l w``: a neuron per channel and position, shared or not."""
+        return sum(input_shape[1] // s**level for level in range(1, depth + 1)) * width
+
+    @property
+    def n_hidden(self) -> int:
+        return self.count_hidden((self.channels, self.positions), self.depth, self.width, s=self.s)
+
+    def reset_parameters(self, seeds: Sequence[int]) -> None:
+        """Per-member initialisation, ``torch.nn.Linear``'s distribution."""
+        if len(seeds) != self.members:
+            raise ValueError(f"need {self.members} seeds, got {len(seeds)}")
+        layers = [*zip(self.weights, self.biases), (self.readout, self.readout_bias)]
+        uniform_init_(layers, seeds)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.expand(self.members, *x.shape)
+        K, B = x.shape[:2]
+        h = x.view(K, B, self.channels, self.positions).transpose(2, 3)  # [K, B, P, C]
+        for w, b in zip(self.weights, self.biases):
+            patches = h.reshape(K, B, h.shape[2] // self.s, -1)  # [K, B, P_l, s C]
+            if self.shared:
+                z = torch.matmul(patches, w) + b  # w [K, 1, sC, w] broadcasts over B
+            else:
+                z = torch.einsum("kbpi,kpio->kbpo", patches, w) + b.squeeze(2).unsqueeze(1)
+            h = self.activation(z)
+        return affine(h[:, :, 0], self.readout, self.readout_bias)
