@@ -125,12 +125,12 @@ def constructed_table(df: pd.DataFrame) -> pd.DataFrame:
             "construction": row["model"],
             "hidden layers": row["depth"],
             "hidden neurons": row["n_hidden"],
-            "theorem": row[theory[0]] if theory else float("nan"),
+            "theorem": round(row[theory[0]]) if theory else None,
             "n_params": row["n_params"],
             "lambda": row["scale"],
             "test_metric": row["test_metric"],
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"theorem": "Int64"})
 
 
 def plot(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[Path]:
