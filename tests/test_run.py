@@ -132,3 +132,11 @@ def test_no_depths_means_constructions_only(make_cfg):
     assert set(rows["status"]) == {"constructed"} and len(rows) == 2
     with pytest.raises(ConfigError, match="grid.depths"):
         run(make_cfg("grid.depths=[]"))
+
+
+def test_budget_between_two_widths_of_every_depth_is_refused_with_the_reason(make_cfg):
+    # the tree net on 64 leaves has 193 parameters at width 1 and 545 at width 2
+    with pytest.raises(ConfigError) as err:
+        run(make_cfg("model=tree", "task=broadcast", "grid.depths=[6]", "grid.budgets=[300]"))
+    message = str(err.value)
+    assert message.startswith("grid.budgets: no depth") and "nearest width" in message

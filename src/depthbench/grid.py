@@ -56,10 +56,17 @@ def plan(spec: RunSpec, input_shape: tuple[int, int], output_dim: int) -> list[R
     for b in spec.grid.budgets:
         if shaped and not any(fits[d, b].feasible for d in shaped):
             smallest = min(cls.count_params(input_shape, output_dim, d, 1, **params) for d in shaped)
+            if b < smallest:
+                raise ConfigError(
+                    "grid.budgets",
+                    f"budget {b} is below the smallest model of any depth in grid.depths "
+                    f"({smallest} parameters at width 1); use budgets >= {smallest}",
+                )
+            reasons = "; ".join(f"depth {d}: {fits[d, b].reason}" for d in shaped)
             raise ConfigError(
                 "grid.budgets",
-                f"budget {b} is below the smallest model of any depth in grid.depths "
-                f"({smallest} parameters at width 1); use budgets >= {smallest}",
+                f"no depth in grid.depths has a width within 10% of budget {b} ({reasons}); "
+                "choose budgets the widths can meet",
             )
     identity = spec.identity()
     runs = []
