@@ -140,3 +140,13 @@ def test_budget_between_two_widths_of_every_depth_is_refused_with_the_reason(mak
         run(make_cfg("model=tree", "task=broadcast", "grid.depths=[6]", "grid.budgets=[300]"))
     message = str(err.value)
     assert message.startswith("grid.budgets: no depth") and "nearest width" in message
+
+
+@pytest.mark.parametrize("override", ["train.max_members=1", "train.memory_gb=0.0000001"])
+def test_chunked_groups_give_the_numbers_of_whole_groups(make_cfg, tmp_path, override):
+    whole = run(make_cfg("grid.lrs=[0.003,0.01]"))
+    split = run(make_cfg("grid.lrs=[0.003,0.01]", override, f"results_dir={tmp_path / 'split'}"))
+    assert set(whole["group_size"]) == {4} and set(split["group_size"]) == {1}
+    cols = ["run_id", "train_loss", "test_loss", "test_metric"]
+    a, b = (f.sort_values("run_id")[cols].reset_index(drop=True) for f in (whole, split))
+    pd.testing.assert_frame_equal(a, b, rtol=1e-5)

@@ -37,6 +37,8 @@ class TrainSpec:
     n_test: int
     device: str
     progress: bool
+    memory_gb: float
+    max_members: int | None
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ def _int(key: str, value: Any, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigError(key, f"must be an integer >= {low}, got {value!r}")
     return value
+
+
+def _positive(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ConfigError(key, f"must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _int_list(key: str, value: Any, low: int = 1, empty: bool = False) -> tuple[int, ...]:
@@ -133,6 +141,9 @@ def parse(cfg: DictConfig) -> RunSpec:
             n_test=_int("train.n_test", train.get("n_test"), low=2),
             device=device,
             progress=bool(train.get("progress", True)),
+            memory_gb=_positive("train.memory_gb", train.get("memory_gb", 2.0)),
+            max_members=None if train.get("max_members") is None
+            else _int("train.max_members", train.get("max_members")),
         ),
         data_seed=_int("data_seed", raw.get("data_seed"), low=0),
         results_dir=Path(results_dir),

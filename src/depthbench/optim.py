@@ -35,15 +35,19 @@ class BatchedAdam:
 
     @torch.no_grad()
     def step(self) -> None:
+        """One Adam step for every parameter, with multi-tensor (``_foreach``) kernels."""
         self.t += 1
         bias1 = 1 - self.beta1**self.t
         bias2_sqrt = math.sqrt(1 - self.beta2**self.t)
-        for p, m, v, lr in zip(self.params, self.exp_avg, self.exp_avg_sq, self.lr):
-            g = p.grad
-            m.lerp_(g, 1 - self.beta1)
-            v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
-            denom = (v.sqrt() / bias2_sqrt).add_(self.eps)
-            p.addcdiv_(m * lr, denom, value=-1 / bias1)
+        grads = [p.grad for p in self.params]
+        torch._foreach_lerp_(self.exp_avg, grads, 1 - self.beta1)
+        torch._foreach_mul_(self.exp_avg_sq, self.beta2)
+        torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, value=1 - self.beta2)
+        denom = torch._foreach_sqrt(self.exp_avg_sq)
+        torch._foreach_div_(denom, bias2_sqrt)
+        torch._foreach_add_(denom, self.eps)
+        steps = torch._foreach_mul(self.exp_avg, self.lr)  # per-member lr, broadcast
+        torch._foreach_addcdiv_(self.params, steps, denom, value=-1 / bias1)
 
     def zero_grad(self) -> None:
         for p in self.params:

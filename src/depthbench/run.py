@@ -23,7 +23,7 @@ from depthbench import config, constructions, grid, models, provenance, results,
 from depthbench.errors import ConfigError
 from depthbench.grid import Run
 from depthbench.tasks import Task, derive_seed
-from depthbench.trainer import Data, GroupResult, train_group
+from depthbench.trainer import Data, GroupResult, chunks, member_bytes, train_group
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,12 @@ def run(cfg: DictConfig) -> pd.DataFrame:
     if pending:
         written += _construct(spec, task, data, bayes, pending, common)
     if shaped:
-        total = len(shaped) * spec.train.steps
+        work = _work(spec, task, shaped)
         # disable=None: tqdm shows the bar only when stderr is a terminal
         hide = None if spec.train.progress else True
-        with tqdm(total=total, unit="step", desc="groups", disable=hide) as bar:
-            for (depth, width), members in shaped.items():
+        with tqdm(total=len(work) * spec.train.steps, unit="step", desc="groups",
+                  disable=hide) as bar:
+            for depth, width, members in work:
                 bar.set_postfix(depth=depth, width=width, members=len(members))
                 model = models.build(
                     spec.model, input_shape=task.input_shape, output_dim=task.output_dim,
@@ -92,6 +93,25 @@ def run(cfg: DictConfig) -> pd.DataFrame:
         len(runs) - len(todo),
     )
     return frame
+
+
+def _work(
+    spec: config.RunSpec, task: Task, shaped: dict[tuple[int, int], list[Run]]
+) -> list[tuple[int, int, list[Run]]]:
+    """``(depth, width, members)`` to train: each group split into member chunks that
+    fit ``train.memory_gb`` (and ``train.max_members``)."""
+    limit = int(spec.train.memory_gb * 2**30)
+    return [
+        (depth, width, part)
+        for (depth, width), members in shaped.items()
+        for part in chunks(
+            members,
+            member_bytes(members[0].fit.n_params or 0, members[0].fit.n_hidden or 0,
+                         task.input_dim, spec.train.batch_size),
+            limit,
+            spec.train.max_members,
+        )
+    ]
 
 
 VALIDATION = 1024  # samples that pick a construction's scale lambda

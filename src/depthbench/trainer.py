@@ -85,6 +85,22 @@ class GroupResult:
     eval_time_s: float
 
 
+def member_bytes(n_params: int, n_hidden: int, input_dim: int, batch_size: int) -> int:
+    """Training memory of one member, float32: the parameters, their gradients and
+    two Adam moments (4 n_params), and per sample the input and about four tensors
+    per hidden unit (pre-activation, activation and their gradients)."""
+    return 4 * (4 * n_params + batch_size * (input_dim + 4 * n_hidden))
+
+
+def chunks(items: Sequence, per_member: int, memory_bytes: int, cap: int | None = None) -> list:
+    """Split ``items`` (a group's members) into consecutive chunks that each fit
+    ``memory_bytes`` at ``per_member`` bytes a member (and hold at most ``cap``)."""
+    size = max(1, memory_bytes // max(1, per_member))
+    if cap is not None:
+        size = min(size, cap)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def per_member_loss(kind: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``pred`` ``[K, B, out]``, ``target`` ``[K, B]`` or ``[B]`` -> per-sample loss ``[K, B]``."""
     if kind == "regression":

@@ -1,0 +1,81 @@
+"""The standard grid of the performance suite, and the peer it is compared with.
+
+Standard grid: task ``product`` n = 8; mlp depths {1, 2, 3, 4, 6}; 8 budgets
+log-spaced from 1e2 to 3e4 parameters; 3 seeds x 3 learning rates (360 models);
+batch 256. The peer trains the same models the way a researcher would: an
+``nn.Sequential`` of ``nn.Linear``, ``torch.optim.Adam``, one model after another,
+on the same data, steps, batch size and learning rates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from depthbench import models, tasks
+from depthbench.tasks import derive_seed
+from depthbench.trainer import Data
+
+N_INPUTS = 8
+DEPTHS = [1, 2, 3, 4, 6]
+BUDGETS = [int(round(b)) for b in np.logspace(2, np.log10(3e4), 8)]
+SEEDS = 3
+LRS = [0.001, 0.003, 0.01]
+BATCH = 256
+N_TRAIN = 8192
+N_TEST = 8192
+ACTIVATION = "silu"
+
+OVERRIDES = [  # the same grid for `depthbench run`
+    "task=product", f"task.n={N_INPUTS}", f"grid.depths=[{','.join(map(str, DEPTHS))}]",
+    f"grid.budgets=[{','.join(map(str, BUDGETS))}]", f"grid.seeds={SEEDS}",
+    f"grid.lrs=[{','.join(map(str, LRS))}]", f"grid.n_train=[{N_TRAIN}]",
+    f"train.n_test={N_TEST}", f"train.batch_size={BATCH}", "train.device=cpu",
+    "train.progress=false", f"model.activation={ACTIVATION}",
+]
+
+
+def data() -> Data:
+    """The draws `depthbench run` makes for this grid (data_seed 0)."""
+    task = tasks.make("product", n=N_INPUTS)
+    return Data.from_draws(task.kind, *task.split(N_TRAIN, N_TEST, 0))
+
+
+def shapes() -> list[tuple[int, int]]:
+    """(depth, width) of every feasible cell of the grid."""
+    out = []
+    for depth in DEPTHS:
+        for budget in BUDGETS:
+            fit = models.fit("mlp", (1, N_INPUTS), 1, depth, budget)
+            if fit.feasible:
+                out.append((depth, fit.width))
+    return out
+
+
+def matmul_flops_per_sample(depth: int, width: int) -> int:
+    """Forward multiply-add FLOPs of one sample: 2 x (n w + (d-1) w^2 + w)."""
+    return 2 * (N_INPUTS * width + (depth - 1) * width * width + width)
+
+
+def peer_train(data: Data, depth: int, width: int, lr: float, seed: int, steps: int) -> float:
+    """One model, trained the usual way; returns its test relative MSE."""
+    torch.manual_seed(derive_seed(seed, "init") % 2**31)
+    dims = [N_INPUTS] + [width] * depth
+    layers: list[nn.Module] = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        layers += [nn.Linear(a, b), nn.SiLU()]
+    model = nn.Sequential(*layers, nn.Linear(width, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    y = data.target(data.y_train)
+    g = torch.Generator().manual_seed(derive_seed(seed, "minibatch"))
+    for _ in range(steps):
+        idx = torch.randint(len(y), (BATCH,), generator=g)
+        loss = F.mse_loss(model(data.x_train[idx]).squeeze(-1), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        pred = model(data.x_test).squeeze(-1) * data.y_std + data.y_mean
+    return ((pred - data.y_test).square().mean() / data.y_test.var(unbiased=False)).item()
