@@ -9,6 +9,8 @@ on the same data, steps, batch size and learning rates.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -59,8 +61,11 @@ def matmul_flops_per_sample(depth: int, width: int) -> int:
     return 2 * (N_INPUTS * width + (depth - 1) * width * width + width)
 
 
-def peer_train(data: Data, depth: int, width: int, lr: float, seed: int, steps: int) -> float:
-    """One model, trained the usual way; returns its test relative MSE."""
+def peer_train(
+    data: Data, depth: int, width: int, lr: float, seed: int, steps: int
+) -> tuple[float, float]:
+    """One model, trained the usual way; returns (test relative MSE, seconds of the
+    training loop)."""
     torch.manual_seed(derive_seed(seed, "init") % 2**31)
     dims = [N_INPUTS] + [width] * depth
     layers: list[nn.Module] = []
@@ -70,12 +75,25 @@ def peer_train(data: Data, depth: int, width: int, lr: float, seed: int, steps: 
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     y = data.target(data.y_train)
     g = torch.Generator().manual_seed(derive_seed(seed, "minibatch"))
+    start = time.perf_counter()
     for _ in range(steps):
         idx = torch.randint(len(y), (BATCH,), generator=g)
         loss = F.mse_loss(model(data.x_train[idx]).squeeze(-1), y[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    seconds = time.perf_counter() - start
     with torch.no_grad():
         pred = model(data.x_test).squeeze(-1) * data.y_std + data.y_mean
-    return ((pred - data.y_test).square().mean() / data.y_test.var(unbiased=False)).item()
+    metric = ((pred - data.y_test).square().mean() / data.y_test.var(unbiased=False)).item()
+    return metric, seconds
+
+
+def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
+    """Measured fp32 FLOP/s of a large square matmul on this machine."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - start)

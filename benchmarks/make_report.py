@@ -1,0 +1,116 @@
+"""Turn the latest benchmark run into ``reports/performance.md`` and its plot.
+
+Usage: ``python benchmarks/make_report.py [.benchmarks/latest.json] [reports]``.
+Every number comes from the one JSON file, i.e. from one run of the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+TARGETS = {"ratio": 10.0, "fraction": 0.5, "memory_gb": 4.0, "overhead": 1.5}
+
+
+def _case(bench: dict, prefix: str) -> dict:
+    found = [b for b in bench["benchmarks"] if b["name"].startswith(prefix)]
+    return found[0] if found else {}
+
+
+def main(source: Path, out_dir: Path) -> Path:
+    bench = json.loads(source.read_text())
+    machine, commit = bench["machine_info"], bench.get("commit_info", {})
+    grid = _case(bench, "test_standard_grid_against_the_peer")["extra_info"]
+    e2e = _case(bench, "test_whole_grid_through_depthbench_run").get("extra_info", {})
+    cells = pd.DataFrame(grid["cells"])
+    rate = grid["matmul_flops"]
+    cells["ours_fraction"] = cells["ours_flops"] / rate
+    cells["peer_fraction"] = cells["peer_flops"] / rate
+    wide = cells[cells["width"] >= 128]
+
+    sns.set_theme(style="whitegrid", palette="colorblind")
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    long = cells.melt(id_vars=["width", "depth"], value_vars=["ours_flops", "peer_flops"],
+                      var_name="trainer", value_name="flops")
+    long["GFLOP/s"] = long["flops"] / 1e9
+    long["trainer"] = long["trainer"].map({"ours_flops": "depthbench (9-member groups)",
+                                           "peer_flops": "peer (one model at a time)"})
+    sns.scatterplot(data=long, x="width", y="GFLOP/s", hue="trainer", style="depth", ax=ax)
+    ax.axhline(rate / 1e9, color="grey", linestyle="--", label="fp32 matmul, 2048^2")
+    ax.set(xscale="log", xlabel="width (hidden units per layer)",
+           ylabel="achieved matmul GFLOP/s (forward + backward)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("png", "pdf"):
+        fig.savefig(out_dir / f"performance_flops_vs_width.{suffix}", dpi=150)
+    plt.close(fig)
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "missed"
+
+    ratio = grid["ratio"]
+    fraction = wide["ours_fraction"].median() if len(wide) else float("nan")
+    lines = [
+        "# depthbench performance",
+        "",
+        f"From one run of `pytest benchmarks/ --benchmark-json={source}` "
+        f"({bench['datetime']}); regenerate this page with "
+        f"`python benchmarks/make_report.py {source}`.",
+        "",
+        f"- machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor'))}, "
+        f"{grid['threads']} torch threads; python {machine['python_version']}; "
+        f"commit `{commit.get('id', 'unknown')[:12]}`{' (dirty)' if commit.get('dirty') else ''}",
+        f"- standard grid: product n = 8, mlp depths 1, 2, 3, 4, 6, 8 budgets 1e2..3e4 "
+        f"(38 feasible cells), 3 seeds x 3 learning rates, batch 256; rates from "
+        f"{grid['steps']} steps of each training loop",
+        "",
+        "| measure | depthbench | peer | target | verdict |",
+        "|---|---:|---:|---|---|",
+        f"| model x steps / s | {grid['ours_model_steps_per_s']:.0f} | "
+        f"{grid['peer_model_steps_per_s']:.0f} | >= {TARGETS['ratio']:.0f}x the peer | "
+        f"{ratio:.2f}x: {verdict(ratio >= TARGETS['ratio'])} |",
+        f"| median fraction of the matmul rate, width >= 128 | {fraction:.0%} | "
+        f"{wide['peer_fraction'].median():.0%} | >= {TARGETS['fraction']:.0%} | "
+        f"{verdict(fraction >= TARGETS['fraction'])} |",
+        f"| fp32 matmul rate (2048^2, same run) | {rate / 1e9:.1f} GFLOP/s | | | |",
+    ]
+    if e2e:
+        overhead = e2e["wall_s"] / e2e["train_s"]
+        lines += [
+            f"| whole grid through `depthbench run` ({e2e['steps']} steps): wall / training "
+            f"time | {e2e['wall_s']:.0f} s / {e2e['train_s']:.0f} s = {overhead:.2f}x | | "
+            f"<= {TARGETS['overhead']}x | {verdict(overhead <= TARGETS['overhead'])} |",
+            f"| peak memory of that run (RSS) | {e2e['peak_rss_gb']:.2f} GB | | "
+            f"< {TARGETS['memory_gb']:.0f} GB | {verdict(e2e['peak_rss_gb'] < TARGETS['memory_gb'])} |",
+        ]
+    table = cells[["depth", "width", "ours_fraction", "peer_fraction"]].astype({"depth": str, "width": str})
+    table["speed-up"] = (cells["peer_s"] * cells["members"]) / cells["ours_s"]
+    lines += [
+        "",
+        "Per cell: achieved fraction of the matmul rate and depthbench's speed-up over the",
+        "peer (9 models each).",
+        "",
+        table.to_markdown(index=False, floatfmt=".2f"),
+        "",
+        "![achieved FLOP/s vs width](performance_flops_vs_width.png)",
+        "",
+    ]
+    page = out_dir / "performance.md"
+    page.write_text("\n".join(lines))
+    return page
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    source = Path(args[0]) if args else Path(".benchmarks/latest.json")
+    out = Path(args[1]) if len(args) > 1 else Path("reports")
+    print(f"wrote {main(source, out)}")

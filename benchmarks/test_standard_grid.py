@@ -1,0 +1,80 @@
+"""depthbench against the usual per-model loop on the standard grid, the machine's
+matmul rate, and the whole grid through ``depthbench run``.
+
+Run: ``pytest benchmarks/test_standard_grid.py --benchmark-json=.benchmarks/latest.json``
+then ``python benchmarks/make_report.py`` writes ``reports/performance.md``.
+Rates are model x steps per second of the training loops, measured with STEPS
+steps (a step costs the same throughout a run); the peer trains one model per
+cell of the grid (the same mix of sizes), depthbench each cell's 9 members as one
+group. Compare numbers of one run only: the machines are shared and noisy.
+"""
+
+import resource
+import subprocess
+import sys
+import time
+
+import standard as S
+import torch
+
+from depthbench import models, results
+from depthbench.trainer import Member, train_group
+
+STEPS = 100
+E2E_STEPS = 200
+
+
+def _ours(data, depth, width):
+    members = [Member(seed, lr, S.N_TRAIN) for seed in range(S.SEEDS) for lr in S.LRS]
+    model = models.build("mlp", input_shape=(1, S.N_INPUTS), output_dim=1, depth=depth,
+                         width=width, members=len(members), activation=S.ACTIVATION)
+    model.reset_parameters(list(range(len(members))))
+    return train_group(model, data, members, STEPS, S.BATCH).train_time_s, len(members)
+
+
+def _measure():
+    data = S.data()
+    rows = []
+    for depth, width in S.shapes():
+        ours_s, members = _ours(data, depth, width)
+        _, peer_s = S.peer_train(data, depth, width, 0.003, 0, STEPS)
+        flops = 3 * S.BATCH * S.matmul_flops_per_sample(depth, width) * STEPS  # fwd + bwd
+        rows.append({"depth": depth, "width": width, "members": members,
+                     "ours_s": ours_s, "peer_s": peer_s,
+                     "ours_flops": members * flops / ours_s, "peer_flops": flops / peer_s})
+    return rows
+
+
+def test_standard_grid_against_the_peer(benchmark):
+    rate_before = S.matmul_rate()
+    rows = benchmark.pedantic(_measure, rounds=1, iterations=1)
+    rate = max(rate_before, S.matmul_rate())
+    ours = sum(r["members"] for r in rows) * STEPS / sum(r["ours_s"] for r in rows)
+    peer = len(rows) * STEPS / sum(r["peer_s"] for r in rows)
+    benchmark.extra_info.update({
+        "steps": STEPS, "cells": rows, "matmul_flops": rate,
+        "ours_model_steps_per_s": ours, "peer_model_steps_per_s": peer, "ratio": ours / peer,
+        "threads": torch.get_num_threads(),
+    })
+    assert ours > 0 and peer > 0
+
+
+def test_whole_grid_through_depthbench_run(benchmark, tmp_path):
+    command = [sys.executable, "-m", "depthbench.cli", "run", *S.OVERRIDES,
+               f"train.steps={E2E_STEPS}", f"results_dir={tmp_path / 'results'}"]
+
+    def run():
+        start = time.perf_counter()
+        subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+    wall = benchmark.pedantic(run, rounds=1, iterations=1)
+    rows = results.load(tmp_path / "results")
+    trained = rows[rows["status"] == "ok"]
+    benchmark.extra_info.update({
+        "steps": E2E_STEPS, "wall_s": wall, "models": len(trained),
+        "train_s": float(trained["train_time_s"].sum()),
+        "eval_s": float(trained["eval_time_s"].sum()),
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20,
+    })
+    assert len(trained) == 38 * 9
