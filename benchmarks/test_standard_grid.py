@@ -60,13 +60,15 @@ def test_standard_grid_against_the_peer(benchmark):
     assert ours > 0 and peer > 0
 
 
-# `depthbench run` in a child process that reports its own peak RSS on exit
-# (RUSAGE_CHILDREN would also count every other child this process ever had)
+# `depthbench run` in a child process that reports its own peak RSS on exit. Linux's
+# VmHWM belongs to the address space exec made; ru_maxrss would carry over the
+# high-water mark of this (parent) process, which the generator benchmarks raise.
 RUNNER = (
-    "import json, resource, sys\n"
+    "import json, re, sys\n"
     "from depthbench.cli import main\n"
     "code = main(json.loads(sys.argv[1]))\n"
-    "print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "status = open('/proc/self/status').read()\n"
+    "print('MAXRSS_KB', re.search(r'VmHWM:\\s+(\\d+) kB', status)[1])\n"
     "sys.exit(code)\n"
 )
 
