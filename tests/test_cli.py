@@ -77,7 +77,8 @@ SMOKE = ["run", "experiment=smoke", "results_dir=results/smoke"]
 @pytest.mark.parametrize(
     "args,expected",
     [([*SMOKE, "task=nope"], "Could not find 'task/nope'"),
-     ([*SMOKE, "model.activation=swish2"], "model.activation: unknown activation 'swish2'"),
+     ([*SMOKE, "model.activation=swish2"],
+      "model.activation: must be one of relu, tanh, gelu, silu, softplus, sigmoid, got 'swish2'"),
      ([*SMOKE, "task.n=-3"], "task.n: must be an integer in [2, 64], got -3"),
      ([*SMOKE, "grid.depths=[]"], "grid.depths: must be a non-empty list"),
      ([*SMOKE, "grid.budgets=[5]"], "grid.budgets: budget 5 is below the smallest model"),

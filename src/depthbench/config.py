@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from depthbench.errors import ConfigError
+from depthbench.validate import check_bool, check_choice, check_int, check_positive
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -73,31 +74,16 @@ class RunSpec:
         }
 
 
-def _int(key: str, value: Any, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(key, f"must be an integer >= {low}, got {value!r}")
-    return value
-
-
-def _positive(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise ConfigError(key, f"must be a positive number, got {value!r}")
-    return float(value)
-
-
 def _int_list(key: str, value: Any, low: int = 1, empty: bool = False) -> tuple[int, ...]:
     if not isinstance(value, list) or not (value or empty):
         raise ConfigError(key, f"must be a non-empty list of integers >= {low}, got {value!r}")
-    return tuple(sorted({_int(key, v, low) for v in value}))
+    return tuple(sorted({check_int(key, v, low) for v in value}))
 
 
 def _lr_list(key: str, value: Any) -> tuple[float, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError(key, f"must be a non-empty list of positive numbers, got {value!r}")
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
-            raise ConfigError(key, f"must hold positive finite numbers, got {v!r}")
-    return tuple(sorted({float(v) for v in value}))
+    return tuple(sorted({check_positive(key, v) for v in value}))
 
 
 def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
@@ -113,12 +99,8 @@ def parse(cfg: DictConfig) -> RunSpec:
     assert isinstance(raw, dict)
     task, model = _section(raw, "task"), _section(raw, "model")
     grid, train = _section(raw, "grid"), _section(raw, "train")
-    device = train.get("device")
-    if device not in DEVICES:
-        raise ConfigError("train.device", f"must be one of {', '.join(DEVICES)}, got {device!r}")
-    constructions = raw.get("constructions", False)
-    if not isinstance(constructions, bool):
-        raise ConfigError("constructions", f"must be true or false, got {constructions!r}")
+    device = check_choice("train.device", train.get("device"), DEVICES)
+    constructions = check_bool("constructions", raw.get("constructions", False))
     results_dir = raw.get("results_dir")
     if not isinstance(results_dir, str) or not results_dir:
         raise ConfigError("results_dir", f"must be a path, got {results_dir!r}")
@@ -131,21 +113,21 @@ def parse(cfg: DictConfig) -> RunSpec:
             # no depths (train nothing) only makes sense when constructing networks
             depths=_int_list("grid.depths", grid.get("depths"), empty=constructions),
             budgets=_int_list("grid.budgets", grid.get("budgets")),
-            seeds=_int("grid.seeds", grid.get("seeds")),
+            seeds=check_int("grid.seeds", grid.get("seeds"), 1),
             lrs=_lr_list("grid.lrs", grid.get("lrs")),
             n_train=_int_list("grid.n_train", grid.get("n_train")),
         ),
         train=TrainSpec(
-            steps=_int("train.steps", train.get("steps")),
-            batch_size=_int("train.batch_size", train.get("batch_size")),
-            n_test=_int("train.n_test", train.get("n_test"), low=2),
+            steps=check_int("train.steps", train.get("steps"), 1),
+            batch_size=check_int("train.batch_size", train.get("batch_size"), 1),
+            n_test=check_int("train.n_test", train.get("n_test"), 2),
             device=device,
             progress=bool(train.get("progress", True)),
-            memory_gb=_positive("train.memory_gb", train.get("memory_gb", 2.0)),
+            memory_gb=check_positive("train.memory_gb", train.get("memory_gb", 2.0)),
             max_members=None if train.get("max_members") is None
-            else _int("train.max_members", train.get("max_members")),
+            else check_int("train.max_members", train.get("max_members"), 1),
         ),
-        data_seed=_int("data_seed", raw.get("data_seed"), low=0),
+        data_seed=check_int("data_seed", raw.get("data_seed"), 0),
         results_dir=Path(results_dir),
         constructions=constructions,
     )

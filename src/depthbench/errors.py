@@ -16,11 +16,3 @@ class ConfigError(DepthbenchError, ValueError):
 class ResultsError(DepthbenchError):
     """A results directory or file cannot be used (missing, corrupt, foreign)."""
 
-
-def reject_unknown(prefix: str, accepted: set[str], given: dict) -> None:
-    """Raise :class:`ConfigError` for the first key of ``given`` not in ``accepted``."""
-    unknown = sorted(set(given) - accepted)
-    if unknown:
-        raise ConfigError(
-            f"{prefix}.{unknown[0]}", f"unknown parameter; allowed: {', '.join(sorted(accepted))}"
-        )

@@ -8,10 +8,11 @@ import dataclasses
 import inspect
 from typing import Any
 
-from depthbench.errors import ConfigError, reject_unknown
+from depthbench.errors import ConfigError
 from depthbench.models.budget import Fit, solve_width
 from depthbench.models.mlp import ACTIVATIONS, MLP
 from depthbench.models.tree import TreeNet
+from depthbench.validate import reject_unknown
 
 MODELS: dict[str, type[MLP] | type[TreeNet]] = {cls.name: cls for cls in (MLP, TreeNet)}
 

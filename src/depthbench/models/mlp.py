@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from depthbench.errors import ConfigError
+from depthbench.validate import check_bool, check_choice
 from depthbench.models.init import uniform_init_
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -22,11 +22,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 def check_activation(name: str) -> str:
-    if name not in ACTIVATIONS:
-        raise ConfigError(
-            "model.activation", f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}"
-        )
-    return name
+    return check_choice("model.activation", name, ACTIVATIONS)
 
 
 class MLP(nn.Module):
@@ -80,8 +76,7 @@ class MLP(nn.Module):
     def check_params(activation: str = "silu", residual: bool = False) -> None:
         """Validate the model's hyper-parameters (``model.*``) before any work."""
         check_activation(activation)
-        if not isinstance(residual, bool):
-            raise ConfigError("model.residual", f"must be true or false, got {residual!r}")
+        check_bool("model.residual", residual)
 
     @staticmethod
     def check_shape(input_shape: tuple[int, int], depth: int, **params: object) -> str | None:

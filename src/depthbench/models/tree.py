@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from depthbench.errors import ConfigError
+from depthbench.validate import check_bool, check_int
 from depthbench.models.init import uniform_init_
 from depthbench.models.mlp import ACTIVATIONS, affine, check_activation
 
@@ -76,10 +76,8 @@ class TreeNet(nn.Module):
     def check_params(activation: str = "silu", s: int = 2, shared: bool = False) -> None:
         """Validate ``model.*`` before any work."""
         check_activation(activation)
-        if isinstance(s, bool) or not isinstance(s, int) or s < 2:
-            raise ConfigError("model.s", f"must be an integer >= 2 (the arity), got {s!r}")
-        if not isinstance(shared, bool):
-            raise ConfigError("model.shared", f"must be true or false, got {shared!r}")
+        check_int("model.s", s, 2)
+        check_bool("model.shared", shared)
 
     @staticmethod
     def check_shape(input_shape: tuple[int, int], depth: int, s: int = 2, **params: object) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from depthbench.errors import ConfigError, reject_unknown
+from depthbench.errors import ConfigError
 from depthbench.tasks.base import Task, derive_seed
 from depthbench.tasks.broadcast import Broadcast
 from depthbench.tasks.monomial import Monomial, Power, Product
@@ -15,6 +15,7 @@ from depthbench.tasks.rhm import RHM
 from depthbench.tasks.sawtooth import Sawtooth
 from depthbench.tasks.teacher import Teacher
 from depthbench.tasks.tree import Tree
+from depthbench.validate import reject_unknown
 
 FAMILIES: dict[str, type[Task]] = {
     cls.family: cls

@@ -8,7 +8,6 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from depthbench.errors import ConfigError
 
 Kind = Literal["regression", "classification"]
 
@@ -86,34 +85,6 @@ class Task(ABC):
     def output_dim(self) -> int:
         """Network outputs: 1 for regression, ``n_classes`` for classification."""
         return 1 if self.kind == "regression" else self.n_classes
-
-
-def check_int(key: str, value: Any, low: int, high: int | None = None) -> int:
-    """Validate an integer parameter in ``[low, high]``; the error names ``key``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(key, f"must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ConfigError(key, f"must be an integer {allowed}, got {value}")
-    return value
-
-
-def check_float(key: str, value: Any) -> float:
-    """Validate a finite real parameter; the error names ``key``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(key, f"must be a number, got {value!r}")
-    value = float(value)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ConfigError(key, f"must be finite, got {value}")
-    return value
-
-
-def check_interval(low_key: str, low: Any, high_key: str, high: Any) -> tuple[float, float]:
-    """Validate an input range ``low < high``."""
-    lo, hi = check_float(low_key, low), check_float(high_key, high)
-    if not lo < hi:
-        raise ConfigError(high_key, f"must be greater than {low_key}={lo}, got {hi}")
-    return lo, hi
 
 
 def uniform(

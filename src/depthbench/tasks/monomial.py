@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, check_int, check_interval, generator, uniform
+from depthbench.tasks.base import Task, generator, uniform
+from depthbench.validate import check_int, check_interval
 
 
 class Monomial(Task):

@@ -7,14 +7,8 @@ import math
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import (
-    Task,
-    check_int,
-    check_interval,
-    derive_seed,
-    generator,
-    uniform,
-)
+from depthbench.tasks.base import Task, derive_seed, generator, uniform
+from depthbench.validate import check_bool, check_choice, check_int, check_interval
 
 LATTICES = ("chain", "square")
 
@@ -53,12 +47,10 @@ class Polynomial(Task):
     ) -> None:
         self.n = check_int("task.n", n, 2, 4096)
         self.degree = check_int("task.degree", degree, 2, 4)
-        if lattice not in LATTICES:
-            raise ConfigError("task.lattice", f"must be one of {', '.join(LATTICES)}, got {lattice!r}")
+        check_choice("task.lattice", lattice, LATTICES)
         if lattice == "square" and math.isqrt(self.n) ** 2 != self.n:
             raise ConfigError("task.n", f"a square lattice needs a square number of sites, got {self.n}")
-        if not isinstance(symmetric, bool):
-            raise ConfigError("task.symmetric", f"must be true or false, got {symmetric!r}")
+        check_bool("task.symmetric", symmetric)
         self.low, self.high = check_interval("task.low", low, "task.high", high)
         self.function_seed = check_int("task.function_seed", function_seed, 0)
         self.lattice, self.symmetric = lattice, symmetric

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, check_float, check_int, generator
+from depthbench.tasks.base import Task, generator
+from depthbench.validate import check_choice, check_int, check_positive
 
 PROFILES = ("ball", "oscillating")
 
@@ -28,12 +28,8 @@ class Radial(Task):
 
     def __init__(self, d: int = 8, profile: str = "ball", frequency: float = 8.0) -> None:
         self.d = check_int("task.d", d, 1, 4096)
-        if profile not in PROFILES:
-            raise ConfigError("task.profile", f"must be one of {', '.join(PROFILES)}, got {profile!r}")
-        self.frequency = check_float("task.frequency", frequency)
-        if self.frequency <= 0:
-            raise ConfigError("task.frequency", f"must be > 0, got {self.frequency}")
-        self.profile = profile
+        self.profile = check_choice("task.profile", profile, PROFILES)
+        self.frequency = check_positive("task.frequency", frequency)
         self.r0 = math.sqrt(self.d * (1 - 2 / (9 * self.d)) ** 3)
         self.kind = "classification" if profile == "ball" else "regression"
         self.input_dim = self.d

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, check_int, derive_seed, generator
+from depthbench.tasks.base import Task, derive_seed, generator
+from depthbench.validate import check_int
 
 MAX_INDEX = 2**62  # inputs are indexed by int64
 MAX_TUPLES = 2**26  # v^s: the tuples a level's rules are drawn from

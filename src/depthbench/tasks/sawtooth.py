@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, check_int, generator
+from depthbench.tasks.base import Task, generator
+from depthbench.validate import check_choice, check_int
 
 MODES = ("regression", "classification", "points")
 
@@ -38,9 +38,7 @@ class Sawtooth(Task):
 
     def __init__(self, k: int = 4, mode: str = "regression") -> None:
         self.k = check_int("task.k", k, 1, 24)
-        if mode not in MODES:
-            raise ConfigError("task.mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
-        self.mode = mode
+        self.mode = check_choice("task.mode", mode, MODES)
         self.kind = "regression" if mode == "regression" else "classification"
         self.input_dim = 1
         self.n_classes = 0 if mode == "regression" else 2

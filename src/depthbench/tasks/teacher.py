@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, check_int, derive_seed, generator
+from depthbench.tasks.base import Task, derive_seed, generator
+from depthbench.validate import check_choice, check_int
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
 
@@ -27,10 +27,7 @@ class Teacher(Task):
         self.n = check_int("task.n", n, 1, 4096)
         self.L_t = check_int("task.L_t", L_t, 1, 16)
         self.width = check_int("task.width", width, 1, 4096)
-        if activation not in ACTIVATIONS:
-            raise ConfigError("task.activation",
-                              f"must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        self.activation = activation
+        self.activation = check_choice("task.activation", activation, ACTIVATIONS)
         self.function_seed = check_int("task.function_seed", function_seed, 0)
         self.kind, self.input_dim, self.n_classes = "regression", self.n, 0
         self.theory = {"L_t": float(self.L_t), "width": float(self.width)}

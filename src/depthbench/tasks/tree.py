@@ -5,14 +5,8 @@ from __future__ import annotations
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import (
-    Task,
-    check_int,
-    check_interval,
-    derive_seed,
-    generator,
-    uniform,
-)
+from depthbench.tasks.base import Task, derive_seed, generator, uniform
+from depthbench.validate import check_int, check_interval
 
 
 class Tree(Task):

@@ -1,0 +1,65 @@
+"""Checks for user-supplied values; each error names the key and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from depthbench.errors import ConfigError
+
+
+def check_int(key: str, value: Any, low: int, high: int | None = None) -> int:
+    """An integer in ``[low, high]`` (no upper bound when ``high`` is None)."""
+    allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"must be an integer {allowed}, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ConfigError(key, f"must be an integer {allowed}, got {value}")
+    return value
+
+
+def check_float(key: str, value: Any) -> float:
+    """A finite real number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(key, f"must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_positive(key: str, value: Any) -> float:
+    """A finite number > 0."""
+    if check_float(key, value) <= 0:
+        raise ConfigError(key, f"must be > 0, got {value}")
+    return float(value)
+
+
+def check_interval(low_key: str, low: Any, high_key: str, high: Any) -> tuple[float, float]:
+    """An input range ``low < high``."""
+    lo, hi = check_float(low_key, low), check_float(high_key, high)
+    if not lo < hi:
+        raise ConfigError(high_key, f"must be greater than {low_key}={lo}, got {hi}")
+    return lo, hi
+
+
+def check_bool(key: str, value: Any) -> bool:
+    """``true`` or ``false`` (not a string or a number)."""
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false, got {value!r}")
+    return value
+
+
+def check_choice(key: str, value: Any, choices: Iterable[str]) -> str:
+    """One of ``choices``."""
+    choices = list(choices)
+    if value not in choices:
+        raise ConfigError(key, f"must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def reject_unknown(prefix: str, accepted: set[str], given: dict) -> None:
+    """Raise :class:`ConfigError` for the first key of ``given`` not in ``accepted``."""
+    unknown = sorted(set(given) - accepted)
+    if unknown:
+        raise ConfigError(
+            f"{prefix}.{unknown[0]}", f"unknown parameter; allowed: {', '.join(sorted(accepted))}"
+        )
