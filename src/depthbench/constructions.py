@@ -16,6 +16,7 @@ Smooth gates use softplus, whose sigma'(0) = 1/2 and sigma''(0) = 1/4 are non-ze
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -192,6 +193,7 @@ def monomial_program(exponents: list[int]) -> list[list[Gate]]:
     return head + product_program(len(exponents))
 
 
+@functools.lru_cache(maxsize=None)
 def softplus_derivative(order: int, at: float) -> float:
     """sigma^(order)(at) for softplus, by repeated autograd in float64."""
     x = torch.tensor(at, dtype=torch.float64, requires_grad=True)
@@ -201,11 +203,17 @@ def softplus_derivative(order: int, at: float) -> float:
     return y.item()
 
 
+@functools.lru_cache(maxsize=None)
+def _signs(n: int) -> torch.Tensor:
+    """All of {-1, 1}^n, ``[2^n, n]`` float64."""
+    return torch.tensor(list(itertools.product([-1.0, 1.0], repeat=n)), dtype=torch.float64)
+
+
 def shallow_product(n: int, scale: float, shift: float) -> Construction:
     """prod x_i ~= sum_s (prod s_i) sigma(l s.x + beta) / (2^n l^n sigma^(n)(beta)),
     s over {-1, 1}^n: one hidden layer of 2^n neurons (Lin, Tegmark & Rolnick 2017,
     Eq. 12, with the bias ``beta`` shifted so that sigma^(n)(beta) != 0)."""
-    signs = torch.tensor(list(itertools.product([-1.0, 1.0], repeat=n)), dtype=torch.float64)
+    signs = _signs(n)
     norm = 2**n * scale**n * softplus_derivative(n, shift)
     hidden = (scale * signs.T, torch.full((2**n,), shift, dtype=torch.float64))
     out = (signs.prod(1, keepdim=True) / norm, torch.zeros(1, dtype=torch.float64))
