@@ -162,6 +162,8 @@ def test_teacher_is_reproducible_per_seed_and_its_depth_is_real():
     assert torch.equal(y, b.evaluate(x)) and not torch.equal(y, c.evaluate(x))
     assert [w.shape for w in a.weights] == [(8, 32), (32, 32), (32, 1)]
     assert a.theory == {"L_t": 2.0, "width": 32.0}
+    x, _ = tasks.make("teacher", distribution="uniform").sample(1000, seed=0)
+    assert x.abs().max() <= 1 and x.std() < 0.7  # uniform on [-1, 1]: std 0.577
 
 
 def test_monomial_power_and_product_share_the_generator():
@@ -175,10 +177,13 @@ def test_monomial_power_and_product_share_the_generator():
     assert power.theory == {"shallow_neurons": 6.0, "deep_neurons": 21.0}
 
 
-def test_radial_ball_is_balanced_and_oscillating_is_radial():
-    ball = tasks.make("radial", d=16)
-    _, y = ball.sample(20_000, seed=0)
+@pytest.mark.parametrize("distribution", ["gaussian", "uniform"])
+def test_radial_ball_is_balanced_and_oscillating_is_radial(distribution):
+    ball = tasks.make("radial", d=16, distribution=distribution)
+    x, y = ball.sample(20_000, seed=0)
     assert abs(y.float().mean().item() - 0.5) < 0.02
+    if distribution == "uniform":
+        assert x.abs().max() <= 1
     osc = tasks.make("radial", d=4, profile="oscillating")
     x, y = osc.sample(10, seed=0)
     torch.testing.assert_close(y, torch.sin(8 * (x.norm(dim=1) - osc.r0)))

@@ -85,7 +85,9 @@ def test_tree_is_composed_level_by_level():
      ("broadcast", {"eps": 0.5}, "task.eps"), ("broadcast", {"eps": 0.0}, "task.eps"),
      ("broadcast", {"s": 2, "L": 13}, "task.L"),
      ("teacher", {"L_t": 0}, "task.L_t"), ("teacher", {"activation": "gelu"}, "task.activation"),
-     ("teacher", {"width": 0}, "task.width")],
+     ("teacher", {"width": 0}, "task.width"),
+     ("teacher", {"distribution": "cauchy"}, "task.distribution"),
+     ("radial", {"distribution": "sphere"}, "task.distribution")],
 )
 def test_invalid_parameters_name_the_key(family, params, key):
     with pytest.raises(ConfigError) as err:

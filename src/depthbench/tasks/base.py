@@ -87,6 +87,18 @@ class Task(ABC):
         return 1 if self.kind == "regression" else self.n_classes
 
 
+DISTRIBUTIONS = ("gaussian", "uniform")
+
+
+def draw_inputs(
+    distribution: str, num_samples: int, dim: int, g: torch.Generator
+) -> torch.Tensor:
+    """``[num_samples, dim]`` float32 inputs: N(0, I) or uniform on [-1, 1]^dim."""
+    if distribution == "gaussian":
+        return torch.randn(num_samples, dim, generator=g, device=g.device)
+    return uniform(num_samples, dim, -1.0, 1.0, g)
+
+
 def uniform(
     num_samples: int, dim: int, low: float, high: float, g: torch.Generator
 ) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from depthbench.tasks.base import Task, derive_seed, generator
+from depthbench.tasks.base import DISTRIBUTIONS, Task, derive_seed, draw_inputs, generator
 from depthbench.validate import check_choice, check_int
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
@@ -13,7 +13,8 @@ ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "silu": torch.nn.function
 class Teacher(Task):
     """y = f(x) for a random dense network f with ``L_t`` hidden layers of ``width``.
 
-    x ~ N(0, I_n); weights N(0, 1/fan_in), no biases, fixed by ``function_seed``.
+    x ~ N(0, I_n) or uniform on [-1, 1]^n (``distribution``); weights N(0, 1/fan_in),
+    no biases, fixed by ``function_seed``.
     With ``L_t = 1`` the target is itself a shallow network, so depth should not
     help: a suite that finds depth efficient here is broken.
     """
@@ -22,17 +23,19 @@ class Teacher(Task):
 
     def __init__(
         self, n: int = 8, L_t: int = 1, width: int = 32, activation: str = "tanh",
-        function_seed: int = 0,
+        function_seed: int = 0, distribution: str = "gaussian",
     ) -> None:
         self.n = check_int("task.n", n, 1, 4096)
         self.L_t = check_int("task.L_t", L_t, 1, 16)
         self.width = check_int("task.width", width, 1, 4096)
         self.activation = check_choice("task.activation", activation, ACTIVATIONS)
         self.function_seed = check_int("task.function_seed", function_seed, 0)
+        self.distribution = check_choice("task.distribution", distribution, DISTRIBUTIONS)
         self.kind, self.input_dim, self.n_classes = "regression", self.n, 0
         self.theory = {"L_t": float(self.L_t), "width": float(self.width)}
         self.params = {"n": self.n, "L_t": self.L_t, "width": self.width,
-                       "activation": activation, "function_seed": self.function_seed}
+                       "activation": activation, "function_seed": self.function_seed,
+                       "distribution": distribution}
         g = generator(derive_seed("teacher", self.n, self.L_t, self.width, self.function_seed))
         dims = [self.n] + [self.width] * self.L_t + [1]
         self.weights = [torch.randn(a, b, generator=g) / a**0.5 for a, b in zip(dims[:-1], dims[1:])]
@@ -48,7 +51,6 @@ class Teacher(Task):
     def sample(
         self, num_samples: int, seed: int, device: torch.device | str = "cpu"
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` Gaussian ``[num_samples, n]``; ``y`` ``[num_samples]``."""
-        g = generator(seed, device)
-        x = torch.randn(num_samples, self.n, generator=g, device=g.device)
+        """``x`` ``[num_samples, n]``; ``y`` ``[num_samples]``."""
+        x = draw_inputs(self.distribution, num_samples, self.n, generator(seed, device))
         return x, self.evaluate(x)
