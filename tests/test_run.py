@@ -150,3 +150,14 @@ def test_chunked_groups_give_the_numbers_of_whole_groups(make_cfg, tmp_path, ove
     cols = ["run_id", "train_loss", "test_loss", "test_metric"]
     a, b = (f.sort_values("run_id")[cols].reset_index(drop=True) for f in (whole, split))
     pd.testing.assert_frame_equal(a, b, rtol=1e-5)
+
+
+def test_too_many_samples_for_a_finite_task_writes_nothing(make_cfg, tmp_path):
+    # rhm with P_max = 24 inputs; depth 1 of the tree model is infeasible (stored as
+    # such in a valid grid), but the whole job must fail before anything is written
+    cfg = make_cfg("task=rhm", "task.v=4", "task.m=2", "task.s=2", "task.L=2", "task.n_c=3",
+                   "model=tree", "grid.depths=[1,2]", "grid.budgets=[300]")
+    with pytest.raises(ConfigError, match="grid.n_train"):
+        run(cfg)
+    store = tmp_path / "results"
+    assert not store.exists() or not results.files(store)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from collections import Counter
 from typing import Any
 
@@ -50,19 +49,18 @@ def run(cfg: DictConfig) -> pd.DataFrame:
         "%s %s: %d runs in the grid, %d already stored in %s",
         spec.task, task.params, len(runs), len(runs) - len(todo), spec.results_dir,
     )
+    shaped = grid.groups(todo)
+    pending = _pending_constructions(spec, task, stored) if spec.constructions else {}
+    if shaped or pending:  # drawing may still refuse the grid (rhm: more samples than P_max)
+        data = _draw(spec, task, device)
+        bayes = task.bayes_metric(data.x_test, data.y_test)
+
     common = provenance.collect(device)
     written: list[pd.DataFrame] = []
-
     infeasible = [r for r in todo if not r.fit.feasible]
     if infeasible:
         columns = _run_columns(spec, infeasible) | _infeasible_outcome(infeasible)
         written += _store(spec, task, columns, common)
-
-    shaped = grid.groups(todo)
-    pending = _pending_constructions(spec, task, stored) if spec.constructions else {}
-    if shaped or pending:
-        data = _draw(spec, task, device)
-        bayes = task.bayes_metric(data.x_test, data.y_test)
     if pending:
         written += _construct(spec, task, data, bayes, pending, common)
     if shaped:
@@ -119,7 +117,7 @@ VALIDATION = 1024  # samples that pick a construction's scale lambda
 
 def _pending_constructions(
     spec: config.RunSpec, task: Task, stored: set[str]
-) -> dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor], constructions.Construction]]]:
+) -> dict[str, tuple[str, constructions.Builder]]:
     """Constructions for ``task`` not stored yet: name -> (run_id, builder)."""
     identity = {"task": spec.task, "task_params": spec.task_params, "data_seed": spec.data_seed,
                 "n_test": spec.train.n_test}
@@ -133,7 +131,7 @@ def _pending_constructions(
 
 def _construct(
     spec: config.RunSpec, task: Task, data: Data, bayes: float | None,
-    pending: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor], constructions.Construction]]],
+    pending: dict[str, tuple[str, constructions.Builder]],
     common: dict[str, Any],
 ) -> list[pd.DataFrame]:
     """Build, evaluate on the test draw, and store the pending constructions.
