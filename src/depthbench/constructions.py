@@ -3,7 +3,7 @@
 Each construction is a dense network given layer by layer, ``[(W [in, out], b [out]),
 ...]`` with an activation after every hidden layer and a linear output (SCIENCE.md,
 "Constructed networks"). Smooth constructions are exact only as their scale
-``lambda -> 0``; :func:`build` picks lambda on a validation draw, so the float32
+``lambda -> 0``; :func:`builders` pick lambda on a validation draw, so the float32
 error sits near its floor (truncation ~ lambda^2, rounding ~ 1 / lambda^k).
 
 Smooth gates use softplus, whose sigma'(0) = 1/2 and sigma''(0) = 1/4 are non-zero
@@ -93,7 +93,7 @@ def _compile(program: list[list[Gate]], n_inputs: int, scale: float) -> Construc
     offset = torch.zeros(n_inputs, dtype=torch.float64)
     layers: Layers = []
     for gates in program:
-        neurons_in, out_read, out_offset = [], [], []
+        neurons_in: list[torch.Tensor] = []
         width = sum(GATE_NEURONS[g[0]] for g in gates)
         out_read = torch.zeros(width, len(gates), dtype=torch.float64)
         out_offset = torch.zeros(len(gates), dtype=torch.float64)
@@ -271,7 +271,10 @@ def _smooth(
     return Construction(name, best.layers, best.activation, best.scale)
 
 
-def builders(task: Task, max_neurons: int = 4096) -> dict[str, Callable[[torch.Tensor, torch.Tensor], Construction]]:
+Builder = Callable[[torch.Tensor, torch.Tensor], Construction]
+
+
+def builders(task: Task, max_neurons: int = 4096) -> dict[str, Builder]:
     """The constructions that apply to ``task``, by name, each built on demand from a
     validation draw ``(x, y)`` that picks lambda (never the test set). Shallow
     constructions wider than ``max_neurons`` are left out."""
