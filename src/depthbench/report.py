@@ -43,14 +43,23 @@ def _label(row: pd.Series, columns: Sequence[str]) -> str:
     return f"{part('task')} · {part('model')} · n_train={row['n_train']}"
 
 
+def with_panels(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``panel`` column naming its task instance, model and n_train,
+    labelled once per distinct panel."""
+    keys = [*instance_columns(df), "n_train"]
+    groups = df.groupby(keys, dropna=False, sort=False)
+    firsts = df.loc[groups.head(1).index]  # one row per group, in ngroup order
+    labels = [_label(row, keys) for _, row in firsts.iterrows()]
+    return df.assign(**{PANEL: [labels[code] for code in groups.ngroup()]})
+
+
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per cell (instance x n_train x depth x budget).
+    """One row per cell (panel x depth x budget) of a :func:`with_panels` frame.
 
     Columns: the keys, ``width``, ``n_params``, ``n_hidden``, ``median`` and ``best``
     test_metric over the ``ok`` members (seeds x learning rates), the count of
     members per status, and the mean amortised ``train_time_s``.
     """
-    df = df.assign(**{PANEL: df.apply(_label, axis=1, columns=instance_columns(df))})
     keys = [PANEL, "n_train", "depth", "budget"]
     counts = pd.crosstab([df[k] for k in keys], df["status"])
     counts = counts.reindex(columns=[s for s in results.STATUSES if s != "constructed"], fill_value=0)
@@ -121,7 +130,7 @@ def constructed_table(df: pd.DataFrame) -> pd.DataFrame:
         kind = row["model"].split("_", 1)[0]  # deep | shallow
         theory = [c for c in df.columns if c.startswith(f"theory.{kind}_") and pd.notna(row[c])]
         rows.append({
-            "task": _label(row, instance_columns(df)).split(" · ")[0],
+            "task": row[PANEL].split(" · ")[0],
             "construction": row["model"],
             "hidden layers": row["depth"],
             "hidden neurons": row["n_hidden"],
@@ -139,10 +148,7 @@ def plot(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[Path]:
     Solid: median over seeds x learning rates, band: interquartile range;
     dotted: the best member.
     """
-    ok = df[df["status"] == "ok"].assign(
-        **{PANEL: lambda d: d.apply(_label, axis=1, columns=instance_columns(df))}
-    )
-    ok = ok.astype({"n_params": float, "depth": str})
+    ok = df[df["status"] == "ok"].astype({"n_params": float, "depth": str})
     best = summary.dropna(subset=["best"]).astype({"n_params": float, "depth": str})
     panels = list(dict.fromkeys(ok[PANEL]))
     sns.set_theme(style="whitegrid", palette="colorblind")
@@ -165,7 +171,8 @@ def plot(df: pd.DataFrame, summary: pd.DataFrame, out: Path) -> list[Path]:
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     paths = [out / f"{FIGURE}.png", out / f"{FIGURE}.pdf"]
     for path in paths:
-        fig.savefig(path, dpi=150)
+        # no creation date in the PDF: the same rows give the same files
+        fig.savefig(path, dpi=150, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
     plt.close(fig)
     return paths
 
@@ -182,6 +189,7 @@ def build_report(dirs: Sequence[Path], out: Path) -> Path:
         counts = df["status"].value_counts().to_dict()
         raise ResultsError(
             f"no trained (status=ok) or constructed rows to report; rows by status: {counts}")
+    df = with_panels(df)
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# depthbench report", "", *_provenance(df, dirs), ""]
     if trained:
