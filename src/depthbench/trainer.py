@@ -94,7 +94,8 @@ def member_bytes(n_params: int, n_hidden: int, input_dim: int, batch_size: int) 
 
 def chunks(items: Sequence, per_member: int, memory_bytes: int, cap: int | None = None) -> list:
     """Split ``items`` (a group's members) into consecutive chunks that each fit
-    ``memory_bytes`` at ``per_member`` bytes a member (and hold at most ``cap``)."""
+    ``memory_bytes`` at ``per_member`` bytes a member and hold at most ``cap``; a
+    chunk holds at least one member, even one larger than ``memory_bytes``."""
     size = max(1, memory_bytes // max(1, per_member))
     if cap is not None:
         size = min(size, cap)
