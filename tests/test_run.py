@@ -89,7 +89,8 @@ def test_half_written_and_corrupt_files_are_never_read_as_results(
     [("model.activation=swish2", "model.activation"), ("task.n=-3", "task.n"),
      ("grid.depths=[]", "grid.depths"), ("grid.budgets=[5]", "grid.budgets"),
      ("grid.lrs=[0]", "grid.lrs"), ("grid.seeds=0", "grid.seeds"),
-     ("train.device=tpu", "train.device"), ("+task.m=2", "task.m")],
+     ("train.device=tpu", "train.device"), ("+task.m=2", "task.m"),
+     ("train.tf32=yes", "train.tf32"), ("train.progress=1", "train.progress")],
 )
 def test_bad_config_is_refused_before_anything_is_written(
     make_cfg, tmp_path, override, key, tree_digest
@@ -150,6 +151,20 @@ def test_chunked_groups_give_the_numbers_of_whole_groups(make_cfg, tmp_path, ove
     cols = ["run_id", "train_loss", "test_loss", "test_metric"]
     a, b = (f.sort_values("run_id")[cols].reset_index(drop=True) for f in (whole, split))
     pd.testing.assert_frame_equal(a, b, rtol=1e-5)
+
+
+def test_tf32_is_recorded_and_names_different_runs_only_when_on(make_cfg, tmp_path):
+    off = run(make_cfg())
+    on = run(make_cfg("train.tf32=true", f"results_dir={tmp_path / 'tf32'}"))
+    assert not off["train.tf32"].any() and on["train.tf32"].all()
+    assert set(off["run_id"]).isdisjoint(on["run_id"])
+    # off is the default, so the ids of full-precision runs do not depend on the key
+    again = run(make_cfg("train.tf32=false", f"results_dir={tmp_path / 'off'}"))
+    assert set(again["run_id"]) == set(off["run_id"])
+    # the CPU ignores TF32: same numbers under both settings
+    key, cols = ["depth", "budget", "seed", "lr"], ["train_loss", "test_metric"]
+    pd.testing.assert_frame_equal(off.sort_values(key)[cols].reset_index(drop=True),
+                                  on.sort_values(key)[cols].reset_index(drop=True))
 
 
 def test_too_many_samples_for_a_finite_task_writes_nothing(make_cfg, tmp_path):

@@ -40,6 +40,7 @@ class TrainSpec:
     progress: bool
     memory_gb: float
     max_members: int | None
+    tf32: bool
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class RunSpec:
             "steps": self.train.steps,
             "batch_size": self.train.batch_size,
             "n_test": self.train.n_test,
+            # TF32 matmuls change CUDA numbers; the key is absent when off so that
+            # full-precision runs keep the ids they always had
+            **({"tf32": True} if self.train.tf32 else {}),
         }
 
 
@@ -122,10 +126,11 @@ def parse(cfg: DictConfig) -> RunSpec:
             batch_size=check_int("train.batch_size", train.get("batch_size"), 1),
             n_test=check_int("train.n_test", train.get("n_test"), 2),
             device=device,
-            progress=bool(train.get("progress", True)),
+            progress=check_bool("train.progress", train.get("progress", True)),
             memory_gb=check_positive("train.memory_gb", train.get("memory_gb", 2.0)),
             max_members=None if train.get("max_members") is None
             else check_int("train.max_members", train.get("max_members"), 1),
+            tf32=check_bool("train.tf32", train.get("tf32", False)),
         ),
         data_seed=check_int("data_seed", raw.get("data_seed"), 0),
         results_dir=Path(results_dir),

@@ -11,6 +11,8 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -36,6 +38,22 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+@contextmanager
+def matmul_precision(device: torch.device, tf32: bool) -> Iterator[None]:
+    """On CUDA, float32 matmuls use TF32 tensor cores while the block runs when
+    ``tf32`` (``train.tf32``); the previous setting is restored after. No effect on
+    the CPU, whose numbers stay full float32."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(saved)
+
+
 def run(cfg: DictConfig) -> pd.DataFrame:
     """Train every run of the grid not already stored; return the rows written."""
     spec = config.parse(cfg)
@@ -55,7 +73,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
         data = _draw(spec, task, device)
         bayes = task.bayes_metric(data.x_test, data.y_test)
 
-    common = provenance.collect(device)
+    common = provenance.collect(device) | {"train.tf32": spec.train.tf32}
     written: list[pd.DataFrame] = []
     infeasible = [r for r in todo if not r.fit.feasible]
     if infeasible:
@@ -68,7 +86,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
         # disable=None: tqdm shows the bar only when stderr is a terminal
         hide = None if spec.train.progress else True
         with tqdm(total=len(work) * spec.train.steps, unit="step", desc="groups",
-                  disable=hide) as bar:
+                  disable=hide) as bar, matmul_precision(device, spec.train.tf32):
             for depth, width, members in work:
                 bar.set_postfix(depth=depth, width=width, members=len(members))
                 model = models.build(

@@ -143,21 +143,23 @@ def train_group(
     n_train = [m.n_train for m in members]
     y_train = data.target(data.y_train)
     finite = torch.ones(K, dtype=torch.bool, device=device)
-    steps_done = torch.full((K,), steps, dtype=torch.int64, device=device)
+    steps_done = torch.zeros(K, dtype=torch.int64, device=device)  # steps before the first non-finite loss
+    pinned = device.type == "cuda"
 
     start = time.perf_counter()
     for block_start in range(0, steps, INDEX_BLOCK):
         block = min(INDEX_BLOCK, steps - block_start)
-        idx = minibatch_indices(generators, n_train, block, batch_size).to(device)
+        idx = minibatch_indices(generators, n_train, block, batch_size)
+        # from pinned memory the copy is asynchronous: the host never waits for the GPU
+        idx = (idx.pin_memory() if pinned else idx).to(device, non_blocking=pinned)
         for t in range(block):
             batch = idx[:, t]  # [K, B]
             loss = per_member_loss(data.kind, model(data.x_train[batch]), y_train[batch]).mean(1)
             loss.sum().backward()
             optimizer.step()
             optimizer.zero_grad()
-            newly = finite & ~torch.isfinite(loss)
-            steps_done = torch.where(newly, block_start + t, steps_done)
-            finite &= ~newly
+            finite &= torch.isfinite(loss)
+            steps_done += finite
         on_steps(block)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
