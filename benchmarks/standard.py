@@ -97,3 +97,25 @@ def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
     for _ in range(repeats):
         a @ b
     return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def activation_seconds(widths: tuple[int, ...] = (64, 512, 3000), members: int = 9, repeats: int = 5) -> float:
+    """Measured seconds per element of the activation's forward plus backward pass
+    (SiLU: ``silu`` and ``silu_backward``), on group-shaped tensors
+    ``[members, BATCH, width]``; the least over ``widths``, so that a floor built on it
+    stays a lower bound for every cell."""
+    best = float("inf")
+    for width in widths:
+        z = torch.randn(members, BATCH, width)
+        grad = torch.randn_like(z)
+
+        def passes() -> None:
+            F.silu(z)
+            torch.ops.aten.silu_backward(grad, z)
+
+        passes()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            passes()
+        best = min(best, (time.perf_counter() - start) / (repeats * z.numel()))
+    return best

@@ -50,10 +50,11 @@ def test_standard_grid_against_the_peer(benchmark):
     rate_before = S.matmul_rate()
     rows = benchmark.pedantic(_measure, rounds=1, iterations=1)
     rate = max(rate_before, S.matmul_rate())
+    activation = S.activation_seconds()
     ours = sum(r["members"] for r in rows) * STEPS / sum(r["ours_s"] for r in rows)
     peer = len(rows) * STEPS / sum(r["peer_s"] for r in rows)
     benchmark.extra_info.update({
-        "steps": STEPS, "cells": rows, "matmul_flops": rate,
+        "steps": STEPS, "cells": rows, "matmul_flops": rate, "activation_s_per_element": activation,
         "ours_model_steps_per_s": ours, "peer_model_steps_per_s": peer, "ratio": ours / peer,
         "threads": torch.get_num_threads(),
     })
