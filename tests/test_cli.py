@@ -37,12 +37,24 @@ def test_report_writes_tables_and_plots(smoke_dir):
     proc = depthbench("report", "results/smoke", "--out", "reports/smoke", cwd=smoke_dir)
     assert proc.returncode == 0, proc.stderr
     out = smoke_dir / "reports/smoke"
-    page = (out / "report.md").read_text()
-    assert "| depth 1" in page and "depth 2" in page and "product n=8" in page
-    summary = pd.read_csv(out / "summary.csv")
-    assert len(summary) == 4 and summary["ok"].sum() == 8
+    page = (out / "index.md").read_text()
+    assert "| P depth 1" in page and "P depth 2" in page and "product n=8" in page
+    cells = pd.read_csv(out / "tables/cells.csv")
+    assert len(cells) == 4 and cells["ok"].sum() == 8
     for suffix in ("png", "pdf"):
-        assert (out / f"test_metric_vs_n_params.{suffix}").stat().st_size > 1000
+        assert (out / f"fig1_metric_vs_params.{suffix}").stat().st_size > 1000
+
+
+def test_report_names_a_corrupt_file_and_goes_on(smoke_dir, tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    for path in results.files(smoke_dir / "results/smoke"):
+        (store / path.name).write_bytes(path.read_bytes())
+    (store / "corrupt.parquet").write_bytes(b"PAR1 truncated")
+    proc = depthbench("report", str(store), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: skipping" in proc.stderr and "corrupt.parquet" in proc.stderr
+    assert "Traceback" not in proc.stderr and (tmp_path / "out/index.html").is_file()
 
 
 def test_multirun_sweeps_task_instances(tmp_path):

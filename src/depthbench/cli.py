@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
 from depthbench.errors import DepthbenchError
+
 
 def conf_dir() -> Path:
     """The Hydra config tree: packaged with a wheel, or ``conf/`` of a source checkout."""
@@ -44,7 +46,13 @@ def _hydra_run(argv: list[str]) -> int:
 def _report(args: argparse.Namespace) -> int:
     from depthbench.report import build_report
 
-    page = build_report(args.results, args.out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            page = build_report(args.results, args.out, args.eps)
+        finally:
+            for w in caught:  # e.g. a skipped file, named: said plainly, without a source line
+                print(f"warning: {w.message}", file=sys.stderr)
     print(f"wrote {page}")
     return 0
 
@@ -68,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="tables and plots from stored results only")
     report.add_argument("results", nargs="+", type=Path, help="results director(y/ies)")
     report.add_argument("--out", type=Path, required=True, help="report directory to write")
+    report.add_argument("--eps", type=float, nargs="+", metavar="EPS",
+                        help="test_metric thresholds for P_d / E_d, for every task "
+                             "(default: 50%%, 20%% and 10%% of each task's chance level)")
     report.set_defaults(func=_report)
     listing = sub.add_parser("list", help="task families, models and experiments available")
     listing.set_defaults(func=_list)

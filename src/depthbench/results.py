@@ -18,11 +18,12 @@ import pyarrow.parquet as pq
 
 from depthbench.errors import ResultsError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the chance column
 
 IDENTITY = ["task", "model", "depth", "width", "budget", "n_params", "n_hidden", "scale",
             "n_train", "n_test", "seed", "lr", "batch_size", "data_seed"]
-OUTCOME = ["train_loss", "test_loss", "test_metric", "bayes_metric", "status", "reason", "steps"]
+OUTCOME = ["train_loss", "test_loss", "test_metric", "bayes_metric", "chance", "status", "reason",
+           "steps"]
 COST = ["train_time_s", "eval_time_s", "flops", "group_size"]
 PROVENANCE = ["cell_id", "run_id", "schema_version", "git_sha", "git_dirty", "package_version",
               "torch_version", "python_version", "device", "device_name", "created_at"]
@@ -62,6 +63,13 @@ def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
         warnings.warn(f"skipping {path}: not a depthbench results file", stacklevel=3)
         return None
     try:
+        versions = pd.read_parquet(path, columns=["schema_version"])["schema_version"].unique()
+        if list(versions) != [SCHEMA_VERSION]:
+            warnings.warn(
+                f"skipping {path}: written with schema_version {', '.join(map(str, versions))}; "
+                f"this depthbench reads {SCHEMA_VERSION} (rerun the job into a new results_dir, "
+                f"or read it with the depthbench version that wrote it)", stacklevel=3)
+            return None
         return pd.read_parquet(path, columns=columns)
     except Exception as exc:
         warnings.warn(f"skipping {path}: unreadable ({exc})", stacklevel=3)

@@ -250,6 +250,7 @@ def _store(
                for k, v in task.params.items()},
             **{f"theory.{k}": v for k, v in task.theory.items()},
             **columns,
+            "chance": task.chance,
             "n_test": spec.train.n_test,
             "data_seed": spec.data_seed,
             "schema_version": results.SCHEMA_VERSION,

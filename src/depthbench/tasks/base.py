@@ -82,6 +82,12 @@ class Task(ABC):
         return (1, self.input_dim)
 
     @property
+    def chance(self) -> float:
+        """test_metric at chance (SCIENCE.md, "test_metric"): 1.0 for regression
+        (predicting the mean), ``1 - 1/n_classes`` for classification."""
+        return 1.0 if self.kind == "regression" else 1.0 - 1.0 / self.n_classes
+
+    @property
     def output_dim(self) -> int:
         """Network outputs: 1 for regression, ``n_classes`` for classification."""
         return 1 if self.kind == "regression" else self.n_classes

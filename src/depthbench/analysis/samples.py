@@ -1,0 +1,42 @@
+"""Sample complexity: the training-set size at which a depth learns a task.
+
+Following Cagnetta et al. (PRX 2024), a task is *learned* when the test error falls
+below 10% of the chance error; the size is interpolated log-log between the grid's
+``n_train`` values and censored like ``P_d`` (:mod:`depthbench.analysis.efficiency`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from depthbench.analysis.cells import INSTANCE, Curves, interval
+from depthbench.analysis.efficiency import crossing
+
+LEARNED = 0.1  # fraction of chance below which a task counts as learned
+
+
+def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
+    """Per instance, depth and budget with at least two ``n_train`` values: the
+    smallest n_train with tuned test_metric <= ``LEARNED * chance``.
+
+    Columns: ``instance``, ``depth``, ``budget``, ``eps``, ``value``, ``censor``,
+    ``lo``/``hi`` (bootstrap interval), ``sizes`` (n_train values on the grid).
+    """
+    rows = []
+    for (instance, depth, budget), part in c.points.groupby([INSTANCE, "depth", "budget"], sort=True):
+        if part["n_train"].nunique() < 2:
+            continue
+        part = part.sort_values("n_train")
+        x = part["n_train"].to_numpy(float)
+        eps = LEARNED * chance[instance]
+        value, censor = crossing(x, part["tuned"].to_numpy(float), eps)
+        boot = np.array([crossing(x, b, eps)[0] for b in c.replicates[:, part.index.to_numpy()]])
+        lo, hi = interval(boot)
+        rows.append({INSTANCE: instance, "depth": depth, "budget": budget, "eps": eps,
+                     "value": value, "censor": censor, "lo": float(lo), "hi": float(hi),
+                     "sizes": len(x)})
+    return pd.DataFrame(rows, columns=[INSTANCE, "depth", "budget", "eps", "value", "censor",
+                                       "lo", "hi", "sizes"])

@@ -1,0 +1,43 @@
+"""Scaling-law fits: ``test_metric ~ c * n_params^(-alpha)`` per panel and depth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from depthbench.analysis.cells import INSTANCE, PANEL, Curves, interval
+
+MIN_POINTS = 3  # cells with a positive tuned value needed for a fit
+
+
+def power_law(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares fit of ``log y = log c - alpha log x`` over the points with
+    ``y > 0``; returns ``(alpha, c)``, NaN with fewer than :data:`MIN_POINTS`."""
+    keep = np.isfinite(y) & (y > 0)
+    if keep.sum() < MIN_POINTS:
+        return np.nan, np.nan
+    slope, intercept = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
+    return float(-slope), float(np.exp(intercept))
+
+
+def scaling_fits(c: Curves) -> pd.DataFrame:
+    """``alpha`` (with a bootstrap interval over seed replicates) and ``c`` of the
+    tuned test_metric against n_params, per panel and depth.
+
+    Columns: ``panel``, ``instance``, ``n_train``, ``depth``, ``alpha``, ``lo``,
+    ``hi``, ``c``, ``points`` (cells fitted). A flat or noisy curve gives alpha near
+    0 with a wide interval: read it before quoting an exponent.
+    """
+    rows = []
+    for (panel, depth), part in c.points.groupby([PANEL, "depth"], sort=True):
+        x = part["n_params"].to_numpy(float)
+        alpha, coef = power_law(x, part["tuned"].to_numpy(float))
+        if np.isnan(alpha):
+            continue
+        boot = np.array([power_law(x, b)[0] for b in c.replicates[:, part.index.to_numpy()]])
+        lo, hi = interval(boot)
+        rows.append({PANEL: panel, INSTANCE: part[INSTANCE].iloc[0], "n_train": part["n_train"].iloc[0],
+                     "depth": depth, "alpha": alpha, "lo": float(lo), "hi": float(hi), "c": coef,
+                     "points": int((part["tuned"] > 0).sum())})
+    return pd.DataFrame(rows, columns=[PANEL, INSTANCE, "n_train", "depth", "alpha", "lo", "hi",
+                                       "c", "points"])

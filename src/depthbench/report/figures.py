@@ -1,0 +1,212 @@
+"""The report's figures (seaborn, colour-blind palette), each saved as PNG and PDF.
+
+Every function returns the PNG paths it wrote, or ``[]`` when the results do not
+hold the data the figure needs (e.g. no second problem size).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+
+from depthbench.analysis import INSTANCE, PANEL, Analysis  # noqa: E402
+from depthbench.analysis.efficiency import FLOOR  # noqa: E402
+from depthbench.analysis.samples import LEARNED  # noqa: E402
+
+METRIC = "test metric (relative MSE or error rate)"
+DEPTH = "hidden layers"
+
+
+def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
+    fig.tight_layout()
+    for suffix in ("png", "pdf"):
+        # no creation date in the PDF: the same rows give the same files
+        fig.savefig(out / f"{name}.{suffix}", dpi=150,
+                    metadata={"CreationDate": None} if suffix == "pdf" else None)
+    plt.close(fig)
+    return [out / f"{name}.png"]
+
+
+def _grid(n: int, width: float = 5.5, height: float = 4.0) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of ``n`` panels, at most 3 a row."""
+    sns.set_theme(style="whitegrid", palette="colorblind")
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.remove()
+    return fig, list(axes.flat[:n])
+
+
+def _palette(depths: list[int]) -> dict[int, tuple]:
+    return dict(zip(depths, sns.color_palette("colorblind", len(depths))))
+
+
+def _references(ax: plt.Axes, info: pd.Series) -> None:
+    """Chance and (where the task has one) the Bayes-optimal test_metric as lines."""
+    ax.axhline(info["chance"], color="grey", linestyle="--", linewidth=1, label="chance")
+    if pd.notna(info.get("bayes_metric")):
+        ax.axhline(info["bayes_metric"], color="black", linestyle=":", linewidth=1,
+                   label="Bayes optimum")
+
+
+def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
+    """Figure 1: tuned test_metric against n_params, one line per depth with its 95%
+    bootstrap band, and the constructed networks of the same task as markers."""
+    points = a.curves.points
+    if points.empty:
+        return []
+    built = df[df["status"] == "constructed"]
+    panels = sorted(points[PANEL].unique())
+    colours = _palette(sorted(points["depth"].unique()))
+    fig, axes = _grid(len(panels))
+    for ax, panel in zip(axes, panels):
+        part = points[points[PANEL] == panel].sort_values("n_params")
+        for depth, line in part.groupby("depth"):
+            x = line["n_params"].to_numpy(float)
+            ax.plot(x, np.maximum(line["tuned"], FLOOR), marker="o", color=colours[depth], label=str(depth))
+            ax.fill_between(x, np.maximum(line["tuned_lo"], FLOOR), np.maximum(line["tuned_hi"], FLOOR),
+                            color=colours[depth], alpha=0.2, linewidth=0)
+        instance = part[INSTANCE].iloc[0]
+        task = instance.split(" · ")[0]
+        for (name, row) in built[built[PANEL] == task].set_index("model").iterrows():
+            ax.scatter(row["n_params"], max(row["test_metric"], FLOOR), marker="*", s=120,
+                       color="black", zorder=5)
+            ax.annotate(name, (row["n_params"], max(row["test_metric"], FLOOR)), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+        _references(ax, a.instances.loc[instance])
+        ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)", ylabel=METRIC)
+        ax.set_title(panel, fontsize=8)
+        ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+    return _save(fig, out, "fig1_metric_vs_params")
+
+
+def _size_parameter(instances: pd.DataFrame) -> dict[str, str]:
+    """Per task family with several instances: the one ``task.*`` parameter that
+    varies between them (families varying in more than one are left out)."""
+    found = {}
+    for task, part in instances.groupby("task"):
+        varying = [c for c in part.columns if c.startswith("task.")
+                   and part[c].nunique(dropna=True) > 1]
+        if len(part) > 1 and len(varying) == 1:
+            found[task] = varying[0]
+    return found
+
+
+def efficiency_vs_size(a: Analysis, out: Path) -> list[Path]:
+    """Figure 2: E_d(eps) against the problem size that varies between instances of a
+    family, in parameters and in hidden neurons; the theorems' shallow/deep neuron
+    ratio is drawn over the neuron panel where the task states both counts."""
+    sizes = _size_parameter(a.instances)
+    if not sizes or a.e.empty:
+        return []
+    eps = {i: sorted(v)[len(v) // 2] for i, v in a.eps.items()}  # the middle threshold
+    fig, axes = _grid(2 * len(sizes))
+    for k, (task, column) in enumerate(sorted(sizes.items())):
+        info = a.instances[a.instances["task"] == task]
+        for ax, (frame, unit) in zip(axes[2 * k: 2 * k + 2],
+                                     ((a.e, "parameters"), (a.e_neurons, "hidden neurons"))):
+            rows = frame[frame[INSTANCE].isin(info.index)]
+            rows = rows[[e == eps[i] for i, e in zip(rows[INSTANCE], rows["eps"])]]
+            rows = rows.assign(size=rows[INSTANCE].map(info[column]).astype(float))
+            colours = _palette(sorted(rows["depth"].unique()))
+            for depth, line in rows.sort_values("size").groupby("depth"):
+                exact = line["censor"] == ""
+                ax.errorbar(line["size"][exact], line["value"][exact],
+                            yerr=[line["value"][exact] - line["lo"][exact],
+                                  line["hi"][exact] - line["value"][exact]],
+                            marker="o", color=colours[depth], label=str(depth), capsize=3)
+                bound = line["censor"] == ">="
+                ax.scatter(line["size"][bound], line["value"][bound], marker="^",
+                           color=colours[depth], s=60)
+            shallow = [c for c in info.columns if c.startswith("theory.shallow_")]
+            deep = [c for c in info.columns if c.startswith("theory.deep_")]
+            if unit == "hidden neurons" and shallow and deep:
+                theory = info[[column, shallow[0], deep[0]]].astype(float).sort_values(column)
+                ax.plot(theory[column], theory[shallow[0]] / theory[deep[0]], color="black",
+                        linestyle="--", label="theory: shallow / deep")
+            ax.set(yscale="log", xlabel=f"{task}: {column.removeprefix('task.')}",
+                   ylabel=f"depth efficiency ({unit}, depth 1 / depth d)")
+            ax.axhline(1, color="grey", linewidth=0.8)
+            ax.set_title(f"{task}, eps = middle default threshold; ^: lower bound", fontsize=8)
+            ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+    return _save(fig, out, "fig2_efficiency_vs_size")
+
+
+def heatmap(a: Analysis, out: Path) -> list[Path]:
+    """Figure 3: tuned test_metric over hidden layers x budget, each cell annotated
+    with its width (the layout of Rolnick & Tegmark 2018, Fig. 2)."""
+    cells = a.cells.dropna(subset=["tuned"])
+    if cells.empty:
+        return []
+    panels = sorted(cells[PANEL].unique())
+    fig, axes = _grid(len(panels), width=6.0, height=3.6)
+    positive = cells["tuned"][cells["tuned"] > 0]
+    norm = LogNorm(vmin=max(positive.min(), FLOOR), vmax=max(positive.max(), 1.0)) if len(positive) else None
+    for ax, panel in zip(axes, panels):
+        part = cells[cells[PANEL] == panel]
+        values = part.pivot(index="depth", columns="budget", values="tuned")
+        width = part.pivot(index="depth", columns="budget", values="width")
+        notes = values.map(lambda v: "" if pd.isna(v) else f"{v:.3g}") + "\nw=" + width.astype("string").fillna("-")
+        sns.heatmap(values.clip(lower=FLOOR), annot=notes, fmt="", norm=norm, cmap="viridis_r",
+                    annot_kws={"fontsize": 7}, cbar_kws={"label": METRIC}, ax=ax)
+        ax.set(xlabel="parameter budget", ylabel=DEPTH)
+        ax.set_title(panel, fontsize=8)
+    return _save(fig, out, "fig3_heatmap")
+
+
+def sample_complexity(a: Analysis, out: Path) -> list[Path]:
+    """Figure 4: tuned test_metric against n_train per depth (largest budget of each
+    depth), with the "learned" threshold (10% of chance) and the theory's P_star."""
+    points = a.curves.points
+    several = points.groupby(INSTANCE)["n_train"].nunique()
+    instances = sorted(several[several > 1].index)
+    if not instances:
+        return []
+    fig, axes = _grid(len(instances))
+    for ax, instance in zip(axes, instances):
+        part = points[points[INSTANCE] == instance]
+        largest = part.groupby("depth")["budget"].transform("max") == part["budget"]
+        part = part[largest].sort_values("n_train")
+        colours = _palette(sorted(part["depth"].unique()))
+        for depth, line in part.groupby("depth"):
+            x = line["n_train"].to_numpy(float)
+            ax.plot(x, np.maximum(line["tuned"], FLOOR), marker="o", color=colours[depth],
+                    label=f"{depth} (budget {line['budget'].iloc[0]})")
+            ax.fill_between(x, np.maximum(line["tuned_lo"], FLOOR), np.maximum(line["tuned_hi"], FLOOR),
+                            color=colours[depth], alpha=0.2, linewidth=0)
+        info = a.instances.loc[instance]
+        _references(ax, info)
+        ax.axhline(LEARNED * info["chance"], color="grey", linestyle="-.", linewidth=1,
+                   label="learned: 10% of chance")
+        if pd.notna(info.get("theory.P_star")):
+            ax.axvline(info["theory.P_star"], color="black", linewidth=1, label="P_star (theory)")
+        ax.set(xscale="log", yscale="log", xlabel="training samples (n_train)", ylabel=METRIC)
+        ax.set_title(instance, fontsize=8)
+        ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+    return _save(fig, out, "fig4_sample_complexity")
+
+
+def wall_time(df: pd.DataFrame, out: Path) -> list[Path]:
+    """Figure 5: training time per model (its group's time shared among members)
+    against n_params, per depth and device."""
+    ok = df[df["status"] == "ok"]
+    if ok.empty:
+        return []
+    fig, (ax,) = _grid(1, width=6.5, height=4.2)
+    sns.scatterplot(data=ok.assign(**{DEPTH: ok["depth"].astype(str)}), x="n_params",
+                    y="train_time_s", hue=DEPTH, style="device", palette="colorblind", ax=ax,
+                    hue_order=[str(d) for d in sorted(ok["depth"].unique())])
+    ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)",
+           ylabel="training time per model (s)")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+    return _save(fig, out, "fig5_wall_time")
+

@@ -1,0 +1,105 @@
+"""``depthbench report`` on real (smoke-sized) results: every figure, table and page."""
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from depthbench import results
+from depthbench.cli import conf_dir
+from depthbench.errors import ResultsError
+from depthbench.report import build_report
+from depthbench.run import run
+
+FIGURES = ["fig1_metric_vs_params", "fig2_efficiency_vs_size", "fig3_heatmap",
+           "fig4_sample_complexity", "fig5_wall_time"]
+TABLES = ["efficiency", "p_d", "n_d", "scaling", "samples", "constructed", "cells"]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    """Two instances of product (n = 3, 4), depths 1-2, three budgets, two n_train
+    values, constructions: data for every figure."""
+    root = tmp_path_factory.mktemp("report")
+    for n in (3, 4):
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            cfg = compose("config", overrides=[
+                "experiment=smoke", f"task.n={n}", "grid.depths=[1,2]",
+                "grid.budgets=[100,300,1000]", "grid.n_train=[128,256]", "grid.lrs=[0.01]",
+                "constructions=true", f"results_dir={root / f'n{n}'}", "train.progress=false"])
+        run(cfg)
+    return root
+
+
+@pytest.fixture(scope="module")
+def report(store, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out") / "report"
+    build_report([store / "n3", store / "n4"], out)
+    return out
+
+
+def test_every_figure_renders_as_png_and_pdf(report):
+    page = (report / "index.md").read_text()
+    for name in FIGURES:
+        for suffix in ("png", "pdf"):
+            assert (report / f"{name}.{suffix}").stat().st_size > 1000, name
+        assert f"]({name}.png)" in page
+
+
+def test_tables_come_as_csv_markdown_and_booktabs_latex(report):
+    for name in TABLES:
+        numbers = pd.read_csv(report / "tables" / f"{name}.csv")
+        assert len(numbers) > 0, name
+        assert (report / "tables" / f"{name}.md").read_text().startswith("|")
+        tex = (report / "tables" / f"{name}.tex").read_text()
+        assert "\\toprule" in tex and "\\bottomrule" in tex and f"\\label{{tab:{name}}}" in tex
+        body = tex.split("\\midrule")[1]
+        assert "_" not in body.replace("\\_", ""), f"unescaped underscore in {name}.tex"
+    efficiency = pd.read_csv(report / "tables" / "efficiency.csv")
+    assert set(efficiency["depth"]) == {2} and efficiency["instance"].nunique() == 2
+
+
+def test_html_is_self_contained_and_its_links_resolve(report):
+    html = (report / "index.html").read_text()
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == len(FIGURES)
+    assert all(base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n" for data in images)
+    links = re.findall(r'href="([^"]+)"', html)
+    assert links and all((report / link).is_file() for link in links)
+    page = (report / "index.md").read_text()
+    targets = re.findall(r"\]\(([^)]+)\)", page)
+    assert all((report / t).is_file() for t in targets)
+
+
+def test_manifest_says_what_the_report_was_made_from(report, store):
+    manifest = json.loads((report / "manifest.json").read_text())
+    stored = results.load([store / "n3", store / "n4"])
+    assert manifest["rows"]["total"] == len(stored)
+    assert manifest["rows"]["constructed"] == 4 and manifest["git_shas"]
+    assert len(manifest["instances"]) == 4  # two trained instances, two constructed tasks
+    assert "tables/efficiency.tex" in manifest["files"]
+    assert manifest["bootstrap"]["unit"] == "seed"
+
+
+def test_same_results_give_identical_tables(report, store, tmp_path):
+    again = tmp_path / "again"
+    build_report([store / "n3", store / "n4"], again)
+    for path in [*sorted((report / "tables").iterdir()), report / "index.md", report / "manifest.json"]:
+        assert (again / path.relative_to(report)).read_bytes() == path.read_bytes(), path.name
+
+
+def test_only_infeasible_rows_is_a_clear_error(store, tmp_path):
+    rows = results.load(store / "n3")
+    rows = rows[rows["status"] == "ok"].assign(status="infeasible", test_metric=float("nan"))
+    results.write(rows, tmp_path / "infeasible", "all")
+    with pytest.raises(ResultsError, match="no trained .* or constructed rows"):
+        build_report([tmp_path / "infeasible"], tmp_path / "out")
+
+
+def test_non_positive_eps_is_refused(store, tmp_path):
+    with pytest.raises(ResultsError, match="--eps"):
+        build_report([store / "n3"], tmp_path / "out", eps=[0.1, 0.0])
