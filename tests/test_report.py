@@ -103,3 +103,14 @@ def test_only_infeasible_rows_is_a_clear_error(store, tmp_path):
 def test_non_positive_eps_is_refused(store, tmp_path):
     with pytest.raises(ResultsError, match="--eps"):
         build_report([store / "n3"], tmp_path / "out", eps=[0.1, 0.0])
+
+
+def test_constructions_alone_make_a_report(tmp_path):
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=smoke", "task=sawtooth", "grid.depths=[]",
+                                           "constructions=true", f"results_dir={tmp_path / 'r'}"])
+    run(cfg)
+    build_report([tmp_path / "r"], tmp_path / "out")
+    page = (tmp_path / "out" / "index.md").read_text()
+    assert "## Constructed networks" in page and "deep_sawtooth" in page
+    assert not list((tmp_path / "out").glob("fig*"))  # no trained rows: no figure

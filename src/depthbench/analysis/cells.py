@@ -60,7 +60,12 @@ def aggregate(df: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame
     best over learning rates) with ``tuned_lo``/``tuned_hi`` (from :func:`curves`);
     ``ok``, ``diverged``, ``infeasible`` member counts; mean ``train_time_s``.
     """
+    order = [*CELL, INSTANCE, "n_train", "width", "n_params", "n_hidden", "median", "best", "mean",
+             "mean_lo", "mean_hi", "tuned", "tuned_lo", "tuned_hi", "ok", "diverged", "infeasible",
+             "train_time_s"]
     trained = df[df["status"].isin(["ok", "diverged", "infeasible"])]
+    if trained.empty:
+        return pd.DataFrame(columns=order)
     counts = pd.crosstab([trained[k] for k in CELL], trained["status"]).reindex(
         columns=["ok", "diverged", "infeasible"], fill_value=0)
     first = trained.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
@@ -79,9 +84,6 @@ def aggregate(df: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame
     table = first.join(stats).join(mean_ci).join(time).join(counts).reset_index()
     tuned = curves(df, reps, seed).points[[*CELL, "tuned", "tuned_lo", "tuned_hi"]]
     table = table.merge(tuned, on=CELL, how="left")
-    order = [*CELL, INSTANCE, "n_train", "width", "n_params", "n_hidden", "median", "best", "mean",
-             "mean_lo", "mean_hi", "tuned", "tuned_lo", "tuned_hi", "ok", "diverged", "infeasible",
-             "train_time_s"]
     return table[order].sort_values(CELL, ignore_index=True)
 
 
