@@ -107,7 +107,8 @@ def constructed(df: pd.DataFrame) -> pd.DataFrame:
     ``theorem`` is the task's ``theory.deep_*`` or ``theory.shallow_*`` entry (neurons,
     or ReLU units for the sawtooth), matched by the construction's name.
     """
-    built = df[df["status"] == "constructed"].sort_values([PANEL, "model"])
+    params = sorted(c for c in df.columns if c.startswith("task."))
+    built = df[df["status"] == "constructed"].sort_values(["task", *params, "model"])
     rows = []
     for _, row in built.iterrows():
         kind = row["model"].split("_", 1)[0]  # deep | shallow
