@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from depthbench.analysis import INSTANCE, PANEL, Analysis  # noqa: E402
 from depthbench.analysis.efficiency import FLOOR  # noqa: E402
@@ -134,9 +135,10 @@ def efficiency_vs_size(a: Analysis, out: Path) -> list[Path]:
                 ax.plot(theory[column], theory[shallow[0]] / theory[deep[0]], color="black",
                         linestyle="--", label="theory: shallow / deep")
             ax.set(yscale="log", xlabel=f"{task}: {column.removeprefix('task.')}",
-                   ylabel=f"depth efficiency ({unit}, depth 1 / depth d)")
+                   ylabel=f"E_d in {unit}")
             ax.axhline(1, color="grey", linewidth=0.8)
-            ax.set_title(f"{task}, eps = middle default threshold; ^: lower bound", fontsize=8)
+            ax.set_title(f"{task}: depth 1 / depth d at eps = {eps[info.index[0]]:g} "
+                         "(^: lower bound)", fontsize=8)
             ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig2_efficiency_vs_size")
 
@@ -190,6 +192,9 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
         if pd.notna(info.get("theory.P_star")):
             ax.axvline(info["theory.P_star"], color="black", linewidth=1, label="P_star (theory)")
         ax.set(xscale="log", yscale="log", xlabel="training samples (n_train)", ylabel=METRIC)
+        ticks = sorted(part["n_train"].unique())
+        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(instance, fontsize=8)
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig4_sample_complexity")
