@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,3 +44,15 @@ def tree_digest() -> Callable[[Path], dict[str, str]]:
     """``tree_digest(root)``: path -> sha256 of every file under ``root``, to check
     that nothing stored changed."""
     return _tree_digest
+
+
+def _depthbench(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "depthbench.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def depthbench() -> Callable[..., subprocess.CompletedProcess]:
+    """``depthbench(*args, cwd=...)``: the real command in a subprocess, as a user runs it."""
+    return _depthbench

@@ -27,13 +27,25 @@ def conf_dir() -> Path:
 
 
 def _run_job(cfg: DictConfig) -> None:
+    """One Hydra job. A failure ends a single run (exit 2 for bad input); in a
+    multirun it is recorded for the sweep summary and the other jobs go on, unless
+    ``fail_fast``."""
+    from depthbench import sweep
     from depthbench.run import run
 
+    job = sweep.current_job()
     try:
-        run(cfg)
-    except DepthbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        rows = run(cfg, job)
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, DepthbenchError) else f"{type(exc).__name__}: {exc}"
+        print(f"error: {message}", file=sys.stderr)
+        sweep.record(job, error=message)
+        if job.multirun and not cfg.get("fail_fast", False):
+            return
+        if isinstance(exc, DepthbenchError):
+            raise SystemExit(2) from None
+        raise
+    sweep.record(job, rows)
 
 
 def _hydra_run(argv: list[str]) -> int:

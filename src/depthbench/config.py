@@ -41,6 +41,7 @@ class TrainSpec:
     memory_gb: float
     max_members: int | None
     tf32: bool
+    threads: int | None
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def parse(cfg: DictConfig) -> RunSpec:
     grid, train = _section(raw, "grid"), _section(raw, "train")
     device = check_choice("train.device", train.get("device"), DEVICES)
     constructions = check_bool("constructions", raw.get("constructions", False))
+    check_bool("fail_fast", raw.get("fail_fast", False))
     results_dir = raw.get("results_dir")
     if not isinstance(results_dir, str) or not results_dir:
         raise ConfigError("results_dir", f"must be a path, got {results_dir!r}")
@@ -131,6 +133,8 @@ def parse(cfg: DictConfig) -> RunSpec:
             max_members=None if train.get("max_members") is None
             else check_int("train.max_members", train.get("max_members"), 1),
             tf32=check_bool("train.tf32", train.get("tf32", False)),
+            threads=None if train.get("threads") is None
+            else check_int("train.threads", train.get("threads"), 1),
         ),
         data_seed=check_int("data_seed", raw.get("data_seed"), 0),
         results_dir=Path(results_dir),

@@ -37,7 +37,7 @@ def collect(device: torch.device) -> dict[str, object]:
         "package_version": depthbench.__version__,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
-        "device": device.type,
+        "device": str(device),  # cpu, or cuda:<index>
         "device_name": name,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

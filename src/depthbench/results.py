@@ -52,8 +52,11 @@ def files(results_dir: Path) -> list[Path]:
     return sorted(p for p in results_dir.rglob("*.parquet") if not p.name.startswith("."))
 
 
-def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
-    """One result file, or ``None`` with a warning naming it when unreadable/foreign."""
+def _read(path: Path, columns: list[str] | None = None, refuse_versions: bool = False
+          ) -> pd.DataFrame | None:
+    """One result file, or ``None`` with a warning naming it when unreadable, foreign or
+    of another schema version (:class:`ResultsError` for the last when
+    ``refuse_versions``)."""
     try:
         names = pq.read_schema(path).names
     except Exception as exc:  # pyarrow raises several types for corrupt files
@@ -64,30 +67,39 @@ def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame | None:
         return None
     try:
         versions = pd.read_parquet(path, columns=["schema_version"])["schema_version"].unique()
-        if list(versions) != [SCHEMA_VERSION]:
-            warnings.warn(
-                f"skipping {path}: written with schema_version {', '.join(map(str, versions))}; "
-                f"this depthbench reads {SCHEMA_VERSION} (rerun the job into a new results_dir, "
-                f"or read it with the depthbench version that wrote it)", stacklevel=3)
-            return None
+    except Exception as exc:
+        warnings.warn(f"skipping {path}: unreadable ({exc})", stacklevel=3)
+        return None
+    if list(versions) != [SCHEMA_VERSION]:
+        problem = (f"{path} was written with schema_version {', '.join(map(str, versions))}; this "
+                   f"depthbench reads {SCHEMA_VERSION} (rerun its job into a new results_dir, or "
+                   f"read it with the depthbench version that wrote it)")
+        if refuse_versions:
+            raise ResultsError(problem)
+        warnings.warn(f"skipping {problem}", stacklevel=3)
+        return None
+    try:
         return pd.read_parquet(path, columns=columns)
     except Exception as exc:
         warnings.warn(f"skipping {path}: unreadable ({exc})", stacklevel=3)
         return None
 
 
-def load(paths: Path | str | Iterable[Path | str]) -> pd.DataFrame:
+def load(paths: Path | str | Iterable[Path | str], refuse_versions: bool = False) -> pd.DataFrame:
     """All result rows under one or more results directories, one row per ``run_id``.
 
-    Unreadable or foreign files are skipped with a warning that names them.
-    Raises :class:`ResultsError` when a directory does not exist.
+    Unreadable or foreign files are skipped with a warning that names them, and so
+    are files of another ``schema_version`` unless ``refuse_versions``: then they
+    raise :class:`ResultsError` (a report must not mix incompatible rows). Raises
+    :class:`ResultsError` when a directory does not exist.
     """
     dirs = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     frames = []
     for d in dirs:
         if not d.is_dir():
             raise ResultsError(f"results directory {d} does not exist")
-        frames += [f for f in map(_read, files(d)) if f is not None]
+        frames += [f for f in (_read(p, refuse_versions=refuse_versions) for p in files(d))
+                   if f is not None]
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
     df = pd.concat(frames, ignore_index=True)

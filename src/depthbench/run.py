@@ -23,19 +23,22 @@ from tqdm.auto import tqdm
 from depthbench import config, constructions, grid, models, provenance, results, tasks
 from depthbench.errors import ConfigError
 from depthbench.grid import Run
+from depthbench.sweep import Job, thread_share
 from depthbench.tasks import Task, derive_seed
 from depthbench.trainer import Data, GroupResult, chunks, member_bytes, train_group
 
 log = logging.getLogger(__name__)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` must be available."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def resolve_device(name: str, job_num: int = 0) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` must be available. On a
+    box with several GPUs job ``k`` of a sweep takes GPU ``k mod count``: with one
+    job per GPU at a time (``hydra.launcher.n_jobs`` = GPUs) no two jobs share one."""
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device", "cuda requested but no CUDA device is visible; use auto or cpu")
-    return torch.device(name)
+    if name in ("auto", "cuda") and torch.cuda.is_available():
+        return torch.device("cuda", job_num % torch.cuda.device_count())
+    return torch.device("cpu")
 
 
 @contextmanager
@@ -54,12 +57,17 @@ def matmul_precision(device: torch.device, tf32: bool) -> Iterator[None]:
         torch.set_float32_matmul_precision(saved)
 
 
-def run(cfg: DictConfig) -> pd.DataFrame:
-    """Train every run of the grid not already stored; return the rows written."""
+def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
+    """Train every run of the grid not already stored; return the rows written
+    (``attrs["skipped"]``: runs of the grid found stored). ``job`` places the job
+    within its sweep (its GPU, its share of the CPU threads)."""
     spec = config.parse(cfg)
     task = tasks.make(spec.task, **spec.task_params)
     models.check_params(spec.model, spec.model_params)
-    device = resolve_device(spec.train.device)
+    device = resolve_device(spec.train.device, job.num)
+    threads = spec.train.threads or thread_share(job)
+    if threads:
+        torch.set_num_threads(threads)
     runs = grid.plan(spec, task.input_shape, task.output_dim)
     stored = results.stored_run_ids(spec.results_dir)
     todo = [r for r in runs if r.run_id not in stored]
@@ -73,7 +81,8 @@ def run(cfg: DictConfig) -> pd.DataFrame:
         data = _draw(spec, task, device)
         bayes = task.bayes_metric(data.x_test, data.y_test)
 
-    common = provenance.collect(device) | {"train.tf32": spec.train.tf32}
+    common = provenance.collect(device) | {"train.tf32": spec.train.tf32,
+                                           "torch_threads": torch.get_num_threads()}
     written: list[pd.DataFrame] = []
     infeasible = [r for r in todo if not r.fit.feasible]
     if infeasible:
@@ -102,6 +111,7 @@ def run(cfg: DictConfig) -> pd.DataFrame:
                 written += _store(spec, task, columns, common)
 
     frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=results.COLUMNS)
+    frame.attrs["skipped"] = len(runs) - len(todo)
     counts = Counter(frame["status"])
     log.info(
         "done: %d new rows (%s), %d skipped as stored",

@@ -155,7 +155,7 @@ def build_report(dirs: Sequence[Path], out: Path, eps: Sequence[float] | None = 
         raise ResultsError(f"--out {out} is a file; give a directory to write the report into")
     if eps is not None and any(e <= 0 for e in eps):
         raise ResultsError(f"--eps: thresholds must be positive test_metric values, got {list(eps)}")
-    df = results.load(dirs)
+    df = results.load(dirs, refuse_versions=True)
     if df.empty:
         raise ResultsError(f"no result rows in {', '.join(map(str, dirs))}; run `depthbench run` first")
     if not df["status"].isin(["ok", "constructed"]).any():

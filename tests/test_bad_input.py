@@ -1,0 +1,155 @@
+"""Bad input, catalogued: every case gives one line that names what is wrong and what
+is allowed, stops where the run cannot go on, and leaves stored results byte-identical.
+
+Configs go through :func:`depthbench.run.run` (the error a user sees is
+``error: <that line>``, exit 2); command-line arguments and stored data go through
+the real command.
+"""
+
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from depthbench import results
+from depthbench.cli import conf_dir
+from depthbench.errors import ConfigError
+from depthbench.run import run
+
+
+def smoke(results_dir: Path, *overrides: str):
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return compose("config", overrides=["experiment=smoke", f"results_dir={results_dir}",
+                                            "train.progress=false", *overrides])
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    """A results dir holding one smoke run."""
+    path = tmp_path_factory.mktemp("bad") / "results"
+    run(smoke(path))
+    return path
+
+
+CONFIG = [  # override, the key the message starts with, what it says is allowed
+    ("model.activation=swish2", "model.activation", "must be one of relu, tanh"),
+    ("model.residual=1", "model.residual", "must be true or false"),
+    ("task.n=-3", "task.n", "must be an integer in [2, 64]"),
+    ("task.n=abc", "task.n", "must be an integer in [2, 64], got 'abc'"),
+    ("+task.m=2", "task.m", ""),
+    ("task.low=2", "task.high", "must be greater than task.low"),
+    ("task=broadcast task.eps=0.7", "task.eps", "must be in (0, 0.5)"),
+    ("task=rhm task.m=17", "task.m", "exceeds v^(s-1) = 16"),
+    ("task=rhm task.n_c=100", "task.m", "n_c * m = 400 exceeds v^s = 256"),
+    ("task=sawtooth task.mode=bogus", "task.mode", "must be one of regression, classification"),
+    ("task=radial task.profile=cube", "task.profile", "must be one of ball, oscillating"),
+    ("task=teacher task.L_t=0", "task.L_t", "must be an integer in [1, 16]"),
+    ("task=tree task.s=1", "task.s", "must be an integer in [2, 16]"),
+    ("task=polynomial task.degree=7", "task.degree", "must be an integer in [2, 4]"),
+    ("task=monomial task.exponents=[1,-2]", "task.exponents", "must be an integer in [1, 64]"),
+    ("task=power task.d=0", "task.d", "must be an integer in [2, 64]"),
+    ("grid.depths=[]", "grid.depths", "must be a non-empty list"),
+    ("grid.budgets=[5]", "grid.budgets", "budget 5 is below the smallest model"),
+    ("grid.lrs=[0]", "grid.lrs", "must be > 0"),
+    ("grid.lrs=0.1", "grid.lrs", "must be a non-empty list of positive numbers"),
+    ("grid.seeds=0", "grid.seeds", "must be an integer >= 1"),
+    ("grid.n_train=[0]", "grid.n_train", "must be an integer >= 1"),
+    ("train.steps=0", "train.steps", "must be an integer >= 1"),
+    ("train.batch_size=1.5", "train.batch_size", "must be an integer >= 1"),
+    ("train.device=tpu", "train.device", "must be one of auto, cpu, cuda"),
+    ("train.memory_gb=0", "train.memory_gb", "must be > 0"),
+    ("train.threads=0", "train.threads", "must be an integer >= 1"),
+    ("train.tf32=yes", "train.tf32", "must be true or false"),
+    ("train.progress=1", "train.progress", "must be true or false"),
+    ("data_seed=-1", "data_seed", "must be an integer >= 0"),
+    ("fail_fast=maybe", "fail_fast", "must be true or false"),
+    ("model=tree model.s=3", "grid.depths", "not a power of s=3"),
+    ("task=rhm task.v=4 task.m=2 task.s=2 task.L=2 task.n_c=3 model=tree grid.depths=[2]",
+     "grid.n_train", ""),
+]
+
+
+@pytest.mark.parametrize("overrides,key,says", CONFIG, ids=[c[0] for c in CONFIG])
+def test_bad_config_is_refused_by_name_and_stores_nothing(store, tree_digest, overrides, key, says):
+    before = tree_digest(store)
+    with pytest.raises(ConfigError) as err:
+        run(smoke(store, *overrides.split()))
+    message = str(err.value)
+    assert message.startswith(f"{key}: ") and says in message and "\n" not in message
+    assert tree_digest(store) == before
+
+
+@pytest.fixture
+def workdir(store, tmp_path) -> Path:
+    """A directory holding ``results`` (a copy of the store), ``empty`` and a file ``afile``."""
+    shutil.copytree(store, tmp_path / "results")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "afile").write_text("not a directory")
+    return tmp_path
+
+
+CLI = [  # arguments, exit status, what stderr says
+    (["run", "experiment=smoke", "task=nope"], 1, "Could not find 'task/nope'"),
+    (["run", "experiment=smoke", "model.activation=swish2"], 2,
+     "error: model.activation: must be one of relu, tanh, gelu, silu, softplus, sigmoid, got 'swish2'"),
+    (["run", "-m", "experiment=smoke", "task.n=99,3", "fail_fast=true"], 2,
+     "error: task.n: must be an integer in [2, 64], got 99"),
+    (["report", "missing", "--out", "r"], 2, "error: results directory missing does not exist"),
+    (["report", "empty", "--out", "r"], 2, "error: no result rows in empty"),
+    (["report", "results", "--out", "afile"], 2, "error: --out afile is a file"),
+    (["report", "results", "--out", "r", "--eps", "0.1", "-1"], 2, "error: --eps: thresholds must be positive"),
+]
+
+
+@pytest.mark.parametrize("args,status,says", CLI, ids=[" ".join(c[0]) for c in CLI])
+def test_bad_arguments_exit_non_zero_with_one_line(workdir, depthbench, tree_digest, args, status, says):
+    before = tree_digest(workdir / "results")
+    if args[0] == "run":
+        args = [*args, "results_dir=results"]
+    proc = depthbench(*args, cwd=workdir)
+    assert proc.returncode == status, proc.stderr
+    assert says in proc.stderr and "Traceback" not in proc.stderr
+    assert tree_digest(workdir / "results") == before
+
+
+def _older_schema(path: Path) -> None:
+    rows = pd.read_parquet(path).drop(columns=["chance"]).assign(schema_version=1)
+    rows.to_parquet(path.with_name("old-" + path.name), index=False)
+
+
+STORED = [  # what lands in the results dir, what the report says about it
+    (lambda p: (p / "truncated.parquet").write_bytes(p.joinpath(results.files(p)[0].name)
+                                                     .read_bytes()[:300]),
+     "truncated.parquet: not a readable Parquet file"),
+    (lambda p: (p / "notes.parquet").write_text("a text file, not Parquet"),
+     "notes.parquet: not a readable Parquet file"),
+    (lambda p: pd.DataFrame({"a": [1]}).to_parquet(p / "foreign.parquet"),
+     "foreign.parquet: not a depthbench results file"),
+]
+
+
+@pytest.mark.parametrize("damage,says", STORED, ids=["truncated", "not parquet", "foreign"])
+def test_damaged_files_are_named_and_skipped(workdir, depthbench, tree_digest, damage, says):
+    store = workdir / "results"
+    damage(store)
+    before = tree_digest(store)
+    proc = depthbench("report", "results", "--out", "r", cwd=workdir)
+    assert proc.returncode == 0 and f"warning: skipping results/{says}" in proc.stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert run(smoke(store)).empty  # nothing to redo: the good files are all there
+    assert any(says in str(w.message) for w in caught)
+    assert tree_digest(store) == before
+
+
+def test_a_file_of_an_older_schema_is_refused_by_the_report(workdir, depthbench, tree_digest):
+    store = workdir / "results"
+    _older_schema(results.files(store)[0])
+    before = tree_digest(store)
+    proc = depthbench("report", "results", "--out", "r", cwd=workdir)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "was written with schema_version 1; this depthbench reads 2" in proc.stderr
+    assert "old-" in proc.stderr and tree_digest(store) == before

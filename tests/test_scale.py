@@ -1,0 +1,116 @@
+"""Sweeps through Hydra's launchers, faults mid-sweep, and jobs side by side."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import pandas as pd
+import pytest
+import torch
+
+from depthbench import results, sweep
+from depthbench.run import resolve_device
+
+# three task instances; steps enough that a job lasts about a second; one thread
+# per job, so that serial and parallel jobs compute with the same kernels
+SWEEP = ["run", "-m", "experiment=smoke", "task.n=3,4,5", "grid.depths=[1,2]",
+         "grid.budgets=[100,300]", "train.steps=400", "train.threads=1"]
+NUMBERS = ["n_params", "train_loss", "test_loss", "test_metric", "steps"]
+
+
+def numbers(store) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no unreadable, foreign or duplicate file
+        rows = results.load(store)
+    return rows.set_index("run_id").sort_index()[NUMBERS]
+
+
+def run_ids_per_file(store) -> pd.Series:
+    ids = pd.concat([pd.read_parquet(p, columns=["run_id"]) for p in results.files(store)])
+    return ids["run_id"].value_counts()
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory, depthbench) -> pd.DataFrame:
+    cwd = tmp_path_factory.mktemp("serial")
+    proc = depthbench(*SWEEP, "results_dir=results", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert "sweep summary: 3 jobs, 3 done, 0 failed" in proc.stdout
+    assert "rows written: ok 24" in proc.stdout
+    return numbers(cwd / "results")
+
+
+@pytest.mark.parametrize("launcher", ["processes", "slurm_local"])
+def test_launchers_store_the_rows_of_a_serial_sweep(serial, depthbench, tmp_path, launcher):
+    proc = depthbench(*SWEEP, f"hydra/launcher={launcher}", "results_dir=results", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "sweep summary: 3 jobs, 3 done, 0 failed" in proc.stdout
+    pd.testing.assert_frame_equal(numbers(tmp_path / "results"), serial)
+
+
+def test_a_killed_sweep_resumes_to_the_rows_of_an_uninterrupted_one(serial, tmp_path):
+    store = tmp_path / "results"
+    command = [sys.executable, "-m", "depthbench.cli", *SWEEP, "results_dir=results"]
+    proc = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (store.is_dir() and results.files(store)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    cells_at_kill = len(results.files(store))
+    assert 0 < cells_at_kill < 12  # killed midway: some cells stored, not all
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"skipped as already stored {2 * cells_at_kill}" in again.stdout  # 2 seeds a cell
+    assert run_ids_per_file(store).max() == 1  # every run stored exactly once
+    pd.testing.assert_frame_equal(numbers(store), serial)
+
+
+def test_two_sweeps_into_one_dir_neither_corrupt_nor_duplicate(tmp_path):
+    grid = ["run", "experiment=smoke", "task.n=3", "grid.depths=[1,2]", "train.steps=400",
+            "train.threads=1", "results_dir=results"]
+    procs = [subprocess.Popen([sys.executable, "-m", "depthbench.cli", *grid, f"grid.budgets={b}"],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for b in ("[100,300]", "[300,1000]")]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    rows = numbers(tmp_path / "results")  # raises on an unreadable file
+    assert rows.index.is_unique and len(rows) == 3 * 2 * 2  # budgets x depths x seeds
+
+
+def test_a_failing_job_is_reported_and_the_others_go_on(depthbench, tmp_path):
+    proc = depthbench("run", "-m", "experiment=smoke", "task.n=99,3", "results_dir=results", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "error: task.n: must be an integer in [2, 64], got 99" in proc.stderr
+    assert "sweep summary: 2 jobs, 1 done, 1 failed" in proc.stdout
+    assert "failed job 0 (experiment=smoke task.n=99 results_dir=results)" in proc.stdout
+    assert set(results.load(tmp_path / "results")["task.n"]) == {3}
+
+
+def test_fail_fast_stops_at_the_first_failure(depthbench, tmp_path):
+    proc = depthbench("run", "-m", "experiment=smoke", "task.n=99,3", "fail_fast=true",
+                      "results_dir=results", cwd=tmp_path)
+    assert proc.returncode == 2 and not (tmp_path / "results").exists()
+
+
+def test_each_job_takes_its_own_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert [str(resolve_device("auto", k)) for k in range(6)] == [
+        "cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:0", "cuda:1"]
+    assert str(resolve_device("cpu", 3)) == "cpu"
+
+
+def test_jobs_side_by_side_share_the_cpus(monkeypatch):
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    monkeypatch.setattr(sweep, "available_cpus", lambda: 16)
+    assert sweep.thread_share(sweep.Job(parallel=4)) == 4
+    assert sweep.thread_share(sweep.Job(parallel=32)) == 1
+    assert sweep.thread_share(sweep.Job(cpus=3)) == 3
+    assert sweep.thread_share(sweep.Job()) is None  # a lone job keeps torch's default
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "6")
+    assert sweep.thread_share(sweep.Job(parallel=4)) == 6
