@@ -6,6 +6,7 @@ hold the data the figure needs (e.g. no second problem size).
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -47,6 +48,11 @@ def _grid(n: int, width: float = 5.5, height: float = 4.0) -> tuple[plt.Figure, 
     return fig, list(axes.flat[:n])
 
 
+def _title(ax: plt.Axes, text: str) -> None:
+    """A panel title wrapped to the panel's width."""
+    ax.set_title(textwrap.fill(text, 70), fontsize=8)
+
+
 def _palette(depths: list[int]) -> dict[int, tuple]:
     return dict(zip(depths, sns.color_palette("colorblind", len(depths))))
 
@@ -85,7 +91,7 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
                         xytext=(4, 4), textcoords="offset points")
         _references(ax, a.instances.loc[instance])
         ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)", ylabel=METRIC)
-        ax.set_title(panel, fontsize=8)
+        _title(ax, panel)
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig1_metric_vs_params")
 
@@ -161,7 +167,7 @@ def heatmap(a: Analysis, out: Path) -> list[Path]:
         sns.heatmap(values.clip(lower=FLOOR), annot=notes, fmt="", norm=norm, cmap="viridis_r",
                     annot_kws={"fontsize": 7}, cbar_kws={"label": METRIC}, ax=ax)
         ax.set(xlabel="parameter budget", ylabel=DEPTH)
-        ax.set_title(panel, fontsize=8)
+        _title(ax, panel)
     return _save(fig, out, "fig3_heatmap")
 
 
@@ -195,7 +201,7 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
         ticks = sorted(part["n_train"].unique())
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_title(instance, fontsize=8)
+        _title(ax, instance)
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig4_sample_complexity")
 
