@@ -57,6 +57,7 @@ def by_depth(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     text = frame.assign(text=[censored(*v) for v in
                               zip(frame["value"], frame["censor"], frame["lo"], frame["hi"])])
     wide = text.pivot_table(index=[PANEL, "eps"], columns="depth", values="text", aggfunc="first")
+    wide = wide.fillna("-")  # a depth with no trained cell in this panel
     wide.columns = [f"{name} depth {d}" for d in wide.columns]
     wide = wide.reset_index()
     wide["eps"] = wide["eps"].map("{:g}".format)
