@@ -10,35 +10,18 @@ is an upper bound.
 
 from __future__ import annotations
 
-import itertools
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
-
 from depthbench import config, grid, results, tasks
-from depthbench.cli import conf_dir
-
-
-def sweep(experiment: str) -> list[list[str]]:
-    """The override lists of every job of ``-m experiment=EXPERIMENT``."""
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose("config", overrides=[f"experiment={experiment}"], return_hydra_config=True)
-    params = OmegaConf.to_container(cfg.hydra.sweeper.params or {})
-    parser = OverridesParser.create()
-    axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()]
-            for o in parser.parse_overrides([f"{k}={v}" for k, v in params.items()])]
-    return [[f"experiment={experiment}", *combo] for combo in itertools.product(*axes)]
+from depthbench.sweep import compose_job, jobs
 
 
 def train_flops(experiment: str) -> tuple[float, int]:
     """(training FLOPs, models) of every feasible run of the sweep."""
     total, models = 0.0, 0
-    for overrides in sweep(experiment):
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            spec = config.parse(compose("config", overrides=overrides))
+    for overrides in jobs(experiment):
+        spec = config.parse(compose_job(overrides))
         task = tasks.make(spec.task, **spec.task_params)
         for r in grid.plan(spec, task.input_shape, task.output_dim):
             if r.fit.feasible:

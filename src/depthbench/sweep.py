@@ -9,6 +9,7 @@ job leaves ``depthbench_job.json`` in its output directory; :class:`SweepSummary
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import Counter
@@ -17,9 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+
+from depthbench.cli import conf_dir
 
 RECORD = "depthbench_job.json"
 
@@ -120,3 +125,18 @@ class SweepSummary(Callback):
         print(summarize(records), flush=True)
         if any(r["failed"] for r in records):
             raise SystemExit(1)
+
+
+def compose_job(overrides: list[str]) -> DictConfig:
+    """The job config ``overrides`` compose to (Hydra's config included)."""
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return compose("config", overrides=overrides, return_hydra_config=True)
+
+
+def jobs(experiment: str) -> list[list[str]]:
+    """The overrides of every job ``depthbench run -m experiment=EXPERIMENT`` launches:
+    the product of the experiment's ``hydra.sweeper.params`` (one job without them)."""
+    params = OmegaConf.to_container(compose_job([f"experiment={experiment}"]).hydra.sweeper.params or {})
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] for o in parsed]
+    return [[f"experiment={experiment}", *combo] for combo in itertools.product(*axes)]
