@@ -127,16 +127,16 @@ class SweepSummary(Callback):
             raise SystemExit(1)
 
 
-def compose_job(overrides: list[str]) -> DictConfig:
-    """The job config ``overrides`` compose to (Hydra's config included)."""
+def compose_job(overrides: list[str], hydra: bool = False) -> DictConfig:
+    """The job config ``overrides`` compose to (with Hydra's own under ``hydra``)."""
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return compose("config", overrides=overrides, return_hydra_config=True)
+        return compose("config", overrides=overrides, return_hydra_config=hydra)
 
 
 def jobs(experiment: str) -> list[list[str]]:
     """The overrides of every job ``depthbench run -m experiment=EXPERIMENT`` launches:
     the product of the experiment's ``hydra.sweeper.params`` (one job without them)."""
-    params = OmegaConf.to_container(compose_job([f"experiment={experiment}"]).hydra.sweeper.params or {})
+    params = OmegaConf.to_container(compose_job([f"experiment={experiment}"], hydra=True).hydra.sweeper.params or {})
     parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
     axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] for o in parsed]
     return [[f"experiment={experiment}", *combo] for combo in itertools.product(*axes)]
