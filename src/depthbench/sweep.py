@@ -136,7 +136,8 @@ def compose_job(overrides: list[str], hydra: bool = False) -> DictConfig:
 def jobs(experiment: str) -> list[list[str]]:
     """The overrides of every job ``depthbench run -m experiment=EXPERIMENT`` launches:
     the product of the experiment's ``hydra.sweeper.params`` (one job without them)."""
-    params = OmegaConf.to_container(compose_job([f"experiment={experiment}"], hydra=True).hydra.sweeper.params or {})
+    params = compose_job([f"experiment={experiment}"], hydra=True).hydra.sweeper.params
+    params = OmegaConf.to_container(params) if params else {}
     parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
     axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] for o in parsed]
     return [[f"experiment={experiment}", *combo] for combo in itertools.product(*axes)]
