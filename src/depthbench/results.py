@@ -65,11 +65,13 @@ def _read(path: Path, columns: list[str] | None = None, refuse_versions: bool = 
     if "schema_version" not in names or "run_id" not in names:
         warnings.warn(f"skipping {path}: not a depthbench results file", stacklevel=3)
         return None
-    try:
-        versions = pd.read_parquet(path, columns=["schema_version"])["schema_version"].unique()
+    try:  # one read: the columns asked for and the version that decides whether to use them
+        wanted = None if columns is None else list(dict.fromkeys([*columns, "schema_version"]))
+        frame = pd.read_parquet(path, columns=wanted)
     except Exception as exc:
         warnings.warn(f"skipping {path}: unreadable ({exc})", stacklevel=3)
         return None
+    versions = frame["schema_version"].unique()
     if list(versions) != [SCHEMA_VERSION]:
         problem = (f"{path} was written with schema_version {', '.join(map(str, versions))}; this "
                    f"depthbench reads {SCHEMA_VERSION} (rerun its job into a new results_dir, or "
@@ -78,11 +80,7 @@ def _read(path: Path, columns: list[str] | None = None, refuse_versions: bool = 
             raise ResultsError(problem)
         warnings.warn(f"skipping {problem}", stacklevel=3)
         return None
-    try:
-        return pd.read_parquet(path, columns=columns)
-    except Exception as exc:
-        warnings.warn(f"skipping {path}: unreadable ({exc})", stacklevel=3)
-        return None
+    return frame if columns is None else frame[columns]
 
 
 def load(paths: Path | str | Iterable[Path | str], refuse_versions: bool = False) -> pd.DataFrame:

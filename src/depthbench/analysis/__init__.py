@@ -96,7 +96,7 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None, reps: int = RE
     p = thresholds(c, thresholds_by, "n_params")
     n = thresholds(c, thresholds_by, "n_hidden")
     return Analysis(
-        instances=info, cells=aggregate(df, reps, seed), curves=c, eps=thresholds_by,
+        instances=info, cells=aggregate(df, c, reps, seed), curves=c, eps=thresholds_by,
         p=p, n=n, e=efficiency(p), e_neurons=efficiency(n), fits=scaling_fits(c),
         samples=sample_complexity(c, chance),
     )

@@ -51,13 +51,14 @@ def _mean_interval(values: np.ndarray, rng: np.random.Generator, reps: int) -> t
     return float(lo), float(hi)
 
 
-def aggregate(df: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame:
+def aggregate(df: pd.DataFrame, c: Curves, reps: int = REPS, seed: int = 0) -> pd.DataFrame:
     """One row per cell of a frame with a ``panel`` column (trained rows only).
 
     Columns: the cell keys, ``instance``, ``n_train``, ``width``, ``n_params``,
     ``n_hidden``; over the ``ok`` members ``median``, ``best``, ``mean`` with its
     bootstrap interval ``mean_lo``/``mean_hi``, ``tuned`` (median over seeds of the
-    best over learning rates) with ``tuned_lo``/``tuned_hi`` (from :func:`curves`);
+    best over learning rates) with ``tuned_lo``/``tuned_hi`` (from ``c``, the
+    frame's :func:`curves`);
     ``ok``, ``diverged``, ``infeasible`` member counts; mean ``train_time_s``.
     """
     order = [*CELL, INSTANCE, "n_train", "width", "n_params", "n_hidden", "median", "best", "mean",
@@ -82,8 +83,7 @@ def aggregate(df: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame
     if len(mean_ci):
         mean_ci.index = pd.MultiIndex.from_tuples(mean_ci.index, names=CELL)
     table = first.join(stats).join(mean_ci).join(time).join(counts).reset_index()
-    tuned = curves(df, reps, seed).points[[*CELL, "tuned", "tuned_lo", "tuned_hi"]]
-    table = table.merge(tuned, on=CELL, how="left")
+    table = table.merge(c.points[[*CELL, "tuned", "tuned_lo", "tuned_hi"]], on=CELL, how="left")
     return table[order].sort_values(CELL, ignore_index=True)
 
 

@@ -57,6 +57,15 @@ def _palette(depths: list[int]) -> dict[int, tuple]:
     return dict(zip(depths, sns.color_palette("colorblind", len(depths))))
 
 
+def _tuned_line(ax: plt.Axes, line: pd.DataFrame, x: str, colour: tuple, label: str) -> None:
+    """A depth's tuned test_metric against column ``x`` with its bootstrap band
+    (values floored at :data:`FLOOR` for the log axis)."""
+    xs = line[x].to_numpy(float)
+    ax.plot(xs, np.maximum(line["tuned"], FLOOR), marker="o", color=colour, label=label)
+    ax.fill_between(xs, np.maximum(line["tuned_lo"], FLOOR), np.maximum(line["tuned_hi"], FLOOR),
+                    color=colour, alpha=0.2, linewidth=0)
+
+
 def _references(ax: plt.Axes, info: pd.Series) -> None:
     """Chance and (where the task has one) the Bayes-optimal test_metric as lines."""
     ax.axhline(info["chance"], color="grey", linestyle="--", linewidth=1, label="chance")
@@ -78,10 +87,7 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
     for ax, panel in zip(axes, panels):
         part = points[points[PANEL] == panel].sort_values("n_params")
         for depth, line in part.groupby("depth"):
-            x = line["n_params"].to_numpy(float)
-            ax.plot(x, np.maximum(line["tuned"], FLOOR), marker="o", color=colours[depth], label=str(depth))
-            ax.fill_between(x, np.maximum(line["tuned_lo"], FLOOR), np.maximum(line["tuned_hi"], FLOOR),
-                            color=colours[depth], alpha=0.2, linewidth=0)
+            _tuned_line(ax, line, "n_params", colours[depth], str(depth))
         instance = part[INSTANCE].iloc[0]
         task = instance.split(" · ")[0]
         for (name, row) in built[built[PANEL] == task].set_index("model").iterrows():
@@ -186,11 +192,7 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
         part = part[largest].sort_values("n_train")
         colours = _palette(sorted(part["depth"].unique()))
         for depth, line in part.groupby("depth"):
-            x = line["n_train"].to_numpy(float)
-            ax.plot(x, np.maximum(line["tuned"], FLOOR), marker="o", color=colours[depth],
-                    label=f"{depth} (budget {line['budget'].iloc[0]})")
-            ax.fill_between(x, np.maximum(line["tuned_lo"], FLOOR), np.maximum(line["tuned_hi"], FLOOR),
-                            color=colours[depth], alpha=0.2, linewidth=0)
+            _tuned_line(ax, line, "n_train", colours[depth], f"{depth} (budget {line['budget'].iloc[0]})")
         info = a.instances.loc[instance]
         _references(ax, info)
         ax.axhline(LEARNED * info["chance"], color="grey", linestyle="-.", linewidth=1,
