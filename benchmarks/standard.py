@@ -30,19 +30,25 @@ N_TRAIN = 8192
 N_TEST = 8192
 ACTIVATION = "silu"
 
-OVERRIDES = [  # the same grid for `depthbench run`
+OVERRIDES = [  # the same grid for `depthbench run` (train.device is added per run)
     "task=product", f"task.n={N_INPUTS}", f"grid.depths=[{','.join(map(str, DEPTHS))}]",
     f"grid.budgets=[{','.join(map(str, BUDGETS))}]", f"grid.seeds={SEEDS}",
     f"grid.lrs=[{','.join(map(str, LRS))}]", f"grid.n_train=[{N_TRAIN}]",
-    f"train.n_test={N_TEST}", f"train.batch_size={BATCH}", "train.device=cpu",
+    f"train.n_test={N_TEST}", f"train.batch_size={BATCH}",
     "train.progress=false", f"model.activation={ACTIVATION}",
 ]
 
 
-def data() -> Data:
-    """The draws `depthbench run` makes for this grid (data_seed 0)."""
+def data(device: torch.device = torch.device("cpu")) -> Data:
+    """The draws `depthbench run` makes for this grid (data_seed 0), on ``device``."""
     task = tasks.make("product", n=N_INPUTS)
-    return Data.from_draws(task.kind, *task.split(N_TRAIN, N_TEST, 0))
+    return Data.from_draws(task.kind, *task.split(N_TRAIN, N_TEST, 0, device))
+
+
+def sync(device: torch.device) -> None:
+    """Wait for ``device``'s queued work, so that a host clock times it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def shapes() -> list[tuple[int, int]]:
@@ -71,17 +77,20 @@ def peer_train(
     layers: list[nn.Module] = []
     for a, b in zip(dims[:-1], dims[1:]):
         layers += [nn.Linear(a, b), nn.SiLU()]
-    model = nn.Sequential(*layers, nn.Linear(width, 1))
+    device = data.x_train.device
+    model = nn.Sequential(*layers, nn.Linear(width, 1)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     y = data.target(data.y_train)
     g = torch.Generator().manual_seed(derive_seed(seed, "minibatch"))
+    sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        idx = torch.randint(len(y), (BATCH,), generator=g)
+        idx = torch.randint(len(y), (BATCH,), generator=g).to(device)
         loss = F.mse_loss(model(data.x_train[idx]).squeeze(-1), y[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    sync(device)
     seconds = time.perf_counter() - start
     with torch.no_grad():
         pred = model(data.x_test).squeeze(-1) * data.y_std + data.y_mean
@@ -89,24 +98,35 @@ def peer_train(
     return metric, seconds
 
 
-def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
-    """Measured fp32 FLOP/s of a large square matmul on this machine."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_size(device: torch.device) -> int:
+    """Side of the square matmul that measures the rate: large enough to fill the device."""
+    return 8192 if device.type == "cuda" else 2048
+
+
+def matmul_rate(device: torch.device = torch.device("cpu"), repeats: int = 5) -> float:
+    """Measured fp32 FLOP/s (full float32, no TF32) of a large square matmul on ``device``."""
+    size = matmul_size(device)
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     a @ b
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    sync(device)
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def activation_seconds(widths: tuple[int, ...] = (64, 512, 3000), members: int = 9, repeats: int = 5) -> float:
+def activation_seconds(
+    device: torch.device = torch.device("cpu"), widths: tuple[int, ...] = (64, 512, 3000),
+    members: int = 9, repeats: int = 5,
+) -> float:
     """Measured seconds per element of the activation's forward plus backward pass
     (SiLU: ``silu`` and ``silu_backward``), on group-shaped tensors
     ``[members, BATCH, width]``; the least over ``widths``, so that a floor built on it
     stays a lower bound for every cell."""
     best = float("inf")
     for width in widths:
-        z = torch.randn(members, BATCH, width)
+        z = torch.randn(members, BATCH, width, device=device)
         grad = torch.randn_like(z)
 
         def passes() -> None:
@@ -114,8 +134,10 @@ def activation_seconds(widths: tuple[int, ...] = (64, 512, 3000), members: int =
             torch.ops.aten.silu_backward(grad, z)
 
         passes()
+        sync(device)
         start = time.perf_counter()
         for _ in range(repeats):
             passes()
+        sync(device)
         best = min(best, (time.perf_counter() - start) / (repeats * z.numel()))
     return best

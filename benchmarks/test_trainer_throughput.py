@@ -15,9 +15,9 @@ STEPS = 200
 
 
 @pytest.fixture(scope="module")
-def data():
+def data(device):
     task = tasks.make("product", n=6)
-    return Data.from_draws(task.kind, task.sample(4096, 0), task.sample(1024, 1))
+    return Data.from_draws(task.kind, task.sample(4096, 0, device), task.sample(1024, 1, device))
 
 
 @pytest.mark.parametrize("members", [1, 4, 16])
@@ -25,7 +25,7 @@ def test_group_throughput(benchmark, data, members):
     group = [Member(seed, 0.003, 4096) for seed in range(members)]
 
     def train():
-        model = MLP((1, 6), 1, depth=2, width=32, members=members)
+        model = MLP((1, 6), 1, depth=2, width=32, members=members).to(data.x_train.device)
         model.reset_parameters(list(range(members)))
         return train_group(model, data, group, steps=STEPS, batch_size=256)
 

@@ -63,6 +63,7 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("train.memory_gb=0", "train.memory_gb", "must be > 0"),
     ("train.threads=0", "train.threads", "must be an integer >= 1"),
     ("train.tf32=yes", "train.tf32", "must be true or false"),
+    ("train.cuda_graph=1", "train.cuda_graph", "must be true or false"),
     ("train.progress=1", "train.progress", "must be true or false"),
     ("data_seed=-1", "data_seed", "must be an integer >= 0"),
     ("fail_fast=maybe", "fail_fast", "must be true or false"),

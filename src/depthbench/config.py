@@ -41,6 +41,7 @@ class TrainSpec:
     memory_gb: float
     max_members: int | None
     tf32: bool
+    cuda_graph: bool
     threads: int | None
 
 
@@ -133,6 +134,7 @@ def parse(cfg: DictConfig) -> RunSpec:
             max_members=None if train.get("max_members") is None
             else check_int("train.max_members", train.get("max_members"), 1),
             tf32=check_bool("train.tf32", train.get("tf32", False)),
+            cuda_graph=check_bool("train.cuda_graph", train.get("cuda_graph", True)),
             threads=None if train.get("threads") is None
             else check_int("train.threads", train.get("threads"), 1),
         ),

@@ -15,6 +15,11 @@ class BatchedAdam:
     ``[members]``. The update is the one ``torch.optim.Adam`` applies (bias
     corrections folded into the step size and the denominator), so a one-member
     group follows ``torch.optim.Adam`` step for step.
+
+    ``capturable=True`` keeps the step count on the parameters' device and computes
+    the bias corrections there, so that a step can be captured in a CUDA graph and
+    replayed (as ``torch.optim.Adam(capturable=True)`` does); the arithmetic is the
+    same up to float32 rounding of the bias corrections.
     """
 
     def __init__(
@@ -23,11 +28,14 @@ class BatchedAdam:
         lr: torch.Tensor,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        capturable: bool = False,
     ) -> None:
         self.params = list(params)
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.t = 0
+        device = self.params[0].device
+        self.t_device = torch.zeros((), device=device) if capturable else None
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
         # lr broadcast against each parameter: [members, 1, ..., 1]
@@ -36,18 +44,23 @@ class BatchedAdam:
     @torch.no_grad()
     def step(self) -> None:
         """One Adam step for every parameter, with multi-tensor (``_foreach``) kernels."""
-        self.t += 1
-        bias1 = 1 - self.beta1**self.t
-        bias2_sqrt = math.sqrt(1 - self.beta2**self.t)
         grads = [p.grad for p in self.params]
         torch._foreach_lerp_(self.exp_avg, grads, 1 - self.beta1)
         torch._foreach_mul_(self.exp_avg_sq, self.beta2)
         torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, value=1 - self.beta2)
         denom = torch._foreach_sqrt(self.exp_avg_sq)
-        torch._foreach_div_(denom, bias2_sqrt)
-        torch._foreach_add_(denom, self.eps)
         steps = torch._foreach_mul(self.exp_avg, self.lr)  # per-member lr, broadcast
-        torch._foreach_addcdiv_(self.params, steps, denom, value=-1 / bias1)
+        if self.t_device is None:
+            self.t += 1
+            torch._foreach_div_(denom, math.sqrt(1 - self.beta2**self.t))
+            torch._foreach_add_(denom, self.eps)
+            torch._foreach_addcdiv_(self.params, steps, denom, value=-1 / (1 - self.beta1**self.t))
+        else:  # the same update with 0-d device tensors: no host value enters the step
+            t = self.t_device.add_(1)
+            torch._foreach_div_(denom, (1 - torch.pow(self.beta2, t)).sqrt())
+            torch._foreach_add_(denom, self.eps)
+            torch._foreach_div_(steps, 1 - torch.pow(self.beta1, t))
+            torch._foreach_addcdiv_(self.params, steps, denom, value=-1)
 
     def zero_grad(self) -> None:
         for p in self.params:

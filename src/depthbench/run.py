@@ -106,6 +106,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
                 outcome = train_group(
                     model, data, [r.member for r in members],
                     spec.train.steps, spec.train.batch_size, on_steps=bar.update,
+                    cuda_graph=spec.train.cuda_graph,
                 )
                 columns = _run_columns(spec, members) | _trained_outcome(spec, members, outcome, bayes)
                 written += _store(spec, task, columns, common)
