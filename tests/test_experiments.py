@@ -1,5 +1,5 @@
-"""Every experiment config composes, validates, and has trainable (or constructible)
-runs in every job of its sweep, at CPU and full size."""
+"""Every experiment config composes, validates, can draw its data, and has trainable
+(or constructible) runs in every job of its sweep, at CPU and full size."""
 
 import pytest
 
@@ -17,6 +17,7 @@ def test_every_job_of_the_sweep_has_work(experiment):
     for overrides in launched:
         spec = config.parse(compose_job(overrides))
         task = tasks.make(spec.task, **spec.task_params)
+        task.check_draw(max(spec.grid.n_train), spec.train.n_test)
         feasible = [r for r in grid.plan(spec, task.input_shape, task.output_dim) if r.fit.feasible]
         assert feasible or spec.constructions, overrides
 

@@ -63,6 +63,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     within its sweep (its GPU, its share of the CPU threads)."""
     spec = config.parse(cfg)
     task = tasks.make(spec.task, **spec.task_params)
+    task.check_draw(max(spec.grid.n_train), spec.train.n_test)
     models.check_params(spec.model, spec.model_params)
     device = resolve_device(spec.train.device, job.num)
     threads = spec.train.threads or thread_share(job)
@@ -77,7 +78,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     )
     shaped = grid.groups(todo)
     pending = _pending_constructions(spec, task, stored) if spec.constructions else {}
-    if shaped or pending:  # drawing may still refuse the grid (rhm: more samples than P_max)
+    if shaped or pending:
         data = _draw(spec, task, device)
         bayes = task.bayes_metric(data.x_test, data.y_test)
 

@@ -70,6 +70,10 @@ class Task(ABC):
             self.sample(n_test, derive_seed(seed, "test"), device),
         )
 
+    def check_draw(self, n_train: int, n_test: int) -> None:
+        """Raise :class:`ConfigError` if the family cannot draw ``n_train`` training and
+        ``n_test`` test samples (families with a finite input set); any size by default."""
+
     def bayes_metric(self, x: torch.Tensor, y: torch.Tensor) -> float | None:
         """test_metric of the Bayes-optimal predictor on ``(x, y)``, where the family
         can compute it (stored per run as ``bayes_metric``); ``None`` otherwise."""

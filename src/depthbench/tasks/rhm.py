@@ -103,12 +103,17 @@ class RHM(Task):
         """``[N, s^L]`` symbols -> float ``[N, v * s^L]`` (``[N, v, s^L]`` flattened)."""
         return F.one_hot(leaves, self.v).transpose(1, 2).flatten(1).float()
 
+    def check_draw(self, n_train: int, n_test: int) -> None:
+        """Train and test inputs are distinct: together at most ``P_max``."""
+        if n_train + n_test > self.P_max:
+            raise ConfigError(
+                "grid.n_train", f"{n_train + n_test} samples (train {n_train} + test {n_test}) "
+                f"exceed the P_max = {self.P_max} distinct inputs of this rhm; lower "
+                "grid.n_train or train.n_test")
+
     def _distinct(self, num_samples: int, g: torch.Generator) -> torch.Tensor:
         """``num_samples`` distinct indices in ``[0, P_max)``, in random order."""
-        if num_samples > self.P_max:
-            raise ConfigError(
-                "grid.n_train", f"{num_samples} samples (train + test) exceed the "
-                f"P_max = {self.P_max} distinct inputs of this rhm; lower n_train or train.n_test")
+        self.check_draw(num_samples, 0)
         if self.P_max <= 4 * num_samples or self.P_max <= 2**24:
             return torch.randperm(self.P_max, generator=g, device=g.device)[:num_samples]
         picked = torch.empty(0, dtype=torch.int64, device=g.device)
