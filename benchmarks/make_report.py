@@ -1,13 +1,16 @@
-"""Turn the latest benchmark run into ``reports/performance.md`` and its plot.
+"""Turn benchmark runs into ``reports/performance.md`` and its plots.
 
-Usage: ``python benchmarks/make_report.py [.benchmarks/latest.json] [reports]``.
-Every number comes from the one JSON file, i.e. from one run of the suite.
+Usage: ``python benchmarks/make_report.py [CPU_JSON] [OUT_DIR] [--gpu GPU_JSON]``
+(defaults ``.benchmarks/latest.json`` and ``reports``). The CPU section comes from
+one run of ``pytest benchmarks/``, the GPU section from one run of
+``pytest benchmarks/ --bench-device cuda``; every number of a section comes from its
+one JSON file, so ratios are measured within one run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -26,7 +29,34 @@ def _case(bench: dict, prefix: str) -> dict:
     return found[0] if found else {}
 
 
-def main(source: Path, out_dir: Path) -> Path:
+def _plot(cells: pd.DataFrame, rate: float, rate_label: str, stem: Path) -> None:
+    """Achieved matmul FLOP/s of both trainers per cell against width, with the
+    measured matmul rate as a line; ``stem``.png and .pdf."""
+    sns.set_theme(style="whitegrid", palette="colorblind")
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    long = cells.melt(id_vars=["width", "depth"], value_vars=["ours_flops", "peer_flops"],
+                      var_name="trainer", value_name="flops")
+    long["GFLOP/s"] = long["flops"] / 1e9
+    long["trainer"] = long["trainer"].map({"ours_flops": "depthbench (9-member groups)",
+                                           "peer_flops": "peer (one model at a time)"})
+    sns.scatterplot(data=long, x="width", y="GFLOP/s", hue="trainer", style="depth", ax=ax)
+    ax.axhline(rate / 1e9, color="grey", linestyle="--", label=rate_label)
+    ax.set(xscale="log", yscale="log", xlabel="width (hidden units per layer)",
+           ylabel="achieved matmul GFLOP/s (forward + backward)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("png", "pdf"):
+        metadata = {"CreationDate": None} if suffix == "pdf" else None  # reproducible files
+        fig.savefig(stem.with_suffix(f".{suffix}"), dpi=150, metadata=metadata)
+    plt.close(fig)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "missed"
+
+
+def main(source: Path, out_dir: Path, gpu: Path | None = None) -> Path:
     bench = json.loads(source.read_text())
     machine, commit = bench["machine_info"], bench.get("commit_info", {})
     grid = _case(bench, "test_standard_grid_against_the_peer")["extra_info"]
@@ -48,27 +78,7 @@ def main(source: Path, out_dir: Path) -> Path:
     ceiling = peer_total / cells["floor_s"].sum()
     shallow_ceiling = cells.loc[cells["depth"] == 1, "ceiling_fraction"].max()
 
-    sns.set_theme(style="whitegrid", palette="colorblind")
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    long = cells.melt(id_vars=["width", "depth"], value_vars=["ours_flops", "peer_flops"],
-                      var_name="trainer", value_name="flops")
-    long["GFLOP/s"] = long["flops"] / 1e9
-    long["trainer"] = long["trainer"].map({"ours_flops": "depthbench (9-member groups)",
-                                           "peer_flops": "peer (one model at a time)"})
-    sns.scatterplot(data=long, x="width", y="GFLOP/s", hue="trainer", style="depth", ax=ax)
-    ax.axhline(rate / 1e9, color="grey", linestyle="--", label="fp32 matmul, 2048^2")
-    ax.set(xscale="log", xlabel="width (hidden units per layer)",
-           ylabel="achieved matmul GFLOP/s (forward + backward)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for suffix in ("png", "pdf"):
-        metadata = {"CreationDate": None} if suffix == "pdf" else None  # reproducible files
-        fig.savefig(out_dir / f"performance_flops_vs_width.{suffix}", dpi=150, metadata=metadata)
-    plt.close(fig)
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "missed"
+    _plot(cells, rate, f"fp32 matmul, {grid.get('matmul_size', 2048)}^2", out_dir / "performance_flops_vs_width")
 
     ratio = grid["ratio"]
     fraction = wide["ours_fraction"].median() if len(wide) else float("nan")
@@ -77,7 +87,7 @@ def main(source: Path, out_dir: Path) -> Path:
         "",
         f"From one run of `pytest benchmarks/ --benchmark-json={source}` "
         f"({bench['datetime']}); regenerate this page with "
-        f"`python benchmarks/make_report.py {source}`.",
+        f"`python benchmarks/make_report.py {source} {out_dir}{f' --gpu {gpu}' if gpu else ''}`.",
         "",
         f"- machine: {machine.get('cpu', {}).get('brand_raw', machine.get('processor'))}, "
         f"{grid['threads']} torch threads; python {machine['python_version']}; "
@@ -90,10 +100,10 @@ def main(source: Path, out_dir: Path) -> Path:
         "|---|---:|---:|---|---|",
         f"| model x steps / s | {grid['ours_model_steps_per_s']:.0f} | "
         f"{grid['peer_model_steps_per_s']:.0f} | >= {TARGETS['ratio']:.0f}x the peer | "
-        f"{ratio:.2f}x: {verdict(ratio >= TARGETS['ratio'])} |",
+        f"{ratio:.2f}x: {_verdict(ratio >= TARGETS['ratio'])} |",
         f"| median fraction of the matmul rate, width >= 128 | {fraction:.0%} | "
         f"{wide['peer_fraction'].median():.0%} | >= {TARGETS['fraction']:.0%} | "
-        f"{verdict(fraction >= TARGETS['fraction'])} |",
+        f"{_verdict(fraction >= TARGETS['fraction'])} |",
         f"| fp32 matmul rate (2048^2, same run) | {rate / 1e9:.1f} GFLOP/s | | | |",
         f"| SiLU forward + backward (same run) | "
         f"{grid['activation_s_per_element'] * 1e9:.2f} ns per element | | | |",
@@ -103,9 +113,9 @@ def main(source: Path, out_dir: Path) -> Path:
         lines += [
             f"| whole grid through `depthbench run` ({e2e['steps']} steps): wall / training "
             f"time | {e2e['wall_s']:.0f} s / {e2e['train_s']:.0f} s = {overhead:.2f}x | | "
-            f"<= {TARGETS['overhead']}x | {verdict(overhead <= TARGETS['overhead'])} |",
+            f"<= {TARGETS['overhead']}x | {_verdict(overhead <= TARGETS['overhead'])} |",
             f"| peak memory of that run (RSS) | {e2e['peak_rss_gb']:.2f} GB | | "
-            f"< {TARGETS['memory_gb']:.0f} GB | {verdict(e2e['peak_rss_gb'] < TARGETS['memory_gb'])} |",
+            f"< {TARGETS['memory_gb']:.0f} GB | {_verdict(e2e['peak_rss_gb'] < TARGETS['memory_gb'])} |",
         ]
     table = cells[["depth", "width", "ours_fraction", "peer_fraction", "ceiling_fraction"]].astype(
         {"depth": str, "width": str})
@@ -132,13 +142,86 @@ def main(source: Path, out_dir: Path) -> Path:
         "![achieved FLOP/s vs width](performance_flops_vs_width.png)",
         "",
     ]
+    if gpu is not None:
+        lines += gpu_section(gpu, out_dir)
     page = out_dir / "performance.md"
     page.write_text("\n".join(lines))
     return page
 
 
+def gpu_section(source: Path, out_dir: Path) -> list[str]:
+    """The GPU run's table: ratio to the peer, what CUDA graphs gain, the fraction of
+    the GPU's fp32 matmul rate per width, and the end-to-end overhead."""
+    bench = json.loads(source.read_text())
+    commit = bench.get("commit_info", {})
+    grid = _case(bench, "test_standard_grid_against_the_peer")["extra_info"]
+    e2e = _case(bench, "test_whole_grid_through_depthbench_run").get("extra_info", {})
+    cells = pd.DataFrame(grid["cells"])
+    rate, steps = grid["matmul_flops"], grid["steps"]
+    cells["ours_fraction"] = cells["ours_flops"] / rate
+    cells["speed-up"] = cells["peer_s"] * cells["members"] / cells["ours_s"]
+    cells["graph gain"] = cells["ours_eager_s"] / cells["ours_s"]
+    cells["us per step"] = cells["ours_s"] / steps * 1e6
+    wide = cells[cells["width"] >= 128]
+    eager = cells["members"].sum() * steps / cells["ours_eager_s"].sum()
+    _plot(cells, rate, f"fp32 matmul, {grid['matmul_size']}^2", out_dir / "performance_gpu_flops_vs_width")
+    ratio = grid["ratio"]
+    lines = [
+        f"## GPU: {grid['device_name']}",
+        "",
+        f"From one run of `pytest benchmarks/ --bench-device cuda --benchmark-json={source}` "
+        f"({bench['datetime']}; python {bench['machine_info']['python_version']}, commit "
+        f"`{commit.get('id', 'unknown')[:12]}`{' (dirty)' if commit.get('dirty') else ''}); "
+        f"the same grid, {steps} steps of each training loop; depthbench replays each step "
+        "as a CUDA graph (`train.cuda_graph`, the default) and is timed launching eagerly too.",
+        "",
+        "| measure | depthbench | peer | target | verdict |",
+        "|---|---:|---:|---|---|",
+        f"| model x steps / s | {grid['ours_model_steps_per_s']:.0f} | "
+        f"{grid['peer_model_steps_per_s']:.0f} | >= {TARGETS['ratio']:.0f}x the peer | "
+        f"{ratio:.1f}x: {_verdict(ratio >= TARGETS['ratio'])} |",
+        f"| the same without CUDA graphs | {eager:.0f} | | | "
+        f"{grid['ours_model_steps_per_s'] / eager:.1f}x slower than with them |",
+        f"| median fraction of the matmul rate, width >= 128 | {wide['ours_fraction'].median():.1%} | "
+        f"{(wide['peer_flops'] / rate).median():.2%} | (a CPU target) | |",
+        f"| fp32 matmul rate ({grid['matmul_size']}^2, no TF32, same run) | "
+        f"{rate / 1e12:.1f} TFLOP/s | | | |",
+    ]
+    if e2e:
+        overhead = e2e["wall_s"] / e2e["train_s"]
+        lines.append(
+            f"| whole grid through `depthbench run` ({e2e['steps']} steps): wall / training "
+            f"time | {e2e['wall_s']:.1f} s / {e2e['train_s']:.1f} s = {overhead:.2f}x | | "
+            f"<= {TARGETS['overhead']}x | {_verdict(overhead <= TARGETS['overhead'])} |")
+    table = cells[["depth", "width", "us per step", "ours_fraction", "speed-up", "graph gain"]]
+    lines += [
+        "",
+        "**What limits it.** A step of a 9-member group takes "
+        f"{cells['us per step'].min():.0f}-{cells['us per step'].max():.0f} us whatever the "
+        "width up to a few hundred: the step is a fixed sequence of small kernels (gathers, "
+        "batched matmuls, activations, the loss, backward, Adam's multi-tensor updates), and "
+        "at these sizes each kernel costs its launch latency, not its arithmetic. So the "
+        "fraction of the matmul rate is small, and grows with width. Launched one by one "
+        "from Python the same kernels wait on the interpreter; the CUDA graph replays them "
+        "without it. The peer pays Python, autograd and optimizer overhead per model and "
+        "step. The end-to-end ratio at this size measures fixed costs (interpreter and "
+        "library start, CUDA context, Hydra, 38 result files) against 2-3 s of training; "
+        "at full size they vanish (reports/README.md: the full sweeps' wall time is within "
+        "5% of their training time).",
+        "",
+        table.astype({"depth": str, "width": str}).to_markdown(index=False, floatfmt=".3g"),
+        "",
+        "![GPU: achieved FLOP/s vs width](performance_gpu_flops_vs_width.png)",
+        "",
+    ]
+    return lines
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    source = Path(args[0]) if args else Path(".benchmarks/latest.json")
-    out = Path(args[1]) if len(args) > 1 else Path("reports")
-    print(f"wrote {main(source, out)}")
+    parser = argparse.ArgumentParser(description="Write reports/performance.md from benchmark JSON.")
+    parser.add_argument("source", nargs="?", type=Path, default=Path(".benchmarks/latest.json"),
+                        help="a CPU run of pytest benchmarks/ (--benchmark-json)")
+    parser.add_argument("out", nargs="?", type=Path, default=Path("reports"))
+    parser.add_argument("--gpu", type=Path, help="a run of pytest benchmarks/ --bench-device cuda")
+    args = parser.parse_args()
+    print(f"wrote {main(args.source, args.out, args.gpu)}")
