@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for name in quick oracles lin_tegmark_product rolnick_tegmark_heatmap poggio_tree telgarsky_sawtooth \
-            rhm_sample_complexity broadcast_bayes radial teacher_control; do
+            rhm_sample_complexity broadcast_bayes radial teacher_control \
+            rolnick_tegmark_heatmap_full radial_full teacher_control_full; do
   eps=()
   # the control's networks all beat the default thresholds (fractions of chance) at once
-  [ "$name" = teacher_control ] && eps=(--eps 0.02 0.01 0.005)
+  case "$name" in teacher_control*) eps=(--eps 0.02 0.01 0.005) ;; esac
   if [ -d "results/$name" ]; then
     depthbench report "results/$name" --out "reports/$name" "${eps[@]}"
   else
