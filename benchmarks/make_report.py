@@ -42,7 +42,7 @@ def _plot(cells: pd.DataFrame, rate: float, rate_label: str, stem: Path) -> None
     sns.scatterplot(data=long, x="width", y="GFLOP/s", hue="trainer", style="depth", ax=ax)
     ax.axhline(rate / 1e9, color="grey", linestyle="--", label=rate_label)
     ax.set(xscale="log", yscale="log", xlabel="width (hidden units per layer)",
-           ylabel="achieved matmul GFLOP/s (forward + backward)")
+           ylabel="achieved GFLOP/s (fwd + bwd matmuls)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     stem.parent.mkdir(parents=True, exist_ok=True)
