@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 from depthbench import config, grid, results, tasks
+from depthbench.cli import conf_dir
+from depthbench.errors import DepthbenchError
 from depthbench.run import run
 from depthbench.sweep import compose_job, jobs
 
@@ -87,16 +89,20 @@ def probe(experiment: str, steps: int, device: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("experiment", help="a literature experiment with a _full config")
+    with_full = sorted(p.stem[: -len("_full")] for p in (conf_dir() / "experiment").glob("*_full.yaml"))
+    parser.add_argument("experiment", choices=with_full, help="a literature experiment with a _full config")
     parser.add_argument("store", nargs="?", type=Path, help="its CPU-size results (default results/EXPERIMENT)")
     parser.add_argument("--probe", type=int, metavar="STEPS", help="measure by running the full sweep at STEPS steps")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--json", type=Path, help="with --probe: also write the measurements here")
     args = parser.parse_args()
-    if args.probe is None:
-        from_cpu_rate(args.experiment, args.store or Path("results") / args.experiment)
-        return
-    measured = probe(args.experiment, args.probe, args.device)
+    try:
+        if args.probe is None:
+            from_cpu_rate(args.experiment, args.store or Path("results") / args.experiment)
+            return
+        measured = probe(args.experiment, args.probe, args.device)
+    except DepthbenchError as exc:  # a missing store, no CUDA device, ...: named, no traceback
+        parser.exit(2, f"error: {exc}\n")
     if args.json:
         args.json.write_text(json.dumps(measured, indent=1))
 
