@@ -27,6 +27,7 @@ SEEDS = 3
 LRS = [0.001, 0.003, 0.01]
 BATCH = 256
 N_TRAIN = 8192
+N_VAL = 4096
 N_TEST = 8192
 ACTIVATION = "silu"
 
@@ -34,15 +35,16 @@ OVERRIDES = [  # the same grid for `depthbench run` (train.device is added per r
     "task=product", f"task.n={N_INPUTS}", f"grid.depths=[{','.join(map(str, DEPTHS))}]",
     f"grid.budgets=[{','.join(map(str, BUDGETS))}]", f"grid.seeds={SEEDS}",
     f"grid.lrs=[{','.join(map(str, LRS))}]", f"grid.n_train=[{N_TRAIN}]",
-    f"train.n_test={N_TEST}", f"train.batch_size={BATCH}",
+    f"train.n_val={N_VAL}", f"train.n_test={N_TEST}", f"train.batch_size={BATCH}",
     "train.progress=false", f"model.activation={ACTIVATION}",
+    "baselines=false",  # the benchmark times training: the peer fits no baselines
 ]
 
 
 def data(device: torch.device = torch.device("cpu")) -> Data:
     """The draws `depthbench run` makes for this grid (data_seed 0), on ``device``."""
     task = tasks.make("product", n=N_INPUTS)
-    return Data.from_draws(task.kind, *task.split(N_TRAIN, N_TEST, 0, device))
+    return Data.from_draws(task.kind, *task.split(N_TRAIN, N_VAL, N_TEST, 0)).to(device)
 
 
 def sync(device: torch.device) -> None:

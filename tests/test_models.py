@@ -129,11 +129,11 @@ def test_tree_depth_is_fixed_by_the_input():
 def test_shared_tree_learns_a_small_random_hierarchy():
     task = tasks.make("rhm", v=8, n_c=4, m=2, s=2, L=2)  # P_max = 32 distinct inputs
     errors = []
-    for split in range(2):  # "enough samples": 28 of the 32 inputs; 4 held out
-        data = Data.from_draws(task.kind, *task.split(28, 4, seed=split))
+    for split in range(2):  # "enough samples": 27 of the 32 inputs; 1 to validate, 4 to test
+        data = Data.from_draws(task.kind, *task.split(27, 1, 4, seed=split))
         net = TreeNet(task.input_shape, task.output_dim, 2, 64, members=4, shared=True,
                       activation="relu")
         net.reset_parameters([0, 1, 2, 3])
-        result = train_group(net, data, [Member(s, 0.003, 28) for s in range(4)], 2000, 16)
+        result = train_group(net, data, [Member(s, 0.003, 27) for s in range(4)], 2000, 16)
         errors += result.test_metric.tolist()
     assert np.median(errors) < 0.05

@@ -14,7 +14,7 @@ from depthbench.tasks.sawtooth import tent
 
 def test_rhm_rules_are_distinct_and_no_tuple_has_two_parents():
     task = tasks.make("rhm", v=6, m=3, s=2, L=3, n_c=4)
-    for rules in task.rules:  # [parents, m, s]
+    for rules in task.grammar:  # [parents, m, s]
         tuples = [tuple(t) for t in rules.reshape(-1, task.s).tolist()]
         assert len(set(tuples)) == len(tuples)  # distinct within and across parents
         for parent in rules:
@@ -37,18 +37,19 @@ def test_rhm_inputs_follow_the_rules_level_by_level():
         for j in range(task.s):  # each leaf s-tuple is a rule of exactly one middle symbol
             block = tuple(row[j * task.s:(j + 1) * task.s])
             owners = [p for p in range(task.v)
-                      if block in {tuple(t) for t in task.rules[1][p].tolist()}]
+                      if block in {tuple(t) for t in task.grammar[1][p].tolist()}]
             assert len(owners) == 1
             middle.append(owners[0])
-        assert tuple(middle) in {tuple(t) for t in task.rules[0][y].tolist()}
+        assert tuple(middle) in {tuple(t) for t in task.grammar[0][y].tolist()}
 
 
-def test_rhm_train_and_test_never_overlap_and_one_hot_layout():
+def test_rhm_train_validation_and_test_never_overlap_and_one_hot_layout():
     task = tasks.make("rhm")
-    (x_train, y_train), (x_test, _) = task.split(3000, 2000, seed=0)
-    train = {tuple(r) for r in x_train.nonzero()[:, 1].view(len(x_train), -1).tolist()}
-    test = {tuple(r) for r in x_test.nonzero()[:, 1].view(len(x_test), -1).tolist()}
-    assert len(train) == 3000 and len(test) == 2000 and not train & test
+    (x_train, y_train), (x_val, _), (x_test, _) = task.split(3000, 1000, 2000, seed=0)
+    train, val, test = ({tuple(r) for r in x.nonzero()[:, 1].view(len(x), -1).tolist()}
+                        for x in (x_train, x_val, x_test))
+    assert (len(train), len(val), len(test)) == (3000, 1000, 2000)
+    assert not train & test and not train & val and not val & test
     grid = x_train.view(-1, *task.input_shape)  # [N, v, s^L]: one symbol per position
     assert torch.equal(grid.sum(1), torch.ones(len(x_train), task.n_leaves))
     counts = torch.bincount(y_train, minlength=task.n_classes).float()
@@ -59,7 +60,21 @@ def test_rhm_train_and_test_never_overlap_and_one_hot_layout():
 def test_rhm_refuses_more_samples_than_distinct_inputs():
     task = tasks.make("rhm", v=4, m=2, s=2, L=2, n_c=3)
     with pytest.raises(ValueError, match="exceed the P_max = 24"):
-        task.split(20, 10, seed=0)
+        task.split(20, 2, 3, seed=0)
+
+
+@pytest.mark.parametrize("family", ["product", "rhm", "broadcast"])
+def test_draws_are_disjoint_deterministic_and_the_same_on_every_call(family):
+    task = tasks.make(family)
+    first = task.split(2000, 500, 1000, seed=3)
+    again = task.split(2000, 500, 1000, seed=3)
+    for (x, y), (x2, y2) in zip(first, again):
+        assert torch.equal(x, x2) and torch.equal(y, y2) and x.device.type == "cpu"
+    if family != "broadcast":  # continuous inputs, or rhm's distinct ones: no row in two draws
+        rows = [{tuple(r) for r in x.tolist()} for x, _ in first]
+        assert not rows[0] & rows[1] and not rows[0] & rows[2] and not rows[1] & rows[2]
+    other = task.split(2000, 500, 1000, seed=4)
+    assert not torch.equal(first[2][0], other[2][0])
 
 
 # ---------------------------------------------------------------- broadcast

@@ -8,7 +8,8 @@ from depthbench.trainer import Data, Member, train_group
 
 
 def _data(task, n_train=512, n_test=256):
-    return Data.from_draws(task.kind, task.sample(n_train, 1), task.sample(n_test, 2))
+    return Data.from_draws(task.kind, task.sample(n_train, 1), task.sample(n_test, 3),
+                           task.sample(n_test, 2))
 
 
 def _train(data, members, depth=2, width=8, steps=40, batch_size=32):
@@ -55,7 +56,8 @@ def test_classification_targets_use_cross_entropy_and_error_rate():
     torch.manual_seed(0)
     x = torch.randn(600, 2)
     y = (x[:, 0] > 0).long()  # a separable two-class problem
-    data = Data.from_draws("classification", (x[:400], y[:400]), (x[400:], y[400:]))
+    data = Data.from_draws("classification", (x[:400], y[:400]), (x[400:500], y[400:500]),
+                           (x[500:], y[500:]))
     model = MLP((1, 2), 2, 1, 8, members=1)
     model.reset_parameters([0])
     result = train_group(model, data, [Member(0, 0.03, 400)], steps=200, batch_size=64)

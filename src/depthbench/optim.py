@@ -12,7 +12,9 @@ class BatchedAdam:
     """Adam (Kingma & Ba 2015, Algorithm 1) where ``lr[k]`` scales member ``k``.
 
     Every parameter has the member dimension first, ``[members, ...]``; ``lr`` is
-    ``[members]``. The update is the one ``torch.optim.Adam`` applies (bias
+    ``[members]``, the peak rates. :attr:`scale`, a 0-d tensor on the parameters'
+    device (1 at first), multiplies every rate: a schedule sets it in place before a
+    step, so a captured CUDA graph reads the new value without a host round trip. The update is the one ``torch.optim.Adam`` applies (bias
     corrections folded into the step size and the denominator), so a one-member
     group follows ``torch.optim.Adam`` step for step.
 
@@ -40,6 +42,7 @@ class BatchedAdam:
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
         # lr broadcast against each parameter: [members, 1, ..., 1]
         self.lr = [lr.to(p).view(-1, *([1] * (p.dim() - 1))) for p in self.params]
+        self.scale = torch.ones((), device=device)
 
     @torch.no_grad()
     def step(self) -> None:
@@ -50,6 +53,7 @@ class BatchedAdam:
         torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, value=1 - self.beta2)
         denom = torch._foreach_sqrt(self.exp_avg_sq)
         steps = torch._foreach_mul(self.exp_avg, self.lr)  # per-member lr, broadcast
+        torch._foreach_mul_(steps, self.scale)  # the schedule's factor (exact for 1)
         if self.t_device is None:
             self.t += 1
             torch._foreach_div_(denom, math.sqrt(1 - self.beta2**self.t))

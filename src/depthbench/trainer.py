@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from depthbench.draws import Split
 from depthbench.optim import BatchedAdam
+from depthbench.schedule import Schedule, checkpoints, converged
 from depthbench.tasks.base import derive_seed
 
 INDEX_BLOCK = 64  # minibatch indices are drawn this many steps at a time
 EVAL_ELEMENTS = 1 << 24  # activations held at once during evaluation
+Draw = tuple[torch.Tensor, torch.Tensor]  # (x [N, input_dim], y [N])
 
 
 @dataclass(frozen=True)
@@ -32,34 +35,32 @@ class Member:
 
 
 @dataclass(frozen=True)
-class Data:
-    """A task's draws, on the training device.
+class Data(Split):
+    """A task's draws (:class:`~depthbench.draws.Split`), on the training device.
 
-    ``x_train`` ``[N_train, input_dim]`` (members use its first ``n_train`` rows),
-    ``y_train`` ``[N_train]``, ``x_test`` ``[N_test, input_dim]``, ``y_test``
-    ``[N_test]``. For regression the network is fitted to ``(y - y_mean) / y_std``
-    with ``y_mean``, ``y_std`` taken over the whole training draw; test metrics are
-    computed on the original scale.
+    Members use the first ``n_train`` rows of ``x_train`` ``[N_train, input_dim]``.
+    For regression the network is fitted to ``(y - y_mean) / y_std`` with ``y_mean``,
+    ``y_std`` taken over the whole training draw; metrics are computed on the
+    original scale.
     """
 
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
     kind: str
     y_mean: float = 0.0
     y_std: float = 1.0
 
     @classmethod
-    def from_draws(
-        cls, kind: str, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor]
-    ) -> Data:
+    def from_draws(cls, kind: str, train: Draw, val: Draw, test: Draw) -> Data:
         if kind != "regression":
-            return cls(*train, *test, kind=kind)
+            return cls(*train, *val, *test, kind=kind)
         y_std = train[1].std().item()
-        return cls(
-            *train, *test, kind=kind, y_mean=train[1].mean().item(), y_std=y_std if y_std > 0 else 1.0
-        )
+        return cls(*train, *val, *test, kind=kind, y_mean=train[1].mean().item(),
+                   y_std=y_std if y_std > 0 else 1.0)
+
+    def to(self, device: torch.device) -> Data:
+        """The same draws on ``device`` (the draws are made on the CPU, so every device
+        sees the same data)."""
+        return replace(self, **{f: getattr(self, f).to(device) for f in
+                                ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")})
 
     def target(self, y: torch.Tensor) -> torch.Tensor:
         """Targets in the units the loss sees."""
@@ -70,15 +71,24 @@ class Data:
 class GroupResult:
     """Per-member outcomes, numpy arrays of length ``members``.
 
-    ``train_loss`` / ``test_loss``: the training loss (MSE on standardised targets,
-    or cross-entropy) on the member's own training set / the test set.
-    ``test_metric``: relative MSE ``MSE / Var(y_test)`` or error rate.
-    ``steps``: steps completed before the loss first became non-finite.
+    ``train_loss`` / ``val_loss`` / ``test_loss``: the loss (MSE on standardised
+    targets, or cross-entropy) on the member's own training set / the validation /
+    the test draw; ``val_metric``, ``test_metric``: relative MSE ``MSE / Var(y)`` or
+    error rate. ``curve`` ``[members, len(curve_steps)]``: the mean minibatch loss over
+    the steps since the previous checkpoint of ``curve_steps``
+    (:func:`depthbench.schedule.checkpoints`); ``converged`` by
+    :func:`depthbench.schedule.converged`. ``steps``: steps completed before the loss
+    first became non-finite.
     """
 
     train_loss: np.ndarray
+    val_loss: np.ndarray
+    val_metric: np.ndarray
     test_loss: np.ndarray
     test_metric: np.ndarray
+    curve: np.ndarray
+    curve_steps: list[int]
+    converged: np.ndarray
     steps: np.ndarray
     diverged: np.ndarray
     train_time_s: float
@@ -127,16 +137,20 @@ def train_group(
     members: Sequence[Member],
     steps: int,
     batch_size: int,
+    schedule: Schedule = Schedule(),
     on_steps: Callable[[int], None] = lambda n: None,
     cuda_graph: bool = False,
 ) -> GroupResult:
     """Train ``model`` (``members`` stacked, already initialised) with BatchedAdam.
 
+    Step ``t`` uses each member's learning rate times ``schedule.factors(steps)[t]``.
     A member whose training loss becomes NaN/inf is reported ``diverged``; being
     independent, the others go on. ``on_steps(n)`` is called as steps complete.
     On CUDA the optimiser keeps its step count on the device, and ``cuda_graph``
     replays each step as one captured CUDA graph (:class:`GraphedStep`) instead of
-    launching its kernels one by one from Python; both give the same numbers.
+    launching its kernels one by one from Python; both give the same numbers. The
+    schedule's factor and the loss record live on the device, so neither reads a
+    value back to the host inside the loop.
     """
     device = data.x_train.device
     on_cuda = device.type == "cuda"
@@ -145,11 +159,15 @@ def train_group(
         model.parameters(), torch.tensor([m.lr for m in members], dtype=torch.float32, device=device),
         capturable=on_cuda,
     )
+    factors = schedule.factors(steps).to(device)
     generators = [torch.Generator().manual_seed(derive_seed(m.seed, "minibatch")) for m in members]
     n_train = [m.n_train for m in members]
     y_train = data.target(data.y_train)
     finite = torch.ones(K, dtype=torch.bool, device=device)
     steps_done = torch.zeros(K, dtype=torch.int64, device=device)  # steps before the first non-finite loss
+    loss_sum = torch.zeros(K, device=device)  # minibatch losses since the last checkpoint
+    marks = checkpoints(steps)
+    curve = torch.zeros(K, len(marks), device=device)
 
     def step(batch: torch.Tensor) -> None:
         """One step on minibatch indices ``batch`` ``[K, B]``; gradients are left in ``.grad``."""
@@ -158,8 +176,10 @@ def train_group(
         optimizer.step()
         finite.logical_and_(torch.isfinite(loss))
         steps_done.add_(finite)
+        loss_sum.add_(loss.detach())
 
     run = GraphedStep(step, optimizer.zero_grad) if on_cuda and cuda_graph else None
+    mark, previous = 0, 0
     start = time.perf_counter()
     for block_start in range(0, steps, INDEX_BLOCK):
         block = min(INDEX_BLOCK, steps - block_start)
@@ -167,11 +187,17 @@ def train_group(
         # from pinned memory the copy is asynchronous: the host never waits for the GPU
         idx = (idx.pin_memory() if on_cuda else idx).to(device, non_blocking=on_cuda)
         for t in range(block):
+            optimizer.scale.copy_(factors[block_start + t])
             if run is not None:
                 run(idx[:, t])
             else:
                 step(idx[:, t])
                 optimizer.zero_grad()
+            done = block_start + t + 1
+            if done == marks[mark]:
+                curve[:, mark] = loss_sum / (done - previous)
+                loss_sum.zero_()
+                mark, previous = mark + 1, done
         on_steps(block)
     if on_cuda:
         torch.cuda.synchronize(device)
@@ -179,14 +205,21 @@ def train_group(
 
     start = time.perf_counter()
     train_loss, _ = evaluate(model, data, data.x_train, data.y_train, n_train)
+    val_loss, val_metric = evaluate(model, data, data.x_val, data.y_val, [len(data.y_val)] * K)
     test_loss, test_metric = evaluate(model, data, data.x_test, data.y_test, [len(data.y_test)] * K)
     eval_time = time.perf_counter() - start
 
     diverged = ~finite.cpu().numpy() | ~np.isfinite(test_metric)
+    record = curve.cpu().numpy()
     return GroupResult(
         train_loss=train_loss,
+        val_loss=val_loss,
+        val_metric=val_metric,
         test_loss=test_loss,
         test_metric=test_metric,
+        curve=record,
+        curve_steps=marks,
+        converged=converged(record, diverged),
         steps=steps_done.cpu().numpy(),
         diverged=diverged,
         train_time_s=train_time,

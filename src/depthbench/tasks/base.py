@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import torch
 
 
 Kind = Literal["regression", "classification"]
+Draw = tuple[torch.Tensor, torch.Tensor]  # (x [N, input_dim], y [N])
 
 
 def derive_seed(*parts: object) -> int:
@@ -39,6 +41,9 @@ class Task(ABC):
     """
 
     family: ClassVar[str]
+    #: how ``report.eps`` reads by default: fractions of chance, or of the gap from the
+    #: Bayes error to chance where the family computes the Bayes error
+    eps_scale: ClassVar[str] = "chance"
     kind: Kind
     input_dim: int
     n_classes: int  # 0 for regression
@@ -57,27 +62,32 @@ class Task(ABC):
             (classification).
         """
 
-    def split(
-        self, n_train: int, n_test: int, seed: int, device: torch.device | str = "cpu"
-    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-        """Train and test draws from independent streams derived from ``seed``.
+    def split(self, n_train: int, n_val: int, n_test: int, seed: int) -> tuple[Draw, Draw, Draw]:
+        """Train, validation and test draws, on the CPU, from independent streams
+        derived from ``seed``: the same on every machine and device (move them after).
 
-        Families with a finite input set override this to draw both at once
-        without replacement, so the two never share an input.
+        Families with a finite input set override this to draw all three at once
+        without replacement, so that no two share an input.
         """
         return (
-            self.sample(n_train, derive_seed(seed, "train"), device),
-            self.sample(n_test, derive_seed(seed, "test"), device),
+            self.sample(n_train, derive_seed(seed, "train")),
+            self.sample(n_val, derive_seed(seed, "validation")),
+            self.sample(n_test, derive_seed(seed, "test")),
         )
 
-    def check_draw(self, n_train: int, n_test: int) -> None:
-        """Raise :class:`ConfigError` if the family cannot draw ``n_train`` training and
-        ``n_test`` test samples (families with a finite input set); any size by default."""
+    def check_draw(self, n_train: int, n_val: int, n_test: int) -> None:
+        """Raise :class:`ConfigError` if the family cannot draw ``n_train`` training,
+        ``n_val`` validation and ``n_test`` test samples (families with a finite input
+        set); any size by default."""
 
     def bayes_metric(self, x: torch.Tensor, y: torch.Tensor) -> float | None:
         """test_metric of the Bayes-optimal predictor on ``(x, y)``, where the family
         can compute it (stored per run as ``bayes_metric``); ``None`` otherwise."""
         return None
+
+    def rules(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+        """Fixed prediction rules the family declares as baselines (name -> x [N, input_dim] -> predictions [N]); none by default."""
+        return {}
 
     @property
     def input_shape(self) -> tuple[int, int]:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, derive_seed, generator
+from depthbench.tasks.base import Draw, Task, derive_seed, generator
 from depthbench.validate import check_int
 
 MAX_INDEX = 2**62  # inputs are indexed by int64
@@ -64,7 +64,7 @@ class RHM(Task):
         self.params = {"v": self.v, "m": self.m, "s": self.s, "L": self.L, "n_c": self.n_c,
                        "function_seed": self.function_seed}
         g = generator(derive_seed("rhm", self.v, self.m, self.s, self.L, self.n_c, self.function_seed))
-        self.rules = [self._draw_rules(self.n_c if level == 0 else self.v, g) for level in range(self.L)]
+        self.grammar = [self._draw_rules(self.n_c if level == 0 else self.v, g) for level in range(self.L)]
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -92,7 +92,7 @@ class RHM(Task):
         label = rest
         choice = torch.stack(choices, dim=1)  # [N, n_internal]
         symbols, first = label.unsqueeze(1), 0
-        for level, rules in enumerate(self.rules):
+        for level, rules in enumerate(self.grammar):
             width = self.s**level
             pick = choice[:, first : first + width]
             symbols = rules.to(index.device)[symbols, pick].flatten(1)  # [N, width * s]
@@ -103,17 +103,18 @@ class RHM(Task):
         """``[N, s^L]`` symbols -> float ``[N, v * s^L]`` (``[N, v, s^L]`` flattened)."""
         return F.one_hot(leaves, self.v).transpose(1, 2).flatten(1).float()
 
-    def check_draw(self, n_train: int, n_test: int) -> None:
-        """Train and test inputs are distinct: together at most ``P_max``."""
-        if n_train + n_test > self.P_max:
+    def check_draw(self, n_train: int, n_val: int, n_test: int) -> None:
+        """Train, validation and test inputs are distinct: together at most ``P_max``."""
+        total = n_train + n_val + n_test
+        if total > self.P_max:
             raise ConfigError(
-                "grid.n_train", f"{n_train + n_test} samples (train {n_train} + test {n_test}) "
-                f"exceed the P_max = {self.P_max} distinct inputs of this rhm; lower "
-                "grid.n_train or train.n_test")
+                "grid.n_train", f"{total} samples (train {n_train} + validation {n_val} + test "
+                f"{n_test}) exceed the P_max = {self.P_max} distinct inputs of this rhm; lower "
+                "grid.n_train, train.n_val or train.n_test")
 
     def _distinct(self, num_samples: int, g: torch.Generator) -> torch.Tensor:
         """``num_samples`` distinct indices in ``[0, P_max)``, in random order."""
-        self.check_draw(num_samples, 0)
+        self.check_draw(num_samples, 0, 0)
         if self.P_max <= 4 * num_samples or self.P_max <= 2**24:
             return torch.randperm(self.P_max, generator=g, device=g.device)[:num_samples]
         picked = torch.empty(0, dtype=torch.int64, device=g.device)
@@ -130,9 +131,9 @@ class RHM(Task):
         leaves, label = self.decode(self._distinct(num_samples, generator(seed, device)))
         return self.one_hot(leaves), label
 
-    def split(
-        self, n_train: int, n_test: int, seed: int, device: torch.device | str = "cpu"
-    ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-        """Train and test inputs drawn together without replacement: they never overlap."""
-        x, y = self.sample(n_train + n_test, derive_seed(seed, "split"), device)
-        return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
+    def split(self, n_train: int, n_val: int, n_test: int, seed: int) -> tuple[Draw, Draw, Draw]:
+        """Train, test and validation inputs drawn together without replacement (in that
+        order, on the CPU): no two of them share an input."""
+        x, y = self.sample(n_train + n_test + n_val, derive_seed(seed, "split"))
+        test_end = n_train + n_test
+        return (x[:n_train], y[:n_train]), (x[test_end:], y[test_end:]), (x[n_train:test_end], y[n_train:test_end])
