@@ -19,14 +19,15 @@ from depthbench.cli import conf_dir
 @pytest.fixture
 def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """``make_cfg("task.n=3", ...)``: the smoke experiment composed with overrides,
-    writing into a fresh temporary results directory."""
+    writing into a fresh temporary results directory; without baselines (rows of trained
+    models only) unless ``baselines=true`` is among the overrides."""
 
     def _make(*overrides: str) -> DictConfig:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             return compose(
                 "config",
                 overrides=["experiment=smoke", f"results_dir={tmp_path / 'results'}",
-                           "train.progress=false", *overrides],
+                           "train.progress=false", "baselines=false", *overrides],
             )
 
     return _make

@@ -66,6 +66,14 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("train.cuda_graph=1", "train.cuda_graph", "must be true or false"),
     ("train.progress=1", "train.progress", "must be true or false"),
     ("data_seed=-1", "data_seed", "must be an integer >= 0"),
+    ("train.schedule=step", "train.schedule", "must be one of cosine, linear, constant"),
+    ("train.warmup=1.5", "train.warmup", "must be a fraction of the steps in [0, 1)"),
+    ("train.final_lr=2", "train.final_lr", "must be a fraction of the peak rate in [0, 1]"),
+    ("train.n_val=1", "train.n_val", "must be an integer >= 2"),
+    ("report.eps=[]", "report.eps", "must be a non-empty list of positive thresholds"),
+    ("report.eps=[0.1,-1]", "report.eps", "must be > 0"),
+    ("report.eps_scale=percent", "report.eps_scale", "must be one of chance, bayes, absolute"),
+    ("baselines=maybe", "baselines", "must be true or false"),
     ("fail_fast=maybe", "fail_fast", "must be true or false"),
     ("model=tree model.s=3", "grid.depths", "not a power of s=3"),
     ("task=rhm task.v=4 task.m=2 task.s=2 task.L=2 task.n_c=3 model=tree grid.depths=[2]",
@@ -117,7 +125,9 @@ def test_bad_arguments_exit_non_zero_with_one_line(workdir, depthbench, tree_dig
 
 
 def _older_schema(path: Path) -> None:
-    rows = pd.read_parquet(path).drop(columns=["chance"]).assign(schema_version=1)
+    rows = pd.read_parquet(path).drop(columns=["val_loss", "val_metric", "n_val", "converged",
+                                               "loss_steps", "loss_curve", "eps", "eps_scale",
+                                               "schedule", "ridge"]).assign(schema_version=2)
     rows.to_parquet(path.with_name("old-" + path.name), index=False)
 
 
@@ -152,5 +162,5 @@ def test_a_file_of_an_older_schema_is_refused_by_the_report(workdir, depthbench,
     before = tree_digest(store)
     proc = depthbench("report", "results", "--out", "r", cwd=workdir)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "was written with schema_version 1; this depthbench reads 2" in proc.stderr
+    assert "was written with schema_version 2; this depthbench reads 3" in proc.stderr
     assert "old-" in proc.stderr and tree_digest(store) == before

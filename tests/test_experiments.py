@@ -17,7 +17,7 @@ def test_every_job_of_the_sweep_has_work(experiment):
     for overrides in launched:
         spec = config.parse(compose_job(overrides))
         task = tasks.make(spec.task, **spec.task_params)
-        task.check_draw(max(spec.grid.n_train), spec.train.n_test)
+        task.check_draw(max(spec.grid.n_train), spec.train.n_val, spec.train.n_test)
         feasible = [r for r in grid.plan(spec, task.input_shape, task.output_dim) if r.fit.feasible]
         assert feasible or spec.constructions, overrides
 

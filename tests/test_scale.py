@@ -15,9 +15,10 @@ from depthbench import results, sweep
 from depthbench.run import resolve_device
 
 # three task instances; steps enough that a job lasts about a second; one thread
-# per job, so that serial and parallel jobs compute with the same kernels
+# per job, so that serial and parallel jobs compute with the same kernels; trained rows
+# only (one file per cell)
 SWEEP = ["run", "-m", "experiment=smoke", "task.n=3,4,5", "grid.depths=[1,2]",
-         "grid.budgets=[100,300]", "train.steps=400", "train.threads=1"]
+         "grid.budgets=[100,300]", "train.steps=400", "train.threads=1", "baselines=false"]
 NUMBERS = ["n_params", "train_loss", "test_loss", "test_metric", "steps"]
 
 
@@ -72,7 +73,7 @@ def test_a_killed_sweep_resumes_to_the_rows_of_an_uninterrupted_one(serial, tmp_
 
 def test_two_sweeps_into_one_dir_neither_corrupt_nor_duplicate(tmp_path):
     grid = ["run", "experiment=smoke", "task.n=3", "grid.depths=[1,2]", "train.steps=400",
-            "train.threads=1", "results_dir=results"]
+            "train.threads=1", "baselines=false", "results_dir=results"]
     procs = [subprocess.Popen([sys.executable, "-m", "depthbench.cli", *grid, f"grid.budgets={b}"],
                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for b in ("[100,300]", "[300,1000]")]

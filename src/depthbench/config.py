@@ -13,9 +13,11 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from depthbench.errors import ConfigError
-from depthbench.validate import check_bool, check_choice, check_int, check_positive
+from depthbench.schedule import SCHEDULES, Schedule
+from depthbench.validate import check_bool, check_choice, check_float, check_int, check_positive
 
 DEVICES = ("auto", "cpu", "cuda")
+EPS_SCALES = ("chance", "bayes", "absolute")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class TrainSpec:
 
     steps: int
     batch_size: int
+    schedule: Schedule
+    n_val: int
     n_test: int
     device: str
     progress: bool
@@ -43,6 +47,17 @@ class TrainSpec:
     tf32: bool
     cuda_graph: bool
     threads: int | None
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """``report.*``: thresholds declared with the experiment, before its run, and stored
+    in every row. ``eps_scale``: ``chance`` (eps x chance level), ``bayes`` (the Bayes
+    error plus eps x the gap from it to chance), ``absolute`` (test_metric values), or
+    ``None`` for the task's own (:attr:`depthbench.tasks.Task.eps_scale`)."""
+
+    eps: tuple[float, ...]
+    eps_scale: str | None
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,8 @@ class RunSpec:
     data_seed: int
     results_dir: Path
     constructions: bool
+    baselines: bool
+    report: ReportSpec
 
     def identity(self) -> dict[str, Any]:
         """The settings that change a trained model's numbers (hashed into ``cell_id``).
@@ -73,6 +90,9 @@ class RunSpec:
             "data_seed": self.data_seed,
             "steps": self.train.steps,
             "batch_size": self.train.batch_size,
+            "schedule": [self.train.schedule.name, self.train.schedule.warmup,
+                         self.train.schedule.final],
+            "n_val": self.train.n_val,
             "n_test": self.train.n_test,
             # TF32 matmuls change CUDA numbers; the key is absent when off so that
             # full-precision runs keep the ids they always had
@@ -90,6 +110,31 @@ def _lr_list(key: str, value: Any) -> tuple[float, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError(key, f"must be a non-empty list of positive numbers, got {value!r}")
     return tuple(sorted({check_positive(key, v) for v in value}))
+
+
+def _schedule(train: dict[str, Any]) -> Schedule:
+    name = check_choice("train.schedule", train.get("schedule", "cosine"), SCHEDULES)
+    warmup = check_float("train.warmup", train.get("warmup", 0.05))
+    if not 0 <= warmup < 1:
+        raise ConfigError("train.warmup", f"must be a fraction of the steps in [0, 1), got {warmup}")
+    final = check_float("train.final_lr", train.get("final_lr", 0.01))
+    if not 0 <= final <= 1:
+        raise ConfigError("train.final_lr", f"must be a fraction of the peak rate in [0, 1], got {final}")
+    return Schedule(name, warmup, final)
+
+
+def _report(raw: dict[str, Any]) -> ReportSpec:
+    section = raw.get("report", {})
+    if not isinstance(section, dict):
+        raise ConfigError("report", f"must be a group with eps and eps_scale, got {section!r}")
+    eps = section.get("eps")
+    if not isinstance(eps, list) or not eps:
+        raise ConfigError("report.eps", f"must be a non-empty list of positive thresholds, got {eps!r}")
+    scale = section.get("eps_scale")
+    return ReportSpec(
+        eps=tuple(sorted({check_positive("report.eps", e) for e in eps}, reverse=True)),
+        eps_scale=None if scale is None else check_choice("report.eps_scale", scale, EPS_SCALES),
+    )
 
 
 def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
@@ -127,6 +172,8 @@ def parse(cfg: DictConfig) -> RunSpec:
         train=TrainSpec(
             steps=check_int("train.steps", train.get("steps"), 1),
             batch_size=check_int("train.batch_size", train.get("batch_size"), 1),
+            schedule=_schedule(train),
+            n_val=check_int("train.n_val", train.get("n_val"), 2),
             n_test=check_int("train.n_test", train.get("n_test"), 2),
             device=device,
             progress=check_bool("train.progress", train.get("progress", True)),
@@ -141,4 +188,6 @@ def parse(cfg: DictConfig) -> RunSpec:
         data_seed=check_int("data_seed", raw.get("data_seed"), 0),
         results_dir=Path(results_dir),
         constructions=constructions,
+        baselines=check_bool("baselines", raw.get("baselines", True)),
+        report=_report(raw),
     )

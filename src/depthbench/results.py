@@ -18,17 +18,18 @@ import pyarrow.parquet as pq
 
 from depthbench.errors import ResultsError
 
-SCHEMA_VERSION = 2  # 2: the chance column
+SCHEMA_VERSION = 3  # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps
 
-IDENTITY = ["task", "model", "depth", "width", "budget", "n_params", "n_hidden", "scale",
-            "n_train", "n_test", "seed", "lr", "batch_size", "data_seed"]
-OUTCOME = ["train_loss", "test_loss", "test_metric", "bayes_metric", "chance", "status", "reason",
-           "steps"]
+IDENTITY = ["task", "model", "depth", "width", "budget", "n_params", "n_hidden", "scale", "ridge",
+            "n_train", "n_val", "n_test", "seed", "lr", "schedule", "batch_size", "data_seed"]
+OUTCOME = ["train_loss", "val_loss", "val_metric", "test_loss", "test_metric", "bayes_metric",
+           "chance", "status", "reason", "steps", "converged", "loss_steps", "loss_curve",
+           "eps", "eps_scale"]
 COST = ["train_time_s", "eval_time_s", "flops", "group_size"]
 PROVENANCE = ["cell_id", "run_id", "schema_version", "git_sha", "git_dirty", "package_version",
               "torch_version", "python_version", "device", "device_name", "created_at"]
 COLUMNS = IDENTITY + OUTCOME + COST + PROVENANCE  # plus task.*, theory.* and model.* columns
-STATUSES = ("ok", "diverged", "infeasible", "constructed")
+STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline")
 
 
 def write(rows: pd.DataFrame, results_dir: Path, name: str) -> Path:

@@ -25,6 +25,8 @@ from depthbench.errors import ConfigError
 from depthbench.grid import Run
 from depthbench.sweep import Job, thread_share
 from depthbench.tasks import Task, derive_seed
+from depthbench import baseline_runs
+from depthbench.rows import single_rows, untrained_row
 from depthbench.trainer import Data, GroupResult, chunks, member_bytes, train_group
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     within its sweep (its GPU, its share of the CPU threads)."""
     spec = config.parse(cfg)
     task = tasks.make(spec.task, **spec.task_params)
-    task.check_draw(max(spec.grid.n_train), spec.train.n_test)
+    task.check_draw(max(spec.grid.n_train), spec.train.n_val, spec.train.n_test)
     models.check_params(spec.model, spec.model_params)
     device = resolve_device(spec.train.device, job.num)
     threads = spec.train.threads or thread_share(job)
@@ -78,12 +80,15 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     )
     shaped = grid.groups(todo)
     pending = _pending_constructions(spec, task, stored) if spec.constructions else {}
-    if shaped or pending:
-        data = _draw(spec, task, device)
+    wanted = baseline_runs.plan(spec, task, stored) if spec.baselines else []
+    if shaped or pending or wanted:
+        data = _draw(spec, task)
         bayes = task.bayes_metric(data.x_test, data.y_test)
 
-    common = provenance.collect(device) | {"train.tf32": spec.train.tf32,
-                                           "torch_threads": torch.get_num_threads()}
+    common = provenance.collect(device) | {
+        "train.tf32": spec.train.tf32, "torch_threads": torch.get_num_threads(),
+        "eps": json.dumps(list(spec.report.eps)), "eps_scale": spec.report.eps_scale or task.eps_scale,
+    }
     written: list[pd.DataFrame] = []
     infeasible = [r for r in todo if not r.fit.feasible]
     if infeasible:
@@ -91,7 +96,11 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         written += _store(spec, task, columns, common)
     if pending:
         written += _construct(spec, task, data, bayes, pending, common)
+    if wanted:
+        written += _store(spec, task, single_rows(baseline_runs.evaluate(spec, task, data, bayes, wanted)),
+                          common)
     if shaped:
+        data = data.to(device)
         work = _work(spec, task, shaped)
         # disable=None: tqdm shows the bar only when stderr is a terminal
         hide = None if spec.train.progress else True
@@ -106,7 +115,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
                 model.reset_parameters([derive_seed(r.member.seed, "init") for r in members])
                 outcome = train_group(
                     model, data, [r.member for r in members],
-                    spec.train.steps, spec.train.batch_size, on_steps=bar.update,
+                    spec.train.steps, spec.train.batch_size, spec.train.schedule, on_steps=bar.update,
                     cuda_graph=spec.train.cuda_graph,
                 )
                 columns = _run_columns(spec, members) | _trained_outcome(spec, members, outcome, bayes)
@@ -142,21 +151,22 @@ def _work(
     ]
 
 
-VALIDATION = 1024  # samples that pick a construction's scale lambda
-
-
 def _pending_constructions(
     spec: config.RunSpec, task: Task, stored: set[str]
 ) -> dict[str, tuple[str, constructions.Builder]]:
     """Constructions for ``task`` not stored yet: name -> (run_id, builder)."""
-    identity = {"task": spec.task, "task_params": spec.task_params, "data_seed": spec.data_seed,
-                "n_test": spec.train.n_test}
     pending = {}
     for name, make in constructions.builders(task).items():
-        run_id = grid.digest({**identity, "construction": name})
+        run_id = grid.digest({**_data_identity(spec), "construction": name})
         if run_id not in stored:
             pending[name] = (run_id, make)
     return pending
+
+
+def _data_identity(spec: config.RunSpec) -> dict[str, Any]:
+    """What shapes an untrained row's numbers: the task instance and its draws."""
+    return {"task": spec.task, "task_params": spec.task_params, "data_seed": spec.data_seed,
+            "n_val": spec.train.n_val, "n_test": spec.train.n_test}
 
 
 def _construct(
@@ -164,48 +174,43 @@ def _construct(
     pending: dict[str, tuple[str, constructions.Builder]],
     common: dict[str, Any],
 ) -> list[pd.DataFrame]:
-    """Build, evaluate on the test draw, and store the pending constructions.
-
-    lambda is chosen on a separate validation draw; evaluation is float32 on the CPU.
-    """
-    x_val, y_val = task.sample(VALIDATION, derive_seed(spec.data_seed, "construction"))
-    x_test, y_test = data.x_test.cpu(), data.y_test.cpu()
+    """Build, evaluate on the validation and test draws, and store the pending
+    constructions. lambda is chosen on the validation draw; evaluation is float32 on
+    the CPU."""
     rows = []
     for name, (run_id, make) in pending.items():
         start = time.perf_counter()
-        net = make(x_val, y_val)
+        net = make(data.x_val, data.y_val)
         built = time.perf_counter()
-        metric = constructions.test_metric(task, net(x_test), y_test)
+        metric = constructions.test_metric(task, net(data.x_test), data.y_test)
         log.info("constructed %s: %d hidden neurons in %d layers, lambda %.3g, test_metric %.3g",
                  name, net.n_hidden, net.depth, net.scale, metric)
-        rows.append({
-            "model": name, "model.activation": net.activation, "depth": net.depth,
-            "width": max(net.widths), "budget": None, "n_params": net.n_params,
-            "n_hidden": net.n_hidden, "scale": net.scale, "n_train": None, "seed": None,
-            "lr": float("nan"), "batch_size": None, "cell_id": run_id, "run_id": run_id,
-            "train_loss": float("nan"), "test_loss": float("nan"), "test_metric": metric,
-            "bayes_metric": float("nan") if bayes is None else bayes, "status": "constructed",
-            "reason": None, "steps": 0, "train_time_s": built - start,
-            "eval_time_s": time.perf_counter() - built, "flops": float("nan"), "group_size": 1,
-        })
-    columns = {key: [row[key] for row in rows] for key in rows[0]}
-    for key in ("width", "budget", "n_params", "n_hidden", "n_train", "seed", "batch_size"):
-        columns[key] = pd.array(columns[key], dtype="Int64")
-    return _store(spec, task, columns, common)
+        rows.append(untrained_row(
+            run_id, "constructed", bayes, model=name, activation=net.activation, depth=net.depth,
+            width=max(net.widths), n_params=net.n_params, n_hidden=net.n_hidden, scale=net.scale,
+            val_metric=constructions.test_metric(task, net(data.x_val), data.y_val),
+            test_metric=metric, train_time_s=built - start,
+            eval_time_s=time.perf_counter() - built,
+        ))
+    return _store(spec, task, single_rows(rows), common)
 
 
-def _draw(spec: config.RunSpec, task: Task, device: torch.device) -> Data:
-    """One training draw (the largest ``n_train``; smaller sizes use its prefix) and one test draw."""
-    train, test = task.split(max(spec.grid.n_train), spec.train.n_test, spec.data_seed, device)
-    return Data.from_draws(task.kind, train, test)
+def _draw(spec: config.RunSpec, task: Task) -> Data:
+    """One training draw (the largest ``n_train``; smaller sizes use its prefix), one
+    validation and one test draw, made on the CPU so that every device sees the same data."""
+    train, val, test = task.split(max(spec.grid.n_train), spec.train.n_val, spec.train.n_test,
+                                  spec.data_seed)
+    return Data.from_draws(task.kind, train, val, test)
 
 
 def _infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:
     nan = [float("nan")] * len(runs)
     return {
-        "train_loss": nan, "test_loss": nan, "test_metric": nan, "bayes_metric": nan,
+        "train_loss": nan, "val_loss": nan, "val_metric": nan, "test_loss": nan,
+        "test_metric": nan, "bayes_metric": nan,
         "status": ["infeasible"] * len(runs), "reason": [r.fit.reason for r in runs],
-        "steps": [0] * len(runs), "train_time_s": [0.0] * len(runs), "eval_time_s": [0.0] * len(runs),
+        "steps": [0] * len(runs), "converged": pd.array([None] * len(runs), dtype="boolean"),
+        "loss_steps": [None] * len(runs), "loss_curve": [None] * len(runs), "train_time_s": [0.0] * len(runs), "eval_time_s": [0.0] * len(runs),
         "flops": [0.0] * len(runs), "group_size": [0] * len(runs),
     }
 
@@ -220,12 +225,15 @@ def _trained_outcome(
         for r in runs
     ]
     return {
-        "train_loss": out.train_loss.tolist(), "test_loss": out.test_loss.tolist(),
+        "train_loss": out.train_loss.tolist(), "val_loss": out.val_loss.tolist(),
+        "val_metric": out.val_metric.tolist(), "test_loss": out.test_loss.tolist(),
         "test_metric": out.test_metric.tolist(),
         "bayes_metric": [float("nan") if bayes is None else bayes] * K,
         "status": ["diverged" if d else "ok" for d in out.diverged],
         "reason": ["loss became non-finite" if d else None for d in out.diverged],
         "steps": out.steps.tolist(),
+        "converged": pd.array(out.converged.tolist(), dtype="boolean"),
+        "loss_steps": [out.curve_steps] * K, "loss_curve": out.curve.tolist(),
         "train_time_s": [out.train_time_s / K] * K, "eval_time_s": [out.eval_time_s / K] * K,
         "flops": flops, "group_size": [K] * K,
     }
@@ -241,10 +249,11 @@ def _run_columns(spec: config.RunSpec, runs: list[Run]) -> dict[str, Any]:
         "budget": pd.array([r.budget for r in runs], dtype="Int64"),
         "n_params": pd.array([r.fit.n_params for r in runs], dtype="Int64"),
         "n_hidden": pd.array([r.fit.n_hidden for r in runs], dtype="Int64"),
-        "scale": float("nan"),
+        "scale": float("nan"), "ridge": float("nan"),
         "n_train": [r.member.n_train for r in runs],
         "seed": pd.array([r.member.seed for r in runs], dtype="Int64"),
         "lr": [r.member.lr for r in runs],
+        "schedule": spec.train.schedule.describe(),
         "batch_size": pd.array([spec.train.batch_size] * len(runs), dtype="Int64"),
         "cell_id": [r.cell_id for r in runs],
         "run_id": [r.run_id for r in runs],
@@ -263,6 +272,7 @@ def _store(
             **{f"theory.{k}": v for k, v in task.theory.items()},
             **columns,
             "chance": task.chance,
+            "n_val": spec.train.n_val,
             "n_test": spec.train.n_test,
             "data_seed": spec.data_seed,
             "schema_version": results.SCHEMA_VERSION,

@@ -101,7 +101,8 @@ def summarize(records: list[dict[str, Any]]) -> str:
     lines = [
         f"sweep summary: {len(records)} jobs, {len(records) - len(failed)} done, {len(failed)} failed",
         f"  rows written: ok {rows['ok']}, diverged {rows['diverged']}, infeasible "
-        f"{rows['infeasible']}, constructed {rows['constructed']}; skipped as already stored "
+        f"{rows['infeasible']}, constructed {rows['constructed']}, baseline {rows['baseline']}; "
+        "skipped as already stored "
         f"{sum(r['skipped'] for r in records)}",
     ]
     lines += [f"  failed job {r['num']} ({' '.join(r['overrides'])}): {r['failed']}"
