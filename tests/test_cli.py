@@ -17,7 +17,10 @@ def smoke_dir(tmp_path_factory, depthbench):
 
 def test_run_writes_results_and_hydra_outputs(smoke_dir):
     stored = results.load(smoke_dir / "results/smoke")
-    assert len(stored) == 8 and (stored["status"] == "ok").all()
+    trained, fitted = stored[stored["status"] == "ok"], stored[stored["status"] == "baseline"]
+    assert len(trained) == 8 and len(trained) + len(fitted) == len(stored)
+    # a linear model, and random features at both budgets for both seeds
+    assert sorted(fitted["model"].value_counts().items()) == [("linear", 1), ("random_features", 4)]
     assert list((smoke_dir / "outputs").rglob(".hydra/config.yaml"))
 
 
@@ -47,7 +50,11 @@ def test_every_family_runs_end_to_end(tmp_path, depthbench):
     assert proc.returncode == 0, proc.stderr
     stored = results.load(tmp_path / "results/all")
     assert sorted(stored["task"].unique()) == sorted(tasks.FAMILIES)
-    assert (stored["status"] == "ok").all() and stored["test_metric"].notna().all()
+    assert set(stored["status"]) == {"ok", "baseline"} and stored["test_metric"].notna().all()
+    assert stored["val_metric"].notna().all()
+    fitted = stored[stored["status"] == "baseline"].groupby("task")["model"].agg(set)
+    assert all({"linear", "random_features"} <= names for names in fitted)
+    assert "majority" in fitted["broadcast"]
     has_bayes = stored.groupby("task")["bayes_metric"].apply(lambda b: b.notna().all())
     assert has_bayes[has_bayes].index.tolist() == ["broadcast"]
 

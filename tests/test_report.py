@@ -16,8 +16,9 @@ from depthbench.report import build_report
 from depthbench.run import run
 
 FIGURES = ["fig1_metric_vs_params", "fig2_efficiency_vs_size", "fig3_heatmap",
-           "fig4_sample_complexity", "fig5_wall_time"]
-TABLES = ["efficiency", "p_d", "n_d", "scaling", "samples", "constructed", "cells"]
+           "fig4_sample_complexity", "fig5_wall_time", "fig6_efficiency_vs_eps",
+           "fig7_training_loss"]
+TABLES = ["efficiency", "p_d", "n_d", "scaling", "samples", "constructed", "baselines", "cells"]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def store(tmp_path_factory) -> Path:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = compose("config", overrides=[
                 "experiment=smoke", f"task.n={n}", "grid.depths=[1,2]",
-                "grid.budgets=[100,300,1000]", "grid.n_train=[128,256]", "grid.lrs=[0.01]",
+                "grid.budgets=[100,300,1000]", "grid.n_train=[128,256]", "grid.lrs=[0.01]", "train.steps=300",
                 "constructions=true", f"results_dir={root / f'n{n}'}", "train.progress=false"])
         run(cfg)
     return root
@@ -82,7 +83,9 @@ def test_manifest_says_what_the_report_was_made_from(report, store):
     assert manifest["rows"]["constructed"] == 4 and manifest["git_shas"]
     assert len(manifest["instances"]) == 4  # two trained instances, two constructed tasks
     assert "tables/efficiency.tex" in manifest["files"]
-    assert manifest["bootstrap"]["unit"] == "seed"
+    assert manifest["intervals"]["replicates"] == [2]  # two seeds a cell
+    assert manifest["intervals"]["method"].startswith("order-statistic")
+    assert manifest["eps"] and "declared in the experiment config" in manifest["eps_source"]
 
 
 def test_same_results_give_identical_tables(report, store, tmp_path):

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import hydra
+import pandas as pd
 from omegaconf import DictConfig
 
 from depthbench.errors import DepthbenchError
@@ -46,6 +47,24 @@ def _run_job(cfg: DictConfig) -> None:
             raise SystemExit(2) from None
         raise
     sweep.record(job, rows)
+    _warn_flags(rows)
+
+
+def _warn_flags(rows: pd.DataFrame) -> None:
+    """One warning line naming the cells just trained whose chosen learning rate is at
+    the edge of the grid or whose members did not converge."""
+    from depthbench import analysis
+
+    trained = rows[rows["status"].isin(["ok", "diverged"])]
+    if trained.empty:
+        return
+    labelled = analysis.label(trained)
+    flagged = analysis.flags(analysis.aggregate(labelled, analysis.curves(labelled)))
+    if len(flagged):
+        cells = "; ".join(f"depth {d} budget {b}: {p}" for d, b, p in
+                          zip(flagged["depth"], flagged["budget"], flagged["problem"]))
+        print(f"warning: {len(flagged)} cells to read with care (lr at the grid's edge or not "
+              f"converged): {cells}", file=sys.stderr)
 
 
 def _hydra_run(argv: list[str]) -> int:

@@ -1,29 +1,52 @@
 """Analysis of stored result rows, pure pandas/numpy: :func:`analyze` turns the rows
 of :func:`depthbench.results.load` into every table a report shows.
 
-Modules: :mod:`~depthbench.analysis.cells` (per-cell aggregates, bootstrap),
-:mod:`~depthbench.analysis.efficiency` (``P_d``, ``N_d``, ``E_d``),
+Modules: :mod:`~depthbench.analysis.cells` (selection on validation, per-cell
+aggregates), :mod:`~depthbench.analysis.intervals` (order-statistic intervals,
+isotonic fits), :mod:`~depthbench.analysis.efficiency` (``P_d``, ``N_d``, ``E_d``),
 :mod:`~depthbench.analysis.scaling` (power-law fits),
-:mod:`~depthbench.analysis.samples` (sample complexity).
+:mod:`~depthbench.analysis.samples` (sample complexity),
+:mod:`~depthbench.analysis.baselines` (baseline curves, cells a baseline beats).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
-from depthbench.analysis.cells import INSTANCE, PANEL, REPS, Curves, aggregate, curves
-from depthbench.analysis.efficiency import default_eps, efficiency, thresholds
+from depthbench.analysis.baselines import baseline_curves, beaten_by
+from depthbench.analysis.cells import INSTANCE, PANEL, REPLICATE, TASK, Curves, aggregate, curves
+from depthbench.analysis.efficiency import efficiency, eps_grid, resolve_eps, thresholds
 from depthbench.analysis.samples import sample_complexity
 from depthbench.analysis.scaling import scaling_fits
 
-__all__ = ["Analysis", "analyze", "label", "instances", "INSTANCE", "PANEL"]
+__all__ = ["Analysis", "aggregate", "analyze", "curves", "flags", "instances", "label", "natural",
+           "ordered", "INSTANCE", "PANEL", "TASK"]
+
+REPLICATE_PARAMS = ("task.function_seed",)  # task parameters that draw a replicate, not an instance
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def natural(text: object) -> tuple:
+    """A sort key that orders the numbers inside labels by value: ``d=4`` before ``d=16``."""
+    s, key, pos = str(text), [], 0
+    for match in NUMBER.finditer(s):
+        key += [(1, s[pos:match.start()]), (0, float(match.group()))]
+        pos = match.end()
+    return (*key, (1, s[pos:]))
+
+
+def ordered(values: Iterable[object]) -> list:
+    """Distinct ``values`` in :func:`natural` order."""
+    return sorted(set(values), key=natural)
 
 
 def _instance_columns(df: pd.DataFrame) -> list[str]:
-    params = [c for c in df.columns if c.startswith(("task.", "model."))]
+    params = [c for c in df.columns if c.startswith(("task.", "model.")) and c not in REPLICATE_PARAMS]
     return ["task", *[c for c in params if c.startswith("task.")], "model",
             *[c for c in params if c.startswith("model.")]]
 
@@ -45,23 +68,32 @@ def _names(df: pd.DataFrame, keys: list[str]) -> pd.Series:
 
 
 def label(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with ``instance`` (task instance and model family) and ``panel``
-    (instance and n_train) label columns; a constructed row's are its task instance."""
+    """``df`` with label columns: ``task_instance`` (the task and its parameters),
+    ``instance`` (task instance and model family; a constructed or baseline row's is
+    its task instance), ``panel`` (instance and n_train) and ``replicate`` (data draw,
+    task function seed where the family has one, model seed). Task function seeds and
+    data seeds are replicates of one instance, not instances of their own."""
     keys = _instance_columns(df)
-    trained = df["status"] != "constructed"
+    trained = ~df["status"].isin(["constructed", "baseline"])
     task_only = _names(df, [k for k in keys if k == "task" or k.startswith("task.")])
     instance = _names(df, keys).where(trained, task_only)
     panel = instance + " · n_train=" + df["n_train"].astype("string").fillna("")
-    return df.assign(**{INSTANCE: instance, PANEL: panel.where(trained, task_only)})
+    seeds = [c for c in ("data_seed", *REPLICATE_PARAMS, "seed") if c in df.columns]
+    replicate = df[seeds].astype("string").fillna("-").agg("/".join, axis=1)
+    return df.assign(**{TASK: task_only, INSTANCE: instance,
+                        PANEL: panel.where(trained, task_only), REPLICATE: replicate})
 
 
 def instances(df: pd.DataFrame) -> pd.DataFrame:
     """One row per trained instance of a :func:`label`-ed frame: ``task``, its
-    ``task.*`` parameters, ``chance``, ``bayes_metric`` and ``theory.*`` columns."""
-    trained = df[df["status"] != "constructed"]
-    keep = ["task", *[c for c in df.columns if c.startswith(("task.", "theory."))],
-            "chance", "bayes_metric"]
-    return trained.groupby(INSTANCE, sort=True)[keep].first()
+    ``task.*`` parameters, ``task_instance``, ``chance``, ``bayes_metric``, ``theory.*``,
+    and the thresholds declared with its run (``eps`` as JSON text, ``eps_scale``)."""
+    trained = df[~df["status"].isin(["constructed", "baseline"])]
+    keep = ["task", *[c for c in df.columns if c.startswith(("task.", "theory."))
+                      and c not in REPLICATE_PARAMS],
+            TASK, "chance", "bayes_metric", "eps", "eps_scale"]
+    info = trained.groupby(INSTANCE, sort=False)[keep].first()
+    return info.loc[ordered(info.index)]
 
 
 @dataclass(frozen=True)
@@ -69,34 +101,69 @@ class Analysis:
     """Every table of a report (see each function for its columns)."""
 
     instances: pd.DataFrame  # :func:`instances`
-    cells: pd.DataFrame  # :func:`cells.aggregate`
-    curves: Curves  # tuned values and replicates
-    eps: dict[str, list[float]]  # thresholds per instance
+    cells: pd.DataFrame  # :func:`cells.aggregate`, with ``beaten_by``
+    curves: Curves  # selected values, per cell and per replicate
+    eps: dict[str, list[float]]  # absolute thresholds per instance
+    eps_source: str  # where the thresholds came from, in words
     p: pd.DataFrame  # P_d(eps), :func:`efficiency.thresholds` on n_params
     n: pd.DataFrame  # N_d(eps), on n_hidden
     e: pd.DataFrame  # E_d(eps) = P_1 / P_d
     e_neurons: pd.DataFrame  # N_1 / N_d
+    e_curve: pd.DataFrame  # E_d over a grid of eps per instance
     fits: pd.DataFrame  # :func:`scaling.scaling_fits`
     samples: pd.DataFrame  # :func:`samples.sample_complexity`
+    baselines: pd.DataFrame  # :func:`baselines.baseline_curves`
 
 
-def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None, reps: int = REPS,
-            seed: int = 0) -> Analysis:
-    """All analyses of the trained rows of a :func:`label`-ed frame.
+def _eps(info: pd.DataFrame, override: Sequence[float] | None) -> tuple[dict[str, list[float]], str]:
+    """Absolute thresholds per instance: ``override`` (``--eps``) for every instance,
+    else each instance's ``report.eps`` declared with its run, on its scale."""
+    if override:
+        return {i: list(override) for i in info.index}, (
+            "--eps given to the report (absolute test_metric values): "
+            + ", ".join(f"{e:g}" for e in override))
+    found, said = {}, []
+    for i, row in info.iterrows():
+        declared = json.loads(row["eps"])
+        found[i] = resolve_eps(declared, row["eps_scale"], row["chance"], row["bayes_metric"])
+        said.append(f"{', '.join(f'{e:g}' for e in declared)} ({row['eps_scale']} scale)")
+    return found, ("declared in the experiment config before the run (`report.eps`), stored "
+                   "with every row: " + "; ".join(sorted(set(said))))
 
-    ``eps``: thresholds for every instance; by default each instance's
-    :func:`~depthbench.analysis.efficiency.default_eps` (fractions of its chance level).
-    ``reps`` bootstrap replicates drawn from generators fixed by ``seed`` and the
-    panel: the same rows give the same tables.
+
+def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
+    """All analyses of a :func:`label`-ed frame.
+
+    ``eps``: absolute thresholds for every instance; by default each instance's
+    thresholds declared with its run (``report.eps``, resolved by
+    :func:`~depthbench.analysis.efficiency.resolve_eps`).
     """
     info = instances(df)
-    c = curves(df, reps, seed)
+    c = curves(df)
     chance = info["chance"].to_dict()
-    thresholds_by = {i: list(eps) if eps else default_eps(chance[i]) for i in info.index}
+    thresholds_by, source = _eps(info, eps)
     p = thresholds(c, thresholds_by, "n_params")
     n = thresholds(c, thresholds_by, "n_hidden")
+    dense = {i: eps_grid(c, i, chance[i]) for i in info.index}
+    base = baseline_curves(df)
+    cells = aggregate(df, c)
     return Analysis(
-        instances=info, cells=aggregate(df, c, reps, seed), curves=c, eps=thresholds_by,
-        p=p, n=n, e=efficiency(p), e_neurons=efficiency(n), fits=scaling_fits(c),
-        samples=sample_complexity(c, chance),
+        instances=info, cells=cells.assign(beaten_by=beaten_by(cells, df, base)), curves=c,
+        eps=thresholds_by, eps_source=source, p=p, n=n, e=efficiency(p), e_neurons=efficiency(n),
+        e_curve=efficiency(thresholds(c, dense, "n_params")), fits=scaling_fits(c),
+        samples=sample_complexity(c, chance), baselines=base,
     )
+
+
+def flags(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells a reader must not take at face value: the chosen learning rate at the
+    edge of the grid tried (``lr_edge``), or members at it that did not converge
+    (``converged < members``). Columns: the cell keys and ``problem``."""
+    edge = cells["lr_edge"].fillna("") != ""
+    unconverged = cells["converged"].fillna(0) < cells["members"].fillna(0)
+    problem = [", ".join(p for p, on in ((f"lr at {e} edge ({lr:g})", ed),
+                                        (f"{m - k:.0f}/{m:.0f} not converged", un)) if on)
+               for e, lr, ed, m, k, un in zip(cells["lr_edge"], cells["lr"], edge,
+                                               cells["members"], cells["converged"], unconverged)]
+    out = cells.assign(problem=problem)[edge | unconverged]
+    return out[[PANEL, "depth", "budget", "problem"]].reset_index(drop=True)

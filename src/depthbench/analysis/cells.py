@@ -1,129 +1,136 @@
-"""Per-cell aggregates over a cell's members (seeds x learning rates).
+"""Per-cell selection and aggregates: hyper-parameters chosen on validation, the test
+set read once.
 
 A *cell* is one panel (task instance, model, n_train) x depth x budget; its members
-differ by seed and learning rate. Learning rate is a hyper-parameter and seed is
-noise, so the cell's headline value is *tuned*: per seed the best test_metric over
-learning rates, then the median over seeds. Its uncertainty comes from resampling
-seeds (each seed is one replicate of the whole grid, so one resample of seeds is
-applied to every cell of a panel).
+differ by learning rate and by *replicate*: the model seed, and the data draw
+(``data_seed``) and task instance (``task.function_seed``) where a sweep has several.
+The learning rate is a hyper-parameter, so each cell chooses one rate: the one with
+the lowest mean ``val_metric`` over its replicates. The cell's headline ``tuned``
+value is the median over replicates of ``test_metric`` at that rate, and its interval
+is the distribution-free order-statistic interval of that median
+(:func:`~depthbench.analysis.intervals.median_interval`), labelled by its true
+coverage. A diverged member counts at chance in both the choice and the value (it
+yields no usable model). ``oracle`` (the median over replicates of the best test
+value over rates) is test-selected: shown for comparison, never used for P_d or E_d.
 """
 
 from __future__ import annotations
 
-import hashlib
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from depthbench import results
+from depthbench.analysis.intervals import LEVEL, median_interval
 
 PANEL = "panel"
 INSTANCE = "instance"
+TASK = "task_instance"  # the task part of the instance label: matches baselines and constructions
+REPLICATE = "replicate"
 CELL = [PANEL, "depth", "budget"]
-REPS = 1000  # bootstrap replicates
-LEVEL = 0.95  # confidence level of every interval
+TRAINED = ("ok", "diverged")
 
-
-def rng_for(label: str, seed: int = 0) -> np.random.Generator:
-    """A generator fixed by ``label`` and ``seed``: the same rows give the same
-    intervals, and adding a panel does not change another panel's draws."""
-    digest = hashlib.sha256(f"{seed}:{label}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
-
-
-def interval(samples: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval at :data:`LEVEL` along ``axis`` (NaNs ignored)."""
-    tail = 100 * (1 - LEVEL) / 2
-    with warnings.catch_warnings():  # all-NaN slices give NaN bounds
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo, hi = np.nanpercentile(samples, [tail, 100 - tail], axis=axis)
-    return lo, hi
-
-
-def _mean_interval(values: np.ndarray, rng: np.random.Generator, reps: int) -> tuple[float, float]:
-    """Bootstrap percentile interval of the mean of ``values`` ``[k]``."""
-    if len(values) < 2:
-        return (float(values[0]), float(values[0])) if len(values) else (np.nan, np.nan)
-    means = values[rng.integers(len(values), size=(reps, len(values)))].mean(axis=1)
-    lo, hi = interval(means)
-    return float(lo), float(hi)
-
-
-def aggregate(df: pd.DataFrame, c: Curves, reps: int = REPS, seed: int = 0) -> pd.DataFrame:
-    """One row per cell of a frame with a ``panel`` column (trained rows only).
-
-    Columns: the cell keys, ``instance``, ``n_train``, ``width``, ``n_params``,
-    ``n_hidden``; over the ``ok`` members ``median``, ``best``, ``mean`` with its
-    bootstrap interval ``mean_lo``/``mean_hi``, ``tuned`` (median over seeds of the
-    best over learning rates) with ``tuned_lo``/``tuned_hi`` (from ``c``, the
-    frame's :func:`curves`);
-    ``ok``, ``diverged``, ``infeasible`` member counts; mean ``train_time_s``.
-    """
-    order = [*CELL, INSTANCE, "n_train", "width", "n_params", "n_hidden", "median", "best", "mean",
-             "mean_lo", "mean_hi", "tuned", "tuned_lo", "tuned_hi", "ok", "diverged", "infeasible",
-             "train_time_s"]
-    trained = df[df["status"].isin(["ok", "diverged", "infeasible"])]
-    if trained.empty:
-        return pd.DataFrame(columns=order)
-    counts = pd.crosstab([trained[k] for k in CELL], trained["status"]).reindex(
-        columns=["ok", "diverged", "infeasible"], fill_value=0)
-    first = trained.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
-                                      width=("width", "first"), n_params=("n_params", "first"),
-                                      n_hidden=("n_hidden", "first"))
-    ok = trained[trained["status"] == "ok"]
-    stats = ok.groupby(CELL)["test_metric"].agg(median="median", best="min", mean="mean")
-    time = ok.groupby(CELL)["train_time_s"].mean().rename("train_time_s")
-    bounds = {}
-    for key, part in ok.groupby(CELL):
-        rng = rng_for("mean:" + ":".join(map(str, key)), seed)
-        bounds[key] = _mean_interval(part["test_metric"].to_numpy(float), rng, reps)
-    mean_ci = pd.DataFrame.from_dict(bounds, orient="index", columns=["mean_lo", "mean_hi"])
-    if len(mean_ci):
-        mean_ci.index = pd.MultiIndex.from_tuples(mean_ci.index, names=CELL)
-    table = first.join(stats).join(mean_ci).join(time).join(counts).reset_index()
-    table = table.merge(c.points[[*CELL, "tuned", "tuned_lo", "tuned_hi"]], on=CELL, how="left")
-    return table[order].sort_values(CELL, ignore_index=True)
+__all__ = ["CELL", "Curves", "INSTANCE", "LEVEL", "PANEL", "REPLICATE", "TASK", "aggregate",
+           "status_counts"]
 
 
 @dataclass(frozen=True)
 class Curves:
-    """The tuned test_metric of every cell with ok members, and its replicates.
+    """The selected test_metric of every cell with trained members.
 
     ``points``: one row per cell: the cell keys, ``instance``, ``n_train``,
-    ``n_params``, ``n_hidden``, ``tuned``, ``tuned_lo``, ``tuned_hi``.
-    ``replicates``: ``[reps, len(points)]``, the tuned value on seed-resampled
-    replicates (row ``b`` of one panel uses one resample of its seeds).
+    ``n_params``, ``n_hidden``, ``tuned``, ``tuned_lo``, ``tuned_hi``, ``coverage``
+    (of that interval), ``replicates`` (their number).
+    ``per_replicate``: ``[len(points), R]``, the test_metric of each replicate at the
+    cell's chosen rate (NaN where a replicate has no member), columns the replicate keys.
     """
 
     points: pd.DataFrame
-    replicates: np.ndarray
+    per_replicate: pd.DataFrame
 
 
-def curves(df: pd.DataFrame, reps: int = REPS, seed: int = 0) -> Curves:
-    """Tuned values per cell and their bootstrap replicates (see the module doc)."""
-    ok = df[df["status"] == "ok"]
-    per_seed = ok.groupby([*CELL, "seed"])["test_metric"].min().unstack("seed")  # [cells, seeds]
-    facts = ok.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
-                                 n_params=("n_params", "first"), n_hidden=("n_hidden", "first"))
-    points, blocks = [], []
-    for panel, part in per_seed.groupby(level=PANEL, sort=True):
-        values = part.to_numpy(float)  # [cells, seeds], NaN where a seed has no ok member
-        draws = rng_for(f"seeds:{panel}", seed).integers(values.shape[1], size=(reps, values.shape[1]))
-        with warnings.catch_warnings():  # a replicate may draw only seeds a cell lacks: NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            boot = np.nanmedian(values[:, draws], axis=2).T  # [reps, cells]
-            tuned = np.nanmedian(values, axis=1)
-        lo, hi = interval(boot)
-        frame = facts.loc[part.index].reset_index()
-        points.append(frame.assign(tuned=tuned, tuned_lo=lo, tuned_hi=hi))
-        blocks.append(boot)
-    if not points:
-        empty = pd.DataFrame(columns=[*CELL, INSTANCE, "n_train", "n_params", "n_hidden",
-                                      "tuned", "tuned_lo", "tuned_hi"])
-        return Curves(empty, np.zeros((reps, 0)))
-    return Curves(pd.concat(points, ignore_index=True), np.concatenate(blocks, axis=1))
+def _members(df: pd.DataFrame) -> pd.DataFrame:
+    """Trained members with ``val``/``test`` (a diverged member at chance)."""
+    trained = df[df["status"].isin(TRAINED)]
+    ok = trained["status"] == "ok"
+    return trained.assign(val=trained["val_metric"].where(ok, trained["chance"]),
+                          test=trained["test_metric"].where(ok, trained["chance"]))
+
+
+def _choose(members: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: ``lr`` (lowest mean val over replicates; ties to the smaller rate),
+    ``val`` (that mean), ``lrs`` (rates tried), ``lr_edge`` (``low``/``high`` when
+    the chosen rate is the smallest/largest of two or more tried, else ``""``)."""
+    by_lr = members.groupby([*CELL, "lr"])["val"].mean().reset_index()
+    best = by_lr.sort_values([*CELL, "val", "lr"]).groupby(CELL).head(1).set_index(CELL)
+    span = by_lr.groupby(CELL)["lr"].agg(["min", "max", "count"])
+    chosen = best.join(span)
+    edge = np.where(chosen["count"] < 2, "",
+                    np.where(chosen["lr"] == chosen["min"], "low",
+                             np.where(chosen["lr"] == chosen["max"], "high", "")))
+    return chosen.assign(lrs=chosen["count"], lr_edge=edge)[["lr", "val", "lrs", "lr_edge"]]
+
+
+def curves(df: pd.DataFrame) -> Curves:
+    """Selected values per cell and per replicate (see the module doc)."""
+    members = _members(df)
+    columns = [*CELL, INSTANCE, "n_train", "n_params", "n_hidden", "tuned", "tuned_lo",
+               "tuned_hi", "coverage", "replicates"]
+    if members.empty:
+        return Curves(pd.DataFrame(columns=columns), pd.DataFrame())
+    chosen = _choose(members)
+    at = members.join(chosen["lr"].rename("chosen"), on=CELL)
+    at = at[at["lr"] == at["chosen"]]
+    table = at.pivot_table(index=CELL, columns=REPLICATE, values="test", aggfunc="first")
+    facts = members.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
+                                      n_params=("n_params", "first"), n_hidden=("n_hidden", "first"))
+    values = table.to_numpy(float)
+    bounds = np.array([median_interval(v) for v in values]).reshape(-1, 3)
+    points = facts.loc[table.index].assign(
+        tuned=np.nanmedian(values, axis=1), tuned_lo=bounds[:, 0], tuned_hi=bounds[:, 1],
+        coverage=bounds[:, 2], replicates=(~np.isnan(values)).sum(axis=1),
+    ).reset_index()[columns]
+    return Curves(points, table.reset_index(drop=True))
+
+
+def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
+    """One row per trained cell: its keys and sizes; the chosen ``lr``, ``lr_edge``,
+    ``val`` (mean validation metric at it); ``tuned`` with ``tuned_lo``/``tuned_hi``
+    and ``coverage`` (from ``c``); ``train_loss`` (median at the chosen rate, the
+    loss's units: standardised MSE or cross-entropy); ``converged`` (members at the
+    chosen rate that converged, :func:`depthbench.schedule.converged`) of ``members``;
+    ``oracle`` (test-selected, see the module doc); status counts over all rates;
+    mean ``train_time_s``."""
+    order = [*CELL, INSTANCE, "n_train", "width", "n_params", "n_hidden", "lr", "lrs", "lr_edge",
+             "val", "tuned", "tuned_lo", "tuned_hi", "coverage", "replicates", "train_loss",
+             "converged", "members", "oracle", "ok", "diverged", "infeasible", "train_time_s"]
+    rows = df[df["status"].isin([*TRAINED, "infeasible"])]
+    members = _members(df)
+    if members.empty:
+        return pd.DataFrame(columns=order)
+    counts = pd.crosstab([rows[k] for k in CELL], rows["status"]).reindex(
+        columns=["ok", "diverged", "infeasible"], fill_value=0)
+    first = rows.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
+                                   width=("width", "first"), n_params=("n_params", "first"),
+                                   n_hidden=("n_hidden", "first"))
+    chosen = _choose(members)
+    at = members.join(chosen["lr"].rename("chosen"), on=CELL)
+    at = at[at["lr"] == at["chosen"]]
+    at_stats = at.groupby(CELL).agg(
+        train_loss=("train_loss", "median"),
+        converged=("converged", lambda s: int(s.fillna(False).astype(bool).sum())),
+        members=("test", "size"))
+    oracle = (members.groupby([*CELL, REPLICATE])["test"].min().groupby(level=CELL).median()
+              .rename("oracle"))
+    time = members.groupby(CELL)["train_time_s"].mean()
+    table = (first.join(chosen).join(at_stats).join(oracle).join(time).join(counts)
+             .reset_index())
+    table = table.merge(c.points[[*CELL, "tuned", "tuned_lo", "tuned_hi", "coverage",
+                                  "replicates"]], on=CELL, how="left")
+    for column in ("ok", "diverged", "infeasible"):
+        table[column] = table[column].fillna(0).astype(int)
+    return table[order].sort_values(CELL, ignore_index=True)
 
 
 def status_counts(df: pd.DataFrame) -> dict[str, int]:

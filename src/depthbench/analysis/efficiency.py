@@ -1,5 +1,12 @@
 """``P_d(eps)``, ``N_d(eps)`` and depth efficiency ``E_d(eps) = P_1(eps) / P_d(eps)``
-(SCIENCE.md, "Core definitions"), with censoring and bootstrap intervals.
+(SCIENCE.md, "Core definitions"), with censoring and intervals over replicates.
+
+Each curve (test_metric against size) is first made non-increasing by an isotonic fit
+of its log values (:func:`~depthbench.analysis.intervals.isotonic_decreasing`), so one
+noisy dip cannot decide where it first crosses eps. The headline value is the crossing
+of the cell medians' curve; its interval is the order-statistic interval of the
+median of the per-replicate crossings (each replicate's own curve at the cells' chosen
+rates), labelled by its true coverage. Censored values get no interval.
 
 Censoring (column ``censor``): ``""`` exact; ``">"`` eps was not reached on the grid,
 the value is the largest size tried (a lower bound); ``"<="`` eps was already reached
@@ -14,15 +21,39 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from depthbench.analysis.cells import INSTANCE, PANEL, Curves, interval
+from depthbench.analysis.cells import INSTANCE, PANEL, Curves
+from depthbench.analysis.intervals import isotonic_decreasing, median_interval
 
 FLOOR = 1e-12  # test_metric can be 0 (no test error); logs are taken of max(value, FLOOR)
-EPS_FRACTIONS = (0.5, 0.2, 0.1)  # default eps, as fractions of chance
+EPS_CURVE = 24  # thresholds on the E_d(eps) curve of each instance
 
 
-def default_eps(chance: float) -> list[float]:
-    """The default thresholds of a task: :data:`EPS_FRACTIONS` of its chance level."""
-    return [f * chance for f in EPS_FRACTIONS]
+def resolve_eps(declared: Sequence[float], scale: str, chance: float, bayes: float) -> list[float]:
+    """Absolute test_metric thresholds from declared ``report.eps`` and its scale:
+    ``chance``: eps x chance; ``bayes``: Bayes error + eps x (chance - Bayes error)
+    (chance scale where the Bayes error is unknown); ``absolute``: eps itself."""
+    if scale == "absolute":
+        return list(declared)
+    floor = bayes if scale == "bayes" and math.isfinite(bayes) else 0.0
+    return [floor + e * (chance - floor) for e in declared]
+
+
+def eps_grid(c: Curves, instance: str, chance: float) -> list[float]:
+    """:data:`EPS_CURVE` thresholds, log-spaced from 0.9 chance down to the best
+    selected value of ``instance``: where some depth crosses."""
+    tuned = c.points.loc[c.points[INSTANCE] == instance, "tuned"]
+    low = max(float(tuned.min()), FLOOR) if len(tuned) else chance / 100
+    high = 0.9 * chance
+    if not low < high:
+        return []
+    return np.geomspace(high, low * 1.001, EPS_CURVE).tolist()
+
+
+def monotone(y: np.ndarray) -> np.ndarray:
+    """``y`` ``[k]`` (ascending size) made non-increasing by an isotonic fit of
+    ``log y``; NaNs stay NaN."""
+    logs = np.log(np.maximum(np.asarray(y, float), FLOOR))
+    return np.exp(isotonic_decreasing(logs))
 
 
 def crossing(x: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, str]:
@@ -52,28 +83,33 @@ def thresholds(
     c: Curves, eps: Mapping[str, Sequence[float]], size: str = "n_params", by: str = PANEL
 ) -> pd.DataFrame:
     """``P_d(eps)`` (``size="n_params"``) or ``N_d(eps)`` (``"n_hidden"``) per ``by``
-    group (panel), depth and eps.
+    group (panel), depth and eps, on monotone (isotonic) curves.
 
     ``eps`` maps each instance to its thresholds. Columns: ``panel``, ``instance``,
-    ``n_train``, ``depth``, ``eps``, ``value``, ``censor``, ``lo``/``hi`` (bootstrap
-    interval; censored replicates count at their bound) and ``replicates``
-    (``[reps]`` array, for :func:`efficiency`).
+    ``n_train``, ``depth``, ``eps``, ``value``, ``censor``, ``lo``/``hi``/``coverage``
+    (interval of the median of the per-replicate crossings, replicates that never
+    cross counted at the grid's edge; NaN when ``value`` is censored) and
+    ``replicates`` (the per-replicate crossings, a Series keyed by replicate, for
+    :func:`efficiency`).
     """
     rows = []
     for (panel, depth), part in c.points.groupby([by, "depth"], sort=True):
         part = part.sort_values(size)
         x = part[size].to_numpy(float)
-        boot = c.replicates[:, part.index.to_numpy()]  # [reps, cells]
+        median = monotone(part["tuned"].to_numpy(float))
+        own = c.per_replicate.loc[part.index]  # [cells, replicates]
+        curves = {r: monotone(own[r].to_numpy(float)) for r in own.columns
+                  if own[r].notna().any()}
         instance = part[INSTANCE].iloc[0]
         for e in eps[instance]:
-            value, censor = crossing(x, part["tuned"].to_numpy(float), e)
-            reps = np.array([crossing(x, b, e)[0] for b in boot])
-            lo, hi = interval(reps)
+            value, censor = crossing(x, median, e)
+            reps = pd.Series({r: crossing(x, y, e)[0] for r, y in curves.items()}, dtype=float)
+            lo, hi, cover = median_interval(reps.to_numpy()) if censor == "" else (np.nan,) * 3
             rows.append({PANEL: panel, INSTANCE: instance, "n_train": part["n_train"].iloc[0],
                          "depth": depth, "eps": e, "value": value, "censor": censor,
-                         "lo": float(lo), "hi": float(hi), "replicates": reps})
+                         "lo": lo, "hi": hi, "coverage": cover, "replicates": reps})
     return pd.DataFrame(rows, columns=[PANEL, INSTANCE, "n_train", "depth", "eps", "value",
-                                       "censor", "lo", "hi", "replicates"])
+                                       "censor", "lo", "hi", "coverage", "replicates"])
 
 
 def _range(value: float, censor: str) -> tuple[float, float]:
@@ -101,8 +137,9 @@ def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
     panel that also has depth 1 (SCIENCE.md, "depth efficiency").
 
     Columns: ``panel``, ``instance``, ``n_train``, ``depth``, ``eps``, ``value``,
-    ``censor`` (see :func:`ratio`), ``lo``/``hi`` (bootstrap interval of the ratio of
-    replicates, censored ones at their bound), ``shallow``, ``deep`` (the two sizes).
+    ``censor`` (see :func:`ratio`), ``lo``/``hi``/``coverage`` (interval of the median
+    of the per-replicate ratios, each replicate's P_1 over its own P_d; NaN for a
+    censored or undetermined value), ``shallow``, ``deep`` (the two sizes).
     """
     rows = []
     for (panel, e), part in thr.groupby([PANEL, "eps"], sort=True):
@@ -112,11 +149,13 @@ def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
         one = one.iloc[0]
         for _, deep in part[part["depth"] > 1].iterrows():
             value, censor = ratio((one["value"], one["censor"]), (deep["value"], deep["censor"]))
-            with np.errstate(all="ignore"):
-                lo, hi = interval(one["replicates"] / deep["replicates"])
+            lo = hi = cover = np.nan
+            if censor == "":
+                paired = (one["replicates"] / deep["replicates"]).dropna()
+                lo, hi, cover = median_interval(paired.to_numpy())
             rows.append({PANEL: panel, INSTANCE: one[INSTANCE], "n_train": one["n_train"],
                          "depth": deep["depth"], "eps": e, "value": value, "censor": censor,
-                         "lo": float(lo), "hi": float(hi), "shallow": one["value"],
+                         "lo": lo, "hi": hi, "coverage": cover, "shallow": one["value"],
                          "deep": deep["value"]})
     return pd.DataFrame(rows, columns=[PANEL, INSTANCE, "n_train", "depth", "eps", "value",
-                                       "censor", "lo", "hi", "shallow", "deep"])
+                                       "censor", "lo", "hi", "coverage", "shallow", "deep"])

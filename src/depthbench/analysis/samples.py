@@ -12,18 +12,21 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from depthbench.analysis.cells import INSTANCE, Curves, interval
-from depthbench.analysis.efficiency import crossing
+from depthbench.analysis.cells import INSTANCE, Curves
+from depthbench.analysis.efficiency import crossing, monotone
+from depthbench.analysis.intervals import median_interval
 
 LEARNED = 0.1  # fraction of chance below which a task counts as learned
 
 
 def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
     """Per instance, depth and budget with at least two ``n_train`` values: the
-    smallest n_train with tuned test_metric <= ``LEARNED * chance``.
+    smallest n_train with selected test_metric <= ``LEARNED * chance``, on the curve made
+    monotone in n_train (:func:`~depthbench.analysis.efficiency.monotone`).
 
     Columns: ``instance``, ``depth``, ``budget``, ``eps``, ``value``, ``censor``,
-    ``lo``/``hi`` (bootstrap interval), ``sizes`` (n_train values on the grid).
+    ``lo``/``hi``/``coverage`` (interval of the median of per-replicate sizes; NaN when
+    censored), ``sizes`` (n_train values on the grid).
     """
     rows = []
     for (instance, depth, budget), part in c.points.groupby([INSTANCE, "depth", "budget"], sort=True):
@@ -32,11 +35,13 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
         part = part.sort_values("n_train")
         x = part["n_train"].to_numpy(float)
         eps = LEARNED * chance[instance]
-        value, censor = crossing(x, part["tuned"].to_numpy(float), eps)
-        boot = np.array([crossing(x, b, eps)[0] for b in c.replicates[:, part.index.to_numpy()]])
-        lo, hi = interval(boot)
+        value, censor = crossing(x, monotone(part["tuned"].to_numpy(float)), eps)
+        own = c.per_replicate.loc[part.index]
+        reps = np.array([crossing(x, monotone(own[r].to_numpy(float)), eps)[0]
+                         for r in own.columns if own[r].notna().any()])
+        lo, hi, cover = median_interval(reps) if censor == "" else (np.nan,) * 3
         rows.append({INSTANCE: instance, "depth": depth, "budget": budget, "eps": eps,
-                     "value": value, "censor": censor, "lo": float(lo), "hi": float(hi),
+                     "value": value, "censor": censor, "lo": lo, "hi": hi, "coverage": cover,
                      "sizes": len(x)})
     return pd.DataFrame(rows, columns=[INSTANCE, "depth", "budget", "eps", "value", "censor",
-                                       "lo", "hi", "sizes"])
+                                       "lo", "hi", "coverage", "sizes"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from depthbench.analysis.cells import INSTANCE, PANEL, Curves, interval
+from depthbench.analysis.cells import INSTANCE, PANEL, Curves
+from depthbench.analysis.intervals import median_interval
 
 MIN_POINTS = 3  # cells with a positive tuned value needed for a fit
 
@@ -21,11 +22,11 @@ def power_law(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def scaling_fits(c: Curves) -> pd.DataFrame:
-    """``alpha`` (with a bootstrap interval over seed replicates) and ``c`` of the
-    tuned test_metric against n_params, per panel and depth.
+    """``alpha`` and ``c`` of the selected test_metric against n_params, per panel and
+    depth, with the order-statistic interval of the median of per-replicate exponents.
 
     Columns: ``panel``, ``instance``, ``n_train``, ``depth``, ``alpha``, ``lo``,
-    ``hi``, ``c``, ``points`` (cells fitted). A flat or noisy curve gives alpha near
+    ``hi``, ``coverage`` (of that interval), ``c``, ``points`` (cells fitted). A flat or noisy curve gives alpha near
     0 with a wide interval: read it before quoting an exponent.
     """
     rows = []
@@ -34,10 +35,11 @@ def scaling_fits(c: Curves) -> pd.DataFrame:
         alpha, coef = power_law(x, part["tuned"].to_numpy(float))
         if np.isnan(alpha):
             continue
-        boot = np.array([power_law(x, b)[0] for b in c.replicates[:, part.index.to_numpy()]])
-        lo, hi = interval(boot)
+        own = c.per_replicate.loc[part.index]
+        lo, hi, cover = median_interval(np.array([power_law(x, own[r].to_numpy(float))[0]
+                                                  for r in own.columns]))
         rows.append({PANEL: panel, INSTANCE: part[INSTANCE].iloc[0], "n_train": part["n_train"].iloc[0],
-                     "depth": depth, "alpha": alpha, "lo": float(lo), "hi": float(hi), "c": coef,
-                     "points": int((part["tuned"] > 0).sum())})
+                     "depth": depth, "alpha": alpha, "lo": lo, "hi": hi, "coverage": cover,
+                     "c": coef, "points": int((part["tuned"] > 0).sum())})
     return pd.DataFrame(rows, columns=[PANEL, INSTANCE, "n_train", "depth", "alpha", "lo", "hi",
-                                       "c", "points"])
+                                       "coverage", "c", "points"])

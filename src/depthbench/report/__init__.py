@@ -17,7 +17,9 @@ import pandas as pd
 
 from depthbench import analysis, results
 from depthbench.analysis import INSTANCE, Analysis
-from depthbench.analysis.cells import LEVEL, REPS, status_counts
+from depthbench.analysis.cells import status_counts
+from depthbench.analysis.intervals import LEVEL, describe
+from depthbench.schedule import CONVERGED_GAIN, FIT_LOSS
 from depthbench.errors import ResultsError
 from depthbench.report import figures, tables
 from depthbench.report.page import Block, Figure, Heading, Table, Text, html_page, markdown
@@ -46,23 +48,49 @@ def _provenance(df: pd.DataFrame, dirs: Sequence[Path], eps: Sequence[float] | N
     if len(ok):
         items.append(
             f"training: steps {', '.join(map(str, sorted(ok['steps'].unique())))}, batch size "
-            f"{', '.join(map(str, sorted(ok['batch_size'].unique())))}, learning rates "
-            f"{', '.join(f'{v:g}' for v in sorted(ok['lr'].unique()))}, seeds {ok['seed'].nunique()}")
+            f"{', '.join(map(str, sorted(ok['batch_size'].unique())))}, schedule "
+            f"{', '.join(sorted(ok['schedule'].unique()))}, learning rates "
+            f"{', '.join(f'{v:g}' for v in sorted(ok['lr'].unique()))}, replicates "
+            f"{ok['replicate'].nunique()} (data seed / function seed / model seed); "
+            f"validation {', '.join(map(str, sorted(ok['n_val'].unique())))} and test "
+            f"{', '.join(map(str, sorted(ok['n_test'].unique())))} samples")
     return [Text("\n".join(f"- {item}" for item in items))]
 
 
 METHOD = (
-    "Each cell (task instance, model, n_train, depth, budget) is trained over seeds x "
-    "learning rates. Its value is *tuned*: per seed the best test_metric over learning "
-    "rates, then the median over seeds. test_metric is `MSE / Var(y_test)` for "
-    "regression (1 = predicting the mean) and the error rate for classification; lower "
-    f"is better. Intervals are {LEVEL:.0%} percentile bootstrap intervals over seeds "
-    f"({REPS} replicates, fixed generator). P_d(eps) is the smallest n_params at which "
-    "depth d reaches test_metric <= eps, interpolated log-log between budgets; `> x`: "
-    "not reached up to the largest budget x (a lower bound), `<= x`: already reached at "
-    "the smallest budget x. E_d(eps) = P_1(eps) / P_d(eps); from censored sizes it is a "
-    "bound (`>=`, `<=`) or undetermined. Default eps: 50%, 20% and 10% of chance."
+    "Each cell (task instance, model, n_train, depth, budget) is trained over replicates "
+    "(model seed; data draw and task function seed where the sweep has several) x learning "
+    "rates. Every choice is made on a validation split drawn apart from the test set: the "
+    "cell's learning rate is the one with the lowest mean validation metric over replicates "
+    "(selected on validation), and its value is the median over replicates of test_metric "
+    "at that rate; a diverged member counts at chance. test_metric is `MSE / Var(y_test)` "
+    "for regression (1 = predicting the mean) and the error rate for classification; lower "
+    "is better. Before P_d(eps) is read off, each curve is made non-increasing in n_params "
+    "by an isotonic fit of log test_metric, so one noisy dip cannot decide it; P_d(eps) is "
+    "then the smallest n_params at which depth d reaches eps, interpolated log-log between "
+    "budgets; `> x`: not reached up to the largest budget x (a lower bound), `<= x`: already "
+    "reached at the smallest budget x. E_d(eps) = P_1(eps) / P_d(eps); from censored sizes "
+    "it is a bound (`>=`, `<=`) or undetermined. Censored values get no interval. "
+    "Intervals are distribution-free order-statistic intervals for the median over "
+    "replicates (per-replicate values of the same statistic, each from its own curve); "
+    f"`[a, b]` has at least {LEVEL:.0%} coverage, `(range a-b)` is the range over too few "
+    "replicates for that, with the coverage said below each table. A member *converged* "
+    f"when its mean training loss over the last tenth of the steps fell by less than "
+    f"{CONVERGED_GAIN:.0%} against the tenth before, or is below {FIT_LOSS:g}. "
+    "`lr*`: the chosen rate is the smallest or largest tried (the optimum may lie outside "
+    "the grid). Baselines (ridge on the inputs, random features with a ridge-fitted read-out "
+    "at each budget, the task's rules) are selected on validation too; a cell that a "
+    "baseline of no more parameters beats measures the optimiser, not the architecture."
 )
+
+
+def _coverage(frame: pd.DataFrame) -> str:
+    """What the intervals of ``frame`` (a ``coverage`` column; replicates from the
+    number that achieved it) are, in words."""
+    counts = sorted({int(k) for k in frame.get("replicates", pd.Series(dtype=float)).dropna()})
+    if not counts:
+        return ""
+    return "Intervals: " + "; ".join(describe(k, LEVEL, "replicates") for k in counts) + "."
 
 
 def _table(out: Path, name: str, table: pd.DataFrame, numbers: pd.DataFrame, caption: str) -> Table:
@@ -72,41 +100,88 @@ def _table(out: Path, name: str, table: pd.DataFrame, numbers: pd.DataFrame, cap
 
 def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
     blocks: list[Block] = []
+    coverage = Text(_coverage(a.curves.points))
     if not a.curves.points.empty:
-        blocks += [Heading("How to read this report"), Text(METHOD)]
+        blocks += [Heading("How to read this report"), Text(METHOD),
+                   Text(f"Thresholds eps: {a.eps_source}.")]
     if not a.e.empty:
         blocks += [Heading("Depth efficiency E_d(eps) = P_1(eps) / P_d(eps)"),
                    _table(out, "efficiency", tables.by_depth(a.e, "E"), a.e,
-                          "Depth efficiency: parameters depth 1 needs over those depth d needs")]
+                          "Depth efficiency (selected on validation): parameters depth 1 "
+                          "needs over those depth d needs"), coverage]
+        beaten = a.cells[(a.cells["depth"] == 1) & (a.cells["beaten_by"] != "")]
+        if len(beaten):
+            blocks.append(Text(
+                "Caution: at these budgets a baseline of no more parameters beats the trained "
+                "one-hidden-layer net, so P_1 there measures the optimiser, not the "
+                "architecture, and E_d is inflated: " + "; ".join(
+                    f"{p} budget {b}: {by}" for p, b, by in zip(
+                        beaten["panel"], beaten["budget"], beaten["beaten_by"])) + "."))
+    if not a.e_curve.empty:
+        blocks += [Figure(p, "Figure 6: depth efficiency E_d against eps (selected on "
+                          "validation; triangles: lower bounds, where depth 1 never reaches eps)")
+                   for p in figures.efficiency_vs_eps(a, out)]
+        blocks += [Text("`tables/efficiency_curve.csv` holds E_d over the whole eps range.")]
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+        a.e_curve.to_csv(out / "tables" / "efficiency_curve.csv", index=False)
     if not a.p.empty:
         blocks += [Heading("P_d(eps): parameters to reach eps"),
                    _table(out, "p_d", tables.by_depth(a.p, "P"), a.p,
-                          "Smallest parameter count reaching test_metric <= eps"),
+                          "Smallest parameter count reaching test_metric <= eps (selected on "
+                          "validation)"), coverage,
                    Heading("N_d(eps): hidden neurons to reach eps, beside the theorems' counts"),
                    _table(out, "n_d", tables.neurons(a), a.n,
-                          "Smallest hidden-neuron count reaching test_metric <= eps")]
+                          "Smallest hidden-neuron count reaching test_metric <= eps (selected "
+                          "on validation)"), coverage]
+    flags = analysis.flags(a.cells)
+    if len(flags):
+        blocks += [Heading("Cells to read with care"),
+                   Text("The chosen learning rate lies at the edge of the rates tried, or "
+                        "members at it did not converge (rule under \"How to read\"): more "
+                        "rates or steps could change these cells."),
+                   _table(out, "flags", tables.in_order(flags, "panel", "depth", "budget"), flags,
+                          "Cells whose rate is at the grid's edge or that did not converge")]
     made = [
         (figures.metric_vs_params(a, df, out),
-         "Figure 1: tuned test_metric against parameters per depth (band: 95% bootstrap "
-         "interval over seeds; stars: constructed networks; dashed: chance; dotted: Bayes optimum)"),
+         "Figure 1: test_metric against parameters per depth, selected on validation "
+         "(band: interval over replicates, see the tables; stars: constructed networks; "
+         "grey markers: baselines; dashed: chance; dotted: Bayes optimum)"),
         (figures.efficiency_vs_size(a, out),
-         "Figure 2: depth efficiency against problem size (middle default eps); dashed: the "
-         "theorems' shallow / deep neuron ratio"),
+         "Figure 2: depth efficiency against problem size (middle eps, selected on "
+         "validation); dashed: the theorems' shallow / deep neuron ratio"),
         (figures.heatmap(a, out),
-         "Figure 3: tuned test_metric over hidden layers x budget, cells annotated with width"),
+         "Figure 3: test_metric over hidden layers x budget (selected on validation), "
+         "cells annotated with width"),
+        (figures.training_loss(a, out),
+         "Figure 7: training loss at the chosen rate against parameters per depth (median "
+         "over replicates; standardised MSE or cross-entropy): a shallow net that does not "
+         "fit its training set is an optimisation, not an expressivity, result"),
     ]
     for paths, caption in made:
         blocks += [Figure(p, caption) for p in paths]
+    if not a.baselines.empty:
+        built = tables.baselines(a)
+        blocks += [Heading("Baselines"),
+                   Text("Models that are fitted, not trained: ridge regression on the raw "
+                        "inputs (`linear`; for classification, least squares on one-hot "
+                        "labels), random features (a one-hidden-layer net of the budget's "
+                        "width with random hidden weights and a ridge read-out; input gain and "
+                        "ridge chosen on validation; `n_params` counts the random layer), and "
+                        "the task's own rules. Values are medians over seeds."),
+                   _table(out, "baselines", built, a.baselines, "Baselines (selected on validation)")]
     if not a.fits.empty:
         blocks += [Heading("Scaling: test_metric ~ c n_params^(-alpha)"),
                    _table(out, "scaling", tables.fits(a), a.fits,
-                          "Power-law fits of tuned test_metric against parameters")]
+                          "Power-law fits of test_metric (selected on validation) against "
+                          "parameters"), coverage]
     if not a.samples.empty:
         blocks += [Heading("Sample complexity"),
                    _table(out, "samples", tables.samples(a), a.samples,
-                          "Training samples at which test error falls below 10% of chance")]
+                          "Training samples at which test error falls below 10% of chance "
+                          "(selected on validation)"), coverage]
         blocks += [Figure(p, "Figure 4: test_metric against training samples (largest budget "
-                          "per depth); dash-dot: learned threshold; vertical: theory's P_star")
+                          "per depth, selected on validation); dash-dot: learned threshold; "
+                          "vertical: theory's P_star")
                    for p in figures.sample_complexity(a, out)]
     if (df["status"] == "constructed").any():
         built = tables.constructed(df)
@@ -114,7 +189,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
                    Text("The networks the theorems build (SCIENCE.md, \"Constructed networks\"), "
                         "evaluated in float32 on the same test draw as trained networks; "
                         "`theorem` is the neuron (or ReLU unit) count the theory states, "
-                        "`lambda` the input scale chosen on a separate validation draw. A "
+                        "`lambda` the input scale chosen on the validation draw. A "
                         "product tree over n inputs, n not a power of two, carries a value "
                         "through a layer (2 neurons), so it can exceed 4(n-1)."),
                    _table(out, "constructed", built, built, "Constructed networks")]
@@ -124,7 +199,9 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
                           "among members) against parameters")
                    for p in figures.wall_time(df, out)]
         blocks += [Heading("Every cell"),
-                   _table(out, "cells", tables.cells(a), a.cells, "Every cell of the grid")]
+                   _table(out, "cells", tables.cells(a), a.cells,
+                          "Every cell of the grid (lr and test selected on validation)"),
+                   coverage]
     return blocks
 
 
@@ -140,7 +217,11 @@ def _manifest(df: pd.DataFrame, dirs: Sequence[Path], a: Analysis, out: Path) ->
         "devices": sorted(set(df["device"] + " (" + df["device_name"] + ")")),
         "created": [df["created_at"].min(), df["created_at"].max()],
         "eps": a.eps,
-        "bootstrap": {"replicates": REPS, "level": LEVEL, "unit": "seed"},
+        "eps_source": a.eps_source,
+        "intervals": {"method": "order-statistic interval of the median over replicates",
+                      "level": LEVEL, "replicates": sorted(
+                          {int(k) for k in a.curves.points["replicates"].dropna()})},
+        "selection": "learning rate per cell by mean val_metric over replicates",
         "files": sorted(str(p.relative_to(out)) for p in out.rglob("*")
                         if p.is_file() and p.name != "manifest.json"),
     }
@@ -149,7 +230,8 @@ def _manifest(df: pd.DataFrame, dirs: Sequence[Path], a: Analysis, out: Path) ->
 def build_report(dirs: Sequence[Path], out: Path, eps: Sequence[float] | None = None) -> Path:
     """Write the report for the results under ``dirs`` into ``out``; returns ``index.md``.
 
-    ``eps``: thresholds for P_d / E_d for every task (default: fractions of chance).
+    ``eps``: absolute thresholds for P_d / E_d for every task (default: each task's
+    ``report.eps``, declared with its run and stored in its rows).
     """
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} is a file; give a directory to write the report into")

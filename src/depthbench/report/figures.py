@@ -19,7 +19,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
-from depthbench.analysis import INSTANCE, PANEL, Analysis  # noqa: E402
+from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, ordered  # noqa: E402
 from depthbench.analysis.efficiency import FLOOR  # noqa: E402
 from depthbench.analysis.samples import LEARNED  # noqa: E402
 
@@ -66,6 +66,16 @@ def _tuned_line(ax: plt.Axes, line: pd.DataFrame, x: str, colour: tuple, label: 
                     color=colour, alpha=0.2, linewidth=0)
 
 
+def _per_panel(frame: pd.DataFrame) -> tuple[plt.Figure, list[tuple[plt.Axes, str, pd.DataFrame]],
+                                              dict[int, tuple]]:
+    """A figure with one panel per ``panel`` of ``frame`` (in :func:`ordered` order): the
+    figure, ``(axes, panel, its rows)`` per panel, and a colour per depth."""
+    panels = ordered(frame[PANEL])
+    fig, axes = _grid(len(panels))
+    return (fig, [(ax, p, frame[frame[PANEL] == p]) for ax, p in zip(axes, panels)],
+            _palette(sorted(frame["depth"].unique())))
+
+
 def _references(ax: plt.Axes, info: pd.Series) -> None:
     """Chance and (where the task has one) the Bayes-optimal test_metric as lines."""
     ax.axhline(info["chance"], color="grey", linestyle="--", linewidth=1, label="chance")
@@ -75,13 +85,15 @@ def _references(ax: plt.Axes, info: pd.Series) -> None:
 
 
 def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
-    """Figure 1: tuned test_metric against n_params, one line per depth with its 95%
-    bootstrap band, and the constructed networks of the same task as markers."""
+    """Figure 1: selected test_metric against n_params, one line per depth with its
+    interval band, the constructed networks of the same task as stars and the baselines
+    (same task, same n_train or a rule) as grey markers."""
     points = a.curves.points
     if points.empty:
         return []
     built = df[df["status"] == "constructed"]
-    panels = sorted(points[PANEL].unique())
+    base = a.baselines
+    panels = ordered(points[PANEL])
     colours = _palette(sorted(points["depth"].unique()))
     fig, axes = _grid(len(panels))
     for ax, panel in zip(axes, panels):
@@ -89,7 +101,13 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
         for depth, line in part.groupby("depth"):
             _tuned_line(ax, line, "n_params", colours[depth], str(depth))
         instance = part[INSTANCE].iloc[0]
-        task = instance.split(" · ")[0]
+        task = a.instances.loc[instance, TASK]
+        n_train = part["n_train"].iloc[0]
+        mine = base[(base[TASK] == task) & (base["n_train"].isna()
+                                            | base["n_train"].eq(n_train).fillna(False))]
+        for (name, line), marker in zip(mine.groupby("baseline"), ("s", "D", "v", "P")):
+            ax.plot(line["n_params"].clip(lower=1), np.maximum(line["test_metric"], FLOOR),
+                    marker=marker, color="grey", linestyle=":", label=f"baseline: {name}")
         for (name, row) in built[built[PANEL] == task].set_index("model").iterrows():
             ax.scatter(row["n_params"], max(row["test_metric"], FLOOR), marker="*", s=120,
                        color="black", zorder=5)
@@ -156,12 +174,12 @@ def efficiency_vs_size(a: Analysis, out: Path) -> list[Path]:
 
 
 def heatmap(a: Analysis, out: Path) -> list[Path]:
-    """Figure 3: tuned test_metric over hidden layers x budget, each cell annotated
+    """Figure 3: selected test_metric over hidden layers x budget, each cell annotated
     with its width (the layout of Rolnick & Tegmark 2018, Fig. 2)."""
     cells = a.cells.dropna(subset=["tuned"])
     if cells.empty:
         return []
-    panels = sorted(cells[PANEL].unique())
+    panels = ordered(cells[PANEL])
     fig, axes = _grid(len(panels), width=6.0, height=3.6)
     positive = cells["tuned"][cells["tuned"] > 0]
     norm = LogNorm(vmin=max(positive.min(), FLOOR), vmax=max(positive.max(), 1.0)) if len(positive) else None
@@ -182,7 +200,7 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
     depth), with the "learned" threshold (10% of chance) and the theory's P_star."""
     points = a.curves.points
     several = points.groupby(INSTANCE)["n_train"].nunique()
-    instances = sorted(several[several > 1].index)
+    instances = ordered(several[several > 1].index)
     if not instances:
         return []
     fig, axes = _grid(len(instances))
@@ -206,6 +224,48 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
         _title(ax, instance)
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig4_sample_complexity")
+
+
+def efficiency_vs_eps(a: Analysis, out: Path) -> list[Path]:
+    """Figure 6: E_d(eps) over a range of eps per panel (exact values as lines, lower
+    bounds as triangles), eps decreasing to the right."""
+    if a.e_curve.empty:
+        return []
+    fig, panels, colours = _per_panel(a.e_curve)
+    for ax, panel, part in panels:
+        for depth, line in part.groupby("depth"):
+            exact = line[line["censor"] == ""]
+            ax.plot(exact["eps"], exact["value"], marker="o", color=colours[depth], label=str(depth))
+            bound = line[line["censor"] == ">="]
+            ax.scatter(bound["eps"], bound["value"], marker="^", color=colours[depth], s=40)
+        ax.axhline(1, color="grey", linewidth=0.8)
+        ax.set(xscale="log", yscale="log", xlabel="eps (test_metric threshold)",
+               ylabel="E_d(eps) = P_1 / P_d")
+        ax.invert_xaxis()
+        _title(ax, panel)
+        ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+    return _save(fig, out, "fig6_efficiency_vs_eps")
+
+
+def training_loss(a: Analysis, out: Path) -> list[Path]:
+    """Figure 7: median training loss at the chosen rate against n_params per depth;
+    hollow markers: cells with members that did not converge."""
+    cells = a.cells.dropna(subset=["train_loss"])
+    if cells.empty:
+        return []
+    fig, panels, colours = _per_panel(cells)
+    for ax, panel, part in panels:
+        for depth, line in part.sort_values("n_params").groupby("depth"):
+            ax.plot(line["n_params"], np.maximum(line["train_loss"], FLOOR), color=colours[depth],
+                    marker="o", label=str(depth))
+            open_ = line[line["converged"] < line["members"]]
+            ax.scatter(open_["n_params"], np.maximum(open_["train_loss"], FLOOR), s=90,
+                       facecolors="white", edgecolors=colours[depth], zorder=5)
+        ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)",
+               ylabel="training loss (hollow: not converged)")
+        _title(ax, panel)
+        ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+    return _save(fig, out, "fig7_training_loss")
 
 
 def wall_time(df: pd.DataFrame, out: Path) -> list[Path]:

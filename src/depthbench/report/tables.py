@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from depthbench.analysis import INSTANCE, PANEL, Analysis
+from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, natural
+from depthbench.analysis.intervals import LEVEL
 
 MARKS = {"": "", ">": "> ", "<=": "<= ", ">=": ">= ", "undetermined": ""}
 
@@ -20,33 +21,54 @@ def number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
-def with_interval(value: float, lo: float, hi: float) -> str:
-    """``0.041 [0.03, 0.052]``: a value and its 95% bootstrap interval."""
+def with_interval(value: float, lo: float, hi: float, coverage: float) -> str:
+    """``0.041 [0.03, 0.052]`` for an interval of at least the nominal coverage,
+    ``0.041 (range 0.03-0.052)`` for a range over fewer seeds (its coverage is lower,
+    said in the table's caption); the value alone where there is none."""
     if isinstance(value, float) and math.isnan(value):
         return "-"
-    return f"{number(value)} [{number(lo)}, {number(hi)}]"
+    if not (isinstance(coverage, float) and coverage > 0):
+        return number(value)
+    if coverage >= LEVEL:
+        return f"{number(value)} [{number(lo)}, {number(hi)}]"
+    return f"{number(value)} (range {number(lo)}-{number(hi)})"
 
 
-def censored(value: float, censor: str, lo: float, hi: float) -> str:
-    """A possibly censored value: ``> 3000`` or ``>= 12.5 [9.1, 20]``; the interval is
-    shown only for exact values and lower/upper bounds of ratios."""
+def censored(value: float, censor: str, lo: float, hi: float, coverage: float) -> str:
+    """A possibly censored value: ``> 3000`` or ``>= 12.5``: censored values are bounds
+    and get no interval; exact ones get :func:`with_interval`."""
     if censor == "undetermined":
         return "undetermined"
-    if censor in (">", "<="):  # a size the grid did not bracket: the bound is the grid's edge
+    if censor:
         return f"{MARKS[censor]}{number(value)}"
-    return MARKS[censor] + with_interval(value, lo, hi)
+    return with_interval(value, lo, hi, coverage)
+
+
+def in_order(frame: pd.DataFrame, *keys: str) -> pd.DataFrame:
+    """``frame`` sorted by ``keys`` with numbers inside labels compared by value."""
+    return frame.sort_values(list(keys), key=lambda col: col.map(natural) if col.dtype == object
+                             else col, ignore_index=True)
 
 
 def cells(a: Analysis) -> pd.DataFrame:
-    """Per cell: size, tuned value with interval, median, best, mean with interval, counts."""
-    c = a.cells
+    """Per cell: size, the learning rate chosen on validation (``*`` at the grid's edge),
+    validation metric, selected test metric with its interval, training loss,
+    converged members, the test-selected oracle, counts and the baselines that beat it."""
+    c = in_order(a.cells, PANEL, "depth", "budget")
     return pd.DataFrame({
         "panel": c[PANEL], "depth": c["depth"], "budget": c["budget"],
         "width": c["width"], "n_params": c["n_params"],
-        "tuned [95% CI]": [with_interval(*v) for v in zip(c["tuned"], c["tuned_lo"], c["tuned_hi"])],
-        "median": c["median"].map(number), "best": c["best"].map(number),
-        "mean [95% CI]": [with_interval(*v) for v in zip(c["mean"], c["mean_lo"], c["mean_hi"])],
+        "lr (val)": [("-" if pd.isna(lr) else f"{lr:g}") + ("*" if e else "")
+                     for lr, e in zip(c["lr"], c["lr_edge"].fillna(""))],
+        "val": c["val"].map(number),
+        "test": [with_interval(*v) for v in
+                 zip(c["tuned"], c["tuned_lo"], c["tuned_hi"], c["coverage"])],
+        "train loss": c["train_loss"].map(number),
+        "converged": [f"{k:.0f}/{m:.0f}" if pd.notna(m) else "-"
+                      for k, m in zip(c["converged"], c["members"])],
+        "oracle (test-selected)": c["oracle"].map(number),
         "ok": c["ok"], "diverged": c["diverged"], "infeasible": c["infeasible"],
+        "beaten by baseline": c["beaten_by"],
     })
 
 
@@ -54,14 +76,25 @@ def by_depth(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Rows panel x eps, one column per depth, cells from :func:`censored`."""
     if frame.empty:
         return pd.DataFrame()
-    text = frame.assign(text=[censored(*v) for v in
-                              zip(frame["value"], frame["censor"], frame["lo"], frame["hi"])])
+    text = frame.assign(text=[censored(*v) for v in zip(frame["value"], frame["censor"],
+                                                       frame["lo"], frame["hi"], frame["coverage"])])
     wide = text.pivot_table(index=[PANEL, "eps"], columns="depth", values="text", aggfunc="first")
     wide = wide.fillna("-")  # a depth with no trained cell in this panel
     wide.columns = [f"{name} depth {d}" for d in wide.columns]
-    wide = wide.reset_index()
-    wide["eps"] = wide["eps"].map("{:g}".format)
+    wide = in_order(wide.reset_index().assign(eps=lambda t: -t["eps"]), PANEL, "eps")
+    wide["eps"] = (-wide["eps"]).map("{:.3g}".format)
     return wide
+
+
+def baselines(a: Analysis) -> pd.DataFrame:
+    """Per task instance, n_train, baseline and budget: its size and test/validation metric."""
+    b = in_order(a.baselines, TASK, "baseline", "n_params")
+    return pd.DataFrame({
+        "task": b[TASK], "n_train": b["n_train"].astype("string").fillna("-"),
+        "baseline": b["baseline"], "budget": b["budget"].astype("string").fillna("-"),
+        "n_params": b["n_params"], "val": b["val_metric"].map(number),
+        "test": b["test_metric"].map(number), "seeds": b["replicates"],
+    })
 
 
 def neurons(a: Analysis) -> pd.DataFrame:
@@ -83,7 +116,7 @@ def fits(a: Analysis) -> pd.DataFrame:
     f = a.fits
     return pd.DataFrame({
         "panel": f[PANEL], "depth": f["depth"],
-        "alpha [95% CI]": [with_interval(*v) for v in zip(f["alpha"], f["lo"], f["hi"])],
+        "alpha": [with_interval(*v) for v in zip(f["alpha"], f["lo"], f["hi"], f["coverage"])],
         "c": f["c"].map(number), "cells fitted": f["points"],
     })
 
@@ -95,7 +128,8 @@ def samples(a: Analysis) -> pd.DataFrame:
     table = pd.DataFrame({
         "instance": s[INSTANCE], "depth": s["depth"], "budget": s["budget"],
         "eps (10% of chance)": s["eps"].map("{:g}".format),
-        "n_train to learn": [censored(*v) for v in zip(s["value"], s["censor"], s["lo"], s["hi"])],
+        "n_train to learn": [censored(*v) for v in
+                             zip(s["value"], s["censor"], s["lo"], s["hi"], s["coverage"])],
     })
     if "theory.P_star" in a.instances.columns:
         table["P_star (theory)"] = s[INSTANCE].map(a.instances["theory.P_star"]).map(number)
