@@ -74,6 +74,8 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("report.eps=[0.1,-1]", "report.eps", "must be > 0"),
     ("report.eps_scale=percent", "report.eps_scale", "must be one of chance, bayes, absolute"),
     ("baselines=maybe", "baselines", "must be true or false"),
+    ("grid.n_train=[offline]", "grid.n_train", "must be an integer >= 1"),
+    ("task=rhm grid.n_train=[online]", "grid.n_train", "online data needs fresh inputs"),
     ("fail_fast=maybe", "fail_fast", "must be true or false"),
     ("model=tree model.s=3", "grid.depths", "not a power of s=3"),
     ("task=rhm task.v=4 task.m=2 task.s=2 task.L=2 task.n_c=3 model=tree grid.depths=[2]",

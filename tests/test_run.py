@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import depthbench.run as run_module
-from depthbench import results
+from depthbench import analysis, results
 from depthbench.errors import ConfigError
 from depthbench.run import run
 
@@ -157,3 +157,15 @@ def test_too_many_samples_for_a_finite_task_writes_nothing(make_cfg, tmp_path):
         run(cfg)
     store = tmp_path / "results"
     assert not store.exists() or not results.files(store)
+
+
+def test_online_data_trains_its_own_groups_and_names_its_panel(make_cfg):
+    rows = run(make_cfg("task.n=2", "grid.n_train=[online,256]", "grid.depths=[1]",
+                        "baselines=true"))
+    trained = rows[rows["status"] == "ok"]
+    assert sorted(trained["n_train"].unique()) == [0, 256]
+    assert set(trained["group_size"]) == {2}  # online and finite members never share a group
+    online = trained[trained["n_train"] == 0]
+    assert (online["train_loss"] == online["loss_curve"].map(lambda c: c[-1])).all()
+    assert set(rows.loc[rows["status"] == "baseline", "n_train"]) == {0, 256}
+    assert any(p.endswith("n_train=online") for p in analysis.label(rows)["panel"])

@@ -73,3 +73,31 @@ def test_steps_are_counted_across_index_blocks(steps):
     model.reset_parameters([0])
     result = train_group(model, data, [Member(0, 0.01, 512)], steps, 16, on_steps=seen.append)
     assert sum(seen) == steps and result.steps[0] == steps
+
+
+def test_online_members_draw_fresh_samples_and_equal_their_one_member_runs():
+    task = tasks.make("product", n=2)
+    data = _data(task)
+    seen = []
+
+    def sample(num, seed, step):
+        seen.append((seed, step))
+        return task.sample(num, 1000 * seed + step)
+
+    members = [Member(0, 0.01, 0), Member(1, 0.003, 0)]
+    group = train_group(_model(members), data, members, 130, 32, online=sample)
+    assert sorted(set(seen)) == [(s, b) for s in (0, 1) for b in (0, 64, 128)]  # a block at a time
+    for k, member in enumerate(members):
+        solo = train_group(_model([member]), data, [member], 130, 32, online=sample)
+        np.testing.assert_allclose(group.test_metric[k], solo.test_metric[0], rtol=1e-5)
+        assert group.train_loss[k] == pytest.approx(group.curve[k, -1], rel=1e-6)
+    assert (group.curve[:, -1] < group.curve[:, 0]).all()
+    with pytest.raises(ValueError, match="all online"):
+        train_group(_model(members), data, [Member(0, 0.01, 0), Member(1, 0.01, 512)], 10, 8,
+                    online=sample)
+
+
+def _model(members):
+    model = MLP((1, 2), 1, 2, 8, members=len(members))
+    model.reset_parameters([100 + m.seed for m in members])
+    return model

@@ -61,8 +61,9 @@ def _warn_flags(rows: pd.DataFrame) -> None:
     labelled = analysis.label(trained)
     flagged = analysis.flags(analysis.aggregate(labelled, analysis.curves(labelled)))
     if len(flagged):
-        cells = "; ".join(f"depth {d} budget {b}: {p}" for d, b, p in
-                          zip(flagged["depth"], flagged["budget"], flagged["problem"]))
+        cells = "; ".join(f"n_train {n or 'online'} depth {d} budget {b}: {p}" for n, d, b, p in
+                          zip(flagged["n_train"], flagged["depth"], flagged["budget"],
+                              flagged["problem"]))
         print(f"warning: {len(flagged)} cells to read with care (lr at the grid's edge or not "
               f"converged): {cells}", file=sys.stderr)
 

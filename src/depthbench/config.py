@@ -17,12 +17,14 @@ from depthbench.schedule import SCHEDULES, Schedule
 from depthbench.validate import check_bool, check_choice, check_float, check_int, check_positive
 
 DEVICES = ("auto", "cpu", "cuda")
+ONLINE = 0  # grid.n_train "online": fresh samples from the generator for every minibatch
 EPS_SCALES = ("chance", "bayes", "absolute")
 
 
 @dataclass(frozen=True)
 class GridSpec:
-    """The axes of one job's grid (``grid.*``); ``seeds`` is a count: seeds 0..seeds-1."""
+    """The axes of one job's grid (``grid.*``); ``seeds`` is a count: seeds 0..seeds-1.
+    ``n_train`` holds :data:`ONLINE` (0) for ``online`` (a fresh draw for every minibatch)."""
 
     depths: tuple[int, ...]
     budgets: tuple[int, ...]
@@ -106,6 +108,14 @@ def _int_list(key: str, value: Any, low: int = 1, empty: bool = False) -> tuple[
     return tuple(sorted({check_int(key, v, low) for v in value}))
 
 
+def _n_train_list(value: Any) -> tuple[int, ...]:
+    """Training-set sizes (integers >= 1) or ``online`` (:data:`ONLINE`)."""
+    if isinstance(value, list) and "online" in value:
+        rest = [v for v in value if v != "online"]
+        return (ONLINE, *(_int_list("grid.n_train", rest) if rest else ()))
+    return _int_list("grid.n_train", value)
+
+
 def _lr_list(key: str, value: Any) -> tuple[float, ...]:
     if not isinstance(value, list) or not value:
         raise ConfigError(key, f"must be a non-empty list of positive numbers, got {value!r}")
@@ -167,7 +177,7 @@ def parse(cfg: DictConfig) -> RunSpec:
             budgets=_int_list("grid.budgets", grid.get("budgets")),
             seeds=check_int("grid.seeds", grid.get("seeds"), 1),
             lrs=_lr_list("grid.lrs", grid.get("lrs")),
-            n_train=_int_list("grid.n_train", grid.get("n_train")),
+            n_train=_n_train_list(grid.get("n_train")),
         ),
         train=TrainSpec(
             steps=check_int("train.steps", train.get("steps"), 1),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from depthbench import models
-from depthbench.config import RunSpec
+from depthbench.config import ONLINE, RunSpec
 from depthbench.errors import ConfigError
 from depthbench.models import Fit
 from depthbench.trainer import Member
@@ -80,11 +80,12 @@ def plan(spec: RunSpec, input_shape: tuple[int, int], output_dim: int) -> list[R
     return runs
 
 
-def groups(runs: list[Run]) -> dict[tuple[int, int], list[Run]]:
-    """Feasible runs keyed by shape ``(depth, width)``, in grid order."""
-    out: dict[tuple[int, int], list[Run]] = defaultdict(list)
+def groups(runs: list[Run]) -> dict[tuple[int, int, bool], list[Run]]:
+    """Feasible runs keyed by ``(depth, width, online)``, in grid order: one shape, and
+    either all online (fresh samples every step) or all drawing from the training set."""
+    out: dict[tuple[int, int, bool], list[Run]] = defaultdict(list)
     for r in runs:
         if r.fit.feasible:
             assert r.fit.width is not None
-            out[r.depth, r.fit.width].append(r)
+            out[r.depth, r.fit.width, r.member.n_train == ONLINE].append(r)
     return dict(out)

@@ -27,7 +27,8 @@ from depthbench.sweep import Job, thread_share
 from depthbench.tasks import Task, derive_seed
 from depthbench import baseline_runs
 from depthbench.rows import single_rows, untrained_row
-from depthbench.trainer import Data, GroupResult, chunks, member_bytes, train_group
+from depthbench.config import ONLINE
+from depthbench.trainer import Data, GroupResult, Sampler, chunks, member_bytes, train_group
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,10 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     within its sweep (its GPU, its share of the CPU threads)."""
     spec = config.parse(cfg)
     task = tasks.make(spec.task, **spec.task_params)
-    task.check_draw(max(spec.grid.n_train), spec.train.n_val, spec.train.n_test)
+    if ONLINE in spec.grid.n_train and not task.continuous:
+        raise ConfigError("grid.n_train", f"online data needs fresh inputs, but this {spec.task} "
+                          "has a finite input set that the test draw shares; use sizes")
+    task.check_draw(_train_draw(spec), spec.train.n_val, spec.train.n_test)
     models.check_params(spec.model, spec.model_params)
     device = resolve_device(spec.train.device, job.num)
     threads = spec.train.threads or thread_share(job)
@@ -107,6 +111,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         with tqdm(total=len(work) * spec.train.steps, unit="step", desc="groups",
                   disable=hide) as bar, matmul_precision(device, spec.train.tf32):
             for depth, width, members in work:
+                online = members[0].member.n_train == ONLINE
                 bar.set_postfix(depth=depth, width=width, members=len(members))
                 model = models.build(
                     spec.model, input_shape=task.input_shape, output_dim=task.output_dim,
@@ -117,6 +122,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
                     model, data, [r.member for r in members],
                     spec.train.steps, spec.train.batch_size, spec.train.schedule, on_steps=bar.update,
                     cuda_graph=spec.train.cuda_graph,
+                    online=_sampler(spec, task) if online else None,
                 )
                 columns = _run_columns(spec, members) | _trained_outcome(spec, members, outcome, bayes)
                 written += _store(spec, task, columns, common)
@@ -140,7 +146,7 @@ def _work(
     limit = int(spec.train.memory_gb * 2**30)
     return [
         (depth, width, part)
-        for (depth, width), members in shaped.items()
+        for (depth, width, _), members in shaped.items()
         for part in chunks(
             members,
             member_bytes(members[0].fit.n_params or 0, members[0].fit.n_hidden or 0,
@@ -195,10 +201,25 @@ def _construct(
     return _store(spec, task, single_rows(rows), common)
 
 
+ONLINE_DRAW = 16384  # training draw of a grid with online data: standardisation, baselines
+
+
+def _train_draw(spec: config.RunSpec) -> int:
+    """Size of the training draw: the largest ``n_train``, at least :data:`ONLINE_DRAW`
+    where the grid trains online."""
+    return max(*spec.grid.n_train, ONLINE_DRAW if ONLINE in spec.grid.n_train else 1)
+
+
+def _sampler(spec: config.RunSpec, task: Task) -> Sampler:
+    """Fresh training samples for online members: ``(num, seed, step)`` -> a CPU draw from
+    a stream of ``data_seed``, the member's seed and the step, apart from every other draw."""
+    return lambda num, seed, step: task.sample(num, derive_seed(spec.data_seed, seed, "online", step))
+
+
 def _draw(spec: config.RunSpec, task: Task) -> Data:
-    """One training draw (the largest ``n_train``; smaller sizes use its prefix), one
+    """One training draw (:func:`_train_draw`; smaller sizes use its prefix), one
     validation and one test draw, made on the CPU so that every device sees the same data."""
-    train, val, test = task.split(max(spec.grid.n_train), spec.train.n_val, spec.train.n_test,
+    train, val, test = task.split(_train_draw(spec), spec.train.n_val, spec.train.n_test,
                                   spec.data_seed)
     return Data.from_draws(task.kind, train, val, test)
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from depthbench.config import ONLINE
 from depthbench.draws import Split
 from depthbench.optim import BatchedAdam
 from depthbench.schedule import Schedule, checkpoints, converged
@@ -23,6 +24,7 @@ from depthbench.tasks.base import derive_seed
 INDEX_BLOCK = 64  # minibatch indices are drawn this many steps at a time
 EVAL_ELEMENTS = 1 << 24  # activations held at once during evaluation
 Draw = tuple[torch.Tensor, torch.Tensor]  # (x [N, input_dim], y [N])
+Sampler = Callable[[int, int, int], Draw]  # (num_samples, member seed, step) -> fresh draw
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,15 @@ def train_group(
     schedule: Schedule = Schedule(),
     on_steps: Callable[[int], None] = lambda n: None,
     cuda_graph: bool = False,
+    online: Sampler | None = None,
 ) -> GroupResult:
     """Train ``model`` (``members`` stacked, already initialised) with BatchedAdam.
+
+    Minibatches are drawn from each member's first ``n_train`` training rows, or, for
+    a group of online members (``n_train = 0``), fresh from ``online(num_samples,
+    seed, step)``, a block of :data:`INDEX_BLOCK` steps at a time on the CPU; their
+    ``train_loss`` is then the mean minibatch loss over the last tenth of the steps
+    (fresh samples: an estimate of the population loss).
 
     Step ``t`` uses each member's learning rate times ``schedule.factors(steps)[t]``.
     A member whose training loss becomes NaN/inf is reported ``diverged``; being
@@ -162,6 +171,9 @@ def train_group(
     factors = schedule.factors(steps).to(device)
     generators = [torch.Generator().manual_seed(derive_seed(m.seed, "minibatch")) for m in members]
     n_train = [m.n_train for m in members]
+    fresh = [n == ONLINE for n in n_train]
+    if (online is not None) != any(fresh) or any(fresh) != all(fresh):
+        raise ValueError("a group is either all online members (with a sampler) or none")
     y_train = data.target(data.y_train)
     finite = torch.ones(K, dtype=torch.bool, device=device)
     steps_done = torch.zeros(K, dtype=torch.int64, device=device)  # steps before the first non-finite loss
@@ -169,29 +181,46 @@ def train_group(
     marks = checkpoints(steps)
     curve = torch.zeros(K, len(marks), device=device)
 
-    def step(batch: torch.Tensor) -> None:
-        """One step on minibatch indices ``batch`` ``[K, B]``; gradients are left in ``.grad``."""
-        loss = per_member_loss(data.kind, model(data.x_train[batch]), y_train[batch]).mean(1)
+    def step(x: torch.Tensor, y: torch.Tensor) -> None:
+        """One step on minibatch ``x`` ``[K, B, input_dim]``, ``y`` ``[K, B]`` (targets in
+        the loss's units); gradients are left in ``.grad``."""
+        loss = per_member_loss(data.kind, model(x), y).mean(1)
         loss.sum().backward()
         optimizer.step()
         finite.logical_and_(torch.isfinite(loss))
         steps_done.add_(finite)
         loss_sum.add_(loss.detach())
 
-    run = GraphedStep(step, optimizer.zero_grad) if on_cuda and cuda_graph else None
+    def indexed(batch: torch.Tensor) -> None:
+        """One step on minibatch indices ``batch`` ``[K, B]`` into the training draw."""
+        step(data.x_train[batch], y_train[batch])
+
+    def block_inputs(block_start: int, block: int) -> list[torch.Tensor]:
+        """The block's minibatches: indices ``[K, block, B]``, or online samples
+        ``x`` ``[K, block, B, input_dim]`` and ``y`` ``[K, block, B]``."""
+        if online is None:
+            return [minibatch_indices(generators, n_train, block, batch_size)]
+        drawn = [online(block * batch_size, m.seed, block_start) for m in members]
+        x = torch.stack([d[0] for d in drawn]).view(K, block, batch_size, -1)
+        y = data.target(torch.stack([d[1] for d in drawn])).view(K, block, batch_size)
+        return [x, y]
+
+    fn = indexed if online is None else step
+    run = GraphedStep(fn, optimizer.zero_grad) if on_cuda and cuda_graph else None
     mark, previous = 0, 0
     start = time.perf_counter()
     for block_start in range(0, steps, INDEX_BLOCK):
         block = min(INDEX_BLOCK, steps - block_start)
-        idx = minibatch_indices(generators, n_train, block, batch_size)
         # from pinned memory the copy is asynchronous: the host never waits for the GPU
-        idx = (idx.pin_memory() if on_cuda else idx).to(device, non_blocking=on_cuda)
+        inputs = [(t.pin_memory() if on_cuda else t).to(device, non_blocking=on_cuda)
+                  for t in block_inputs(block_start, block)]
         for t in range(block):
             optimizer.scale.copy_(factors[block_start + t])
+            now = [i[:, t] for i in inputs]
             if run is not None:
-                run(idx[:, t])
+                run(*now)
             else:
-                step(idx[:, t])
+                fn(*now)
                 optimizer.zero_grad()
             done = block_start + t + 1
             if done == marks[mark]:
@@ -204,13 +233,14 @@ def train_group(
     train_time = time.perf_counter() - start
 
     start = time.perf_counter()
-    train_loss, _ = evaluate(model, data, data.x_train, data.y_train, n_train)
+    record = curve.cpu().numpy()
+    train_loss = (record[:, -1].astype(np.float64) if online is not None else
+                  evaluate(model, data, data.x_train, data.y_train, n_train)[0])
     val_loss, val_metric = evaluate(model, data, data.x_val, data.y_val, [len(data.y_val)] * K)
     test_loss, test_metric = evaluate(model, data, data.x_test, data.y_test, [len(data.y_test)] * K)
     eval_time = time.perf_counter() - start
 
     diverged = ~finite.cpu().numpy() | ~np.isfinite(test_metric)
-    record = curve.cpu().numpy()
     return GroupResult(
         train_loss=train_loss,
         val_loss=val_loss,
@@ -232,7 +262,8 @@ class GraphedStep:
 
     The first :attr:`WARMUP` calls run eagerly on a side stream, as capture requires
     (they are real steps: gradients are cleared after each); the next call captures
-    ``step`` on a static index buffer ``[K, B]`` with the gradients unset, so that
+    ``step`` on static copies of its inputs (minibatch indices ``[K, B]``, or online
+    samples) with the gradients unset, so that
     backward allocates them in the graph's memory pool; that call and every later one
     copy their indices into the buffer and replay the graph. Between replays the
     gradients are overwritten, never accumulated, as in the eager loop.
@@ -240,30 +271,32 @@ class GraphedStep:
 
     WARMUP = 3
 
-    def __init__(self, step: Callable[[torch.Tensor], None], zero_grad: Callable[[], None]) -> None:
+    def __init__(self, step: Callable[..., None], zero_grad: Callable[[], None]) -> None:
         self.step, self.zero_grad = step, zero_grad
         self.calls = 0
         self.side: torch.cuda.Stream | None = None
         self.graph: torch.cuda.CUDAGraph | None = None
-        self.batch: torch.Tensor | None = None
+        self.inputs: list[torch.Tensor] = []
 
-    def __call__(self, batch: torch.Tensor) -> None:
+    def __call__(self, *inputs: torch.Tensor) -> None:
         self.calls += 1
+        device = inputs[0].device
         if self.calls <= self.WARMUP:
-            self.side = self.side or torch.cuda.Stream(batch.device)
-            self.side.wait_stream(torch.cuda.current_stream(batch.device))
+            self.side = self.side or torch.cuda.Stream(device)
+            self.side.wait_stream(torch.cuda.current_stream(device))
             with torch.cuda.stream(self.side):
-                self.step(batch)
+                self.step(*inputs)
                 self.zero_grad()
-            torch.cuda.current_stream(batch.device).wait_stream(self.side)
+            torch.cuda.current_stream(device).wait_stream(self.side)
             return
         if self.graph is None:
-            self.batch = batch.clone()
+            self.inputs = [i.clone() for i in inputs]
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph):
-                self.step(self.batch)
+                self.step(*self.inputs)
         else:
-            self.batch.copy_(batch)
+            for static, i in zip(self.inputs, inputs):
+                static.copy_(i)
         self.graph.replay()
 
 

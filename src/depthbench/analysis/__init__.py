@@ -70,14 +70,15 @@ def _names(df: pd.DataFrame, keys: list[str]) -> pd.Series:
 def label(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with label columns: ``task_instance`` (the task and its parameters),
     ``instance`` (task instance and model family; a constructed or baseline row's is
-    its task instance), ``panel`` (instance and n_train) and ``replicate`` (data draw,
+    its task instance), ``panel`` (instance and n_train, ``online`` for 0) and ``replicate`` (data draw,
     task function seed where the family has one, model seed). Task function seeds and
     data seeds are replicates of one instance, not instances of their own."""
     keys = _instance_columns(df)
     trained = ~df["status"].isin(["constructed", "baseline"])
     task_only = _names(df, [k for k in keys if k == "task" or k.startswith("task.")])
     instance = _names(df, keys).where(trained, task_only)
-    panel = instance + " · n_train=" + df["n_train"].astype("string").fillna("")
+    sizes = df["n_train"].astype("string").fillna("").replace("0", "online")
+    panel = instance + " · n_train=" + sizes
     seeds = [c for c in ("data_seed", *REPLICATE_PARAMS, "seed") if c in df.columns]
     replicate = df[seeds].astype("string").fillna("-").agg("/".join, axis=1)
     return df.assign(**{TASK: task_only, INSTANCE: instance,
@@ -158,7 +159,7 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
 def flags(cells: pd.DataFrame) -> pd.DataFrame:
     """Cells a reader must not take at face value: the chosen learning rate at the
     edge of the grid tried (``lr_edge``), or members at it that did not converge
-    (``converged < members``). Columns: the cell keys and ``problem``."""
+    (``converged < members``). Columns: the cell keys, ``n_train`` and ``problem``."""
     edge = cells["lr_edge"].fillna("") != ""
     unconverged = cells["converged"].fillna(0) < cells["members"].fillna(0)
     problem = [", ".join(p for p, on in ((f"lr at {e} edge ({lr:g})", ed),
@@ -166,4 +167,4 @@ def flags(cells: pd.DataFrame) -> pd.DataFrame:
                for e, lr, ed, m, k, un in zip(cells["lr_edge"], cells["lr"], edge,
                                                cells["members"], cells["converged"], unconverged)]
     out = cells.assign(problem=problem)[edge | unconverged]
-    return out[[PANEL, "depth", "budget", "problem"]].reset_index(drop=True)
+    return out[[PANEL, "n_train", "depth", "budget", "problem"]].reset_index(drop=True)

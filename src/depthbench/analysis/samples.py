@@ -29,7 +29,8 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
     censored), ``sizes`` (n_train values on the grid).
     """
     rows = []
-    for (instance, depth, budget), part in c.points.groupby([INSTANCE, "depth", "budget"], sort=True):
+    sized = c.points[c.points["n_train"] > 0]  # online data has no training-set size
+    for (instance, depth, budget), part in sized.groupby([INSTANCE, "depth", "budget"], sort=True):
         if part["n_train"].nunique() < 2:
             continue
         part = part.sort_values("n_train")

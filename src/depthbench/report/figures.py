@@ -198,7 +198,7 @@ def heatmap(a: Analysis, out: Path) -> list[Path]:
 def sample_complexity(a: Analysis, out: Path) -> list[Path]:
     """Figure 4: tuned test_metric against n_train per depth (largest budget of each
     depth), with the "learned" threshold (10% of chance) and the theory's P_star."""
-    points = a.curves.points
+    points = a.curves.points[a.curves.points["n_train"] > 0]  # not online data
     several = points.groupby(INSTANCE)["n_train"].nunique()
     instances = ordered(several[several > 1].index)
     if not instances:

@@ -44,6 +44,9 @@ class Task(ABC):
     #: how ``report.eps`` reads by default: fractions of chance, or of the gap from the
     #: Bayes error to chance where the family computes the Bayes error
     eps_scale: ClassVar[str] = "chance"
+    #: whether fresh samples never repeat an input (false for a finite input set), so that
+    #: online training data (``grid.n_train: [online]``) stays apart from the test draw
+    continuous: bool = True
     kind: Kind
     input_dim: int
     n_classes: int  # 0 for regression

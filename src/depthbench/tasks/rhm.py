@@ -29,6 +29,7 @@ class RHM(Task):
     """
 
     family = "rhm"
+    continuous = False  # P_max distinct inputs
 
     def __init__(
         self, v: int = 16, m: int = 4, s: int = 2, L: int = 3, n_c: int = 8, function_seed: int = 0

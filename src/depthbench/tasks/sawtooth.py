@@ -44,6 +44,7 @@ class Sawtooth(Task):
         self.n_classes = 0 if mode == "regression" else 2
         self.theory = {"shallow_relu_units": 2.0**self.k - 1, "deep_relu_units": 2.0 * self.k}
         self.params = {"k": self.k, "mode": mode}
+        self.continuous = mode != "points"  # 2^k + 1 points
 
     def sample(
         self, num_samples: int, seed: int, device: torch.device | str = "cpu"
