@@ -117,3 +117,31 @@ def test_constructions_alone_make_a_report(tmp_path):
     page = (tmp_path / "out" / "index.md").read_text()
     assert "## Constructed networks" in page and "deep_sawtooth" in page
     assert not list((tmp_path / "out").glob("fig*"))  # no trained rows: no figure
+
+
+@pytest.fixture(scope="module")
+def three_rates(tmp_path_factory) -> pd.DataFrame:
+    """Real rows of a grid with three learning rates (to plant outcomes into)."""
+    root = tmp_path_factory.mktemp("rates")
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=smoke", "grid.lrs=[0.001,0.01,0.1]",
+                                           "baselines=false", f"results_dir={root}"])
+    run(cfg)
+    return results.load(root)
+
+
+@pytest.mark.parametrize("planted,flagged", [("middle", False), ("largest", True)])
+def test_flags_appear_exactly_for_a_grid_built_to_trigger_them(three_rates, tmp_path, planted,
+                                                               flagged):
+    rows = three_rates.copy()
+    best = rows["lr"] == (0.01 if planted == "middle" else 0.1)
+    rows["val_metric"] = rows["val_metric"].where(~best, rows["val_metric"] / 100)
+    rows["converged"] = pd.array([planted == "middle" or not b for b in best], dtype="boolean")
+    results.write(rows, tmp_path / "planted", "planted")
+    build_report([tmp_path / "planted"], tmp_path / "out")
+    page = (tmp_path / "out" / "index.md").read_text()
+    assert ("## Cells to read with care" in page) == flagged
+    if flagged:
+        problems = pd.read_csv(tmp_path / "out" / "tables" / "flags.csv")["problem"]
+        assert len(problems) == 4 and problems.str.contains("lr at high edge").all()
+        assert problems.str.contains("2/2 not converged").all()
