@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from depthbench import analysis
-from depthbench.analysis.efficiency import crossing, ratio
+from depthbench.analysis.efficiency import censored_median, crossing, ratio
 from depthbench.analysis.scaling import power_law
 
 
@@ -219,3 +219,19 @@ def test_labels_name_the_instance_and_the_panel():
     assert set(df["instance"]) == {"synthetic n=4 · mlp activation=silu"}
     assert set(df["panel"]) == {"synthetic n=4 · mlp activation=silu · n_train=500",
                                 "synthetic n=4 · mlp activation=silu · n_train=1000"}
+
+
+@pytest.mark.parametrize("values,censors,expected", [
+    ([3.0, 1.0, 2.0], ["", "", ""], (2.0, "")),
+    ([1.0, 2.0, 10.0, 4.0], ["", "", ">", ""], (3.0, "")),  # the bound lies beyond the middle
+    ([1.0, 10.0, 10.0], ["", ">", ">"], (10.0, ">")),
+    ([1.0, 2.0, 10.0, 10.0], ["", "", ">", ">"], (6.0, ">")),  # at least the mean of 2 and 10
+    ([1.0, 1.0, 5.0], ["<=", "<=", ""], (1.0, "<=")),
+    ([1.0, 10.0], ["<=", ">"], (math.nan, "undetermined")),
+    ([1.0, math.nan, 3.0], ["", "undetermined", ""], (math.nan, "undetermined")),
+])
+def test_the_median_of_censored_replicates_is_a_bound_only_where_the_middle_is(values, censors,
+                                                                               expected):
+    value, censor = censored_median(values, censors, ">")
+    assert censor == expected[1]
+    assert (math.isnan(value) and math.isnan(expected[0])) or value == pytest.approx(expected[0])

@@ -1,12 +1,12 @@
 """``P_d(eps)``, ``N_d(eps)`` and depth efficiency ``E_d(eps) = P_1(eps) / P_d(eps)``
 (SCIENCE.md, "Core definitions"), with censoring and intervals over replicates.
 
-Each curve (test_metric against size) is first made non-increasing by an isotonic fit
-of its log values (:func:`~depthbench.analysis.intervals.isotonic_decreasing`), so one
-noisy dip cannot decide where it first crosses eps. The headline value is the crossing
-of the cell medians' curve; its interval is the order-statistic interval of the
-median of the per-replicate crossings (each replicate's own curve at the cells' chosen
-rates), labelled by its true coverage. Censored values get no interval.
+Each replicate's curve (test_metric against size at the cells' chosen rates) is first
+made non-increasing by an isotonic fit of its log values
+(:func:`~depthbench.analysis.intervals.isotonic_decreasing`), so one noisy dip cannot
+decide where it first crosses eps. The headline value is the median over replicates of
+their crossings (or ratios); its interval is the order-statistic interval of that
+median, labelled by its true coverage. Censored values get no interval.
 
 Censoring (column ``censor``): ``""`` exact; ``">"`` eps was not reached on the grid,
 the value is the largest size tried (a lower bound); ``"<="`` eps was already reached
@@ -79,32 +79,63 @@ def crossing(x: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, str]:
     return float(np.exp(lx0 + t * (lx1 - lx0))), ""
 
 
+LOWER = (">", ">=")  # censor marks of lower bounds (sizes, ratios)
+UPPER = ("<=",)
+
+
+def censored_median(values: Sequence[float], censors: Sequence[str], lower: str) -> tuple[float, str]:
+    """The median of per-replicate values some of which are bounds.
+
+    Values are ordered with upper bounds first and lower bounds last (a bound sits
+    beyond every exact value on its side); NaN (undetermined) values are dropped. The
+    median is the middle value, or the mean of the middle two. It is exact when the
+    middle values are; a lower bound (``lower``: ``">"`` or ``">="``) when a middle
+    value is a lower bound and none an upper bound; ``"<="`` in the mirror case;
+    otherwise, or when any replicate is itself undetermined (NaN: it could lie
+    anywhere), ``"undetermined"`` (NaN).
+    """
+    kept = list(zip(values, censors))
+    if not kept or any(math.isnan(v) for v, _ in kept):
+        return math.nan, "undetermined"
+    kept.sort(key=lambda vc: (0 if vc[1] in UPPER else 2 if vc[1] in LOWER else 1, vc[0]))
+    k = len(kept)
+    middle = kept[(k - 1) // 2: k // 2 + 1]
+    value = float(np.mean([v for v, _ in middle]))
+    low = any(c in LOWER for _, c in middle)
+    high = any(c in UPPER for _, c in middle)
+    if low and high:
+        return math.nan, "undetermined"
+    return value, lower if low else "<=" if high else ""
+
+
 def thresholds(
     c: Curves, eps: Mapping[str, Sequence[float]], size: str = "n_params", by: str = PANEL
 ) -> pd.DataFrame:
     """``P_d(eps)`` (``size="n_params"``) or ``N_d(eps)`` (``"n_hidden"``) per ``by``
-    group (panel), depth and eps, on monotone (isotonic) curves.
+    group (panel), depth and eps: the median over replicates of each replicate's own
+    crossing, on its monotone (isotonic) curve at the cells' chosen rates.
 
     ``eps`` maps each instance to its thresholds. Columns: ``panel``, ``instance``,
-    ``n_train``, ``depth``, ``eps``, ``value``, ``censor``, ``lo``/``hi``/``coverage``
-    (interval of the median of the per-replicate crossings, replicates that never
-    cross counted at the grid's edge; NaN when ``value`` is censored) and
-    ``replicates`` (the per-replicate crossings, a Series keyed by replicate, for
+    ``n_train``, ``depth``, ``eps``, ``value`` and ``censor`` (:func:`censored_median`),
+    ``lo``/``hi``/``coverage`` (the order-statistic interval of that median, replicates
+    that never cross counted at the grid's edge; NaN when ``value`` is censored), and
+    ``replicates`` (per-replicate ``(value, censor)`` keyed by replicate, for
     :func:`efficiency`).
     """
     rows = []
     for (panel, depth), part in c.points.groupby([by, "depth"], sort=True):
         part = part.sort_values(size)
         x = part[size].to_numpy(float)
-        median = monotone(part["tuned"].to_numpy(float))
         own = c.per_replicate.loc[part.index]  # [cells, replicates]
         curves = {r: monotone(own[r].to_numpy(float)) for r in own.columns
                   if own[r].notna().any()}
         instance = part[INSTANCE].iloc[0]
         for e in eps[instance]:
-            value, censor = crossing(x, median, e)
-            reps = pd.Series({r: crossing(x, y, e)[0] for r, y in curves.items()}, dtype=float)
-            lo, hi, cover = median_interval(reps.to_numpy()) if censor == "" else (np.nan,) * 3
+            reps = {r: crossing(x, y, e) for r, y in curves.items()}
+            value, censor = censored_median([v for v, _ in reps.values()],
+                                            [c for _, c in reps.values()], ">")
+            lo, hi, cover = (median_interval(np.array([v for v, _ in reps.values()]))
+                             if censor == "" else (np.nan,) * 3)
             rows.append({PANEL: panel, INSTANCE: instance, "n_train": part["n_train"].iloc[0],
                          "depth": depth, "eps": e, "value": value, "censor": censor,
                          "lo": lo, "hi": hi, "coverage": cover, "replicates": reps})
@@ -134,12 +165,14 @@ def ratio(shallow: tuple[float, str], deep: tuple[float, str]) -> tuple[float, s
 
 def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
     """Depth efficiency ``E_d(eps) = P_1(eps) / P_d(eps)`` for every depth d > 1 of a
-    panel that also has depth 1 (SCIENCE.md, "depth efficiency").
+    panel that also has depth 1 (SCIENCE.md, "depth efficiency"): the median over
+    replicates of each replicate's own ratio (:func:`ratio` of its P_1 and P_d, paired
+    by replicate; :func:`censored_median`).
 
     Columns: ``panel``, ``instance``, ``n_train``, ``depth``, ``eps``, ``value``,
-    ``censor`` (see :func:`ratio`), ``lo``/``hi``/``coverage`` (interval of the median
-    of the per-replicate ratios, each replicate's P_1 over its own P_d; NaN for a
-    censored or undetermined value), ``shallow``, ``deep`` (the two sizes).
+    ``censor``, ``lo``/``hi``/``coverage`` (the order-statistic interval of that
+    median, bounds counted at their value; NaN for a censored or undetermined value),
+    ``shallow``, ``deep`` (the medians P_1 and P_d beside it).
     """
     rows = []
     for (panel, e), part in thr.groupby([PANEL, "eps"], sort=True):
@@ -148,11 +181,11 @@ def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
             continue
         one = one.iloc[0]
         for _, deep in part[part["depth"] > 1].iterrows():
-            value, censor = ratio((one["value"], one["censor"]), (deep["value"], deep["censor"]))
-            lo = hi = cover = np.nan
-            if censor == "":
-                paired = (one["replicates"] / deep["replicates"]).dropna()
-                lo, hi, cover = median_interval(paired.to_numpy())
+            paired = [ratio(one["replicates"][r], deep["replicates"][r])
+                      for r in one["replicates"] if r in deep["replicates"]]
+            value, censor = censored_median([v for v, _ in paired], [c for _, c in paired], ">=")
+            lo, hi, cover = (median_interval(np.array([v for v, _ in paired]))
+                             if censor == "" else (np.nan,) * 3)
             rows.append({PANEL: panel, INSTANCE: one[INSTANCE], "n_train": one["n_train"],
                          "depth": deep["depth"], "eps": e, "value": value, "censor": censor,
                          "lo": lo, "hi": hi, "coverage": cover, "shallow": one["value"],

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from depthbench.analysis.cells import INSTANCE, Curves
-from depthbench.analysis.efficiency import crossing, monotone
+from depthbench.analysis.efficiency import censored_median, crossing, monotone
 from depthbench.analysis.intervals import median_interval
 
 LEARNED = 0.1  # fraction of chance below which a task counts as learned
@@ -21,8 +21,9 @@ LEARNED = 0.1  # fraction of chance below which a task counts as learned
 
 def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
     """Per instance, depth and budget with at least two ``n_train`` values: the
-    smallest n_train with selected test_metric <= ``LEARNED * chance``, on the curve made
-    monotone in n_train (:func:`~depthbench.analysis.efficiency.monotone`).
+    smallest n_train with selected test_metric <= ``LEARNED * chance``: the median over
+    replicates of each replicate's crossing on its curve made monotone in n_train
+    (:func:`~depthbench.analysis.efficiency.monotone`).
 
     Columns: ``instance``, ``depth``, ``budget``, ``eps``, ``value``, ``censor``,
     ``lo``/``hi``/``coverage`` (interval of the median of per-replicate sizes; NaN when
@@ -36,11 +37,12 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
         part = part.sort_values("n_train")
         x = part["n_train"].to_numpy(float)
         eps = LEARNED * chance[instance]
-        value, censor = crossing(x, monotone(part["tuned"].to_numpy(float)), eps)
         own = c.per_replicate.loc[part.index]
-        reps = np.array([crossing(x, monotone(own[r].to_numpy(float)), eps)[0]
-                         for r in own.columns if own[r].notna().any()])
-        lo, hi, cover = median_interval(reps) if censor == "" else (np.nan,) * 3
+        reps = [crossing(x, monotone(own[r].to_numpy(float)), eps)
+                for r in own.columns if own[r].notna().any()]
+        value, censor = censored_median([v for v, _ in reps], [c for _, c in reps], ">")
+        lo, hi, cover = (median_interval(np.array([v for v, _ in reps])) if censor == ""
+                         else (np.nan,) * 3)
         rows.append({INSTANCE: instance, "depth": depth, "budget": budget, "eps": eps,
                      "value": value, "censor": censor, "lo": lo, "hi": hi, "coverage": cover,
                      "sizes": len(x)})

@@ -23,7 +23,8 @@ def power_law(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def scaling_fits(c: Curves) -> pd.DataFrame:
     """``alpha`` and ``c`` of the selected test_metric against n_params, per panel and
-    depth, with the order-statistic interval of the median of per-replicate exponents.
+    depth: medians over replicates of each replicate's own fit, ``alpha`` with the
+    order-statistic interval of its median.
 
     Columns: ``panel``, ``instance``, ``n_train``, ``depth``, ``alpha``, ``lo``,
     ``hi``, ``coverage`` (of that interval), ``c``, ``points`` (cells fitted). A flat or noisy curve gives alpha near
@@ -32,14 +33,14 @@ def scaling_fits(c: Curves) -> pd.DataFrame:
     rows = []
     for (panel, depth), part in c.points.groupby([PANEL, "depth"], sort=True):
         x = part["n_params"].to_numpy(float)
-        alpha, coef = power_law(x, part["tuned"].to_numpy(float))
-        if np.isnan(alpha):
-            continue
         own = c.per_replicate.loc[part.index]
-        lo, hi, cover = median_interval(np.array([power_law(x, own[r].to_numpy(float))[0]
-                                                  for r in own.columns]))
+        found = np.array([power_law(x, own[r].to_numpy(float)) for r in own.columns])  # [R, 2]
+        if np.isnan(found[:, 0]).all():
+            continue
+        alpha, coef = np.nanmedian(found, axis=0)
+        lo, hi, cover = median_interval(found[:, 0])
         rows.append({PANEL: panel, INSTANCE: part[INSTANCE].iloc[0], "n_train": part["n_train"].iloc[0],
-                     "depth": depth, "alpha": alpha, "lo": lo, "hi": hi, "coverage": cover,
-                     "c": coef, "points": int((part["tuned"] > 0).sum())})
+                     "depth": depth, "alpha": float(alpha), "lo": lo, "hi": hi, "coverage": cover,
+                     "c": float(coef), "points": int((part["tuned"] > 0).sum())})
     return pd.DataFrame(rows, columns=[PANEL, INSTANCE, "n_train", "depth", "alpha", "lo", "hi",
                                        "coverage", "c", "points"])
