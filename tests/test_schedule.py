@@ -10,7 +10,9 @@ from depthbench.schedule import Schedule, checkpoints, converged
 from depthbench.trainer import Data, Member, train_group
 
 # (depth, budget, seed) -> (train_loss, test_metric) of `depthbench run experiment=smoke
-# task.n=2` at commit b6de012, the last with a constant rate and no validation split
+# task.n=2` at commit b6de012, the last with a constant rate and no validation split.
+# Identical at ee7837b; since targets are standardised with float64 statistics (they
+# were float32) they agree to about 1e-6 relative.
 BEFORE = {
     (1, 300, 0): (0.0028222858430691933, 0.0029518881447977052),
     (1, 300, 1): (0.01370619366293796, 0.013842156172614594),
@@ -29,8 +31,8 @@ def test_a_constant_schedule_reproduces_the_numbers_before_schedules(make_cfg):
     stored = results.load(cfg.results_dir).set_index(["depth", "budget", "seed"])
     assert len(stored) == len(BEFORE)
     for key, (train_loss, test_metric) in BEFORE.items():
-        assert stored.loc[key, "train_loss"] == pytest.approx(train_loss, rel=1e-6)
-        assert stored.loc[key, "test_metric"] == pytest.approx(test_metric, rel=1e-6)
+        assert stored.loc[key, "train_loss"] == pytest.approx(train_loss, rel=1e-5)
+        assert stored.loc[key, "test_metric"] == pytest.approx(test_metric, rel=1e-5)
 
 
 def test_the_default_schedule_fits_x1_x2_better_than_a_constant_rate_at_equal_steps():

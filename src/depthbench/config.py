@@ -14,7 +14,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from depthbench.errors import ConfigError
 from depthbench.schedule import SCHEDULES, Schedule
-from depthbench.validate import check_bool, check_choice, check_float, check_int, check_positive
+from depthbench.validate import (check_bool, check_choice, check_float, check_int, check_positive,
+                                 reject_unknown)
 
 DEVICES = ("auto", "cpu", "cuda")
 ONLINE = 0  # grid.n_train "online": fresh samples from the generator for every minibatch
@@ -154,10 +155,32 @@ def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
     return dict(section)
 
 
+TOP_KEYS = {"task", "model", "grid", "train", "report", "results_dir", "data_seed",
+            "constructions", "baselines", "fail_fast", "hydra"}
+SECTION_KEYS = {
+    "grid": {"depths", "budgets", "seeds", "lrs", "n_train"},
+    "train": {"steps", "batch_size", "schedule", "warmup", "final_lr", "n_val", "n_test",
+              "device", "progress", "memory_gb", "max_members", "tf32", "cuda_graph", "threads"},
+    "report": {"eps", "eps_scale"},
+}
+
+
+def _reject_unknown_keys(raw: dict[str, Any]) -> None:
+    """A misspelt or invented key (``+train.lr=...``) is an error, not a silent no-op;
+    ``task.*`` and ``model.*`` are checked by their families."""
+    unknown = sorted(set(raw) - TOP_KEYS)
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown key; allowed: {', '.join(sorted(TOP_KEYS - {'hydra'}))}")
+    for name, allowed in SECTION_KEYS.items():
+        if isinstance(raw.get(name), dict):
+            reject_unknown(name, allowed, raw[name])
+
+
 def parse(cfg: DictConfig) -> RunSpec:
     """Validate a composed run config; raises :class:`ConfigError` on the first problem."""
     raw = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(raw, dict)
+    _reject_unknown_keys(raw)
     task, model = _section(raw, "task"), _section(raw, "model")
     grid, train = _section(raw, "grid"), _section(raw, "train")
     device = check_choice("train.device", train.get("device"), DEVICES)

@@ -253,7 +253,8 @@ def _as_classifier(c: Construction) -> Construction:
 def test_metric(task: Task, pred: torch.Tensor, y: torch.Tensor) -> float:
     """Relative MSE ``MSE / Var(y)`` or error rate (SCIENCE.md, "test_metric")."""
     if task.kind == "regression":
-        return ((pred[:, 0] - y).square().mean() / y.var(unbiased=False)).item()
+        y64 = y.double()  # float64: errors of large targets overflow float32
+        return ((pred[:, 0].double() - y64).square().mean() / y64.var(unbiased=False)).item()
     return (pred.argmax(1) != y).float().mean().item()
 
 

@@ -1,23 +1,34 @@
 """The results store: one Parquet file per cell and write, rows keyed by ``run_id``.
 
-Files are written to a hidden temporary name and renamed into place
-(``os.replace`` is atomic on POSIX), so a killed process leaves at most a
-``.*.tmp`` file that :func:`load` never reads. File names hash the cell and the
-runs inside, so concurrent jobs never write the same file with different content.
+Files are written to a temporary name unique to the writer (host, PID and a random
+token) and renamed into place (``os.replace`` is atomic on POSIX), so a killed
+process leaves at most a ``.*.tmp`` file that :func:`load` never reads and
+:func:`clean_stale` removes once its writer is dead. File names hash the cell and the
+runs inside, so concurrent jobs never write the same file with different content; a
+file that is not this store's own (foreign, damaged, of another schema version) is
+never replaced: the new rows go beside it. Every file carries the store's marker in
+its Parquet key-value metadata and page checksums; :func:`load` reads only marked
+files with every column, verifies the checksums, and refuses two rows that share a
+``run_id`` but disagree in their outcome.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import socket
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from depthbench.errors import ResultsError
 
+MARKER = b"depthbench.results"  # Parquet key-value metadata: the store's own files
 SCHEMA_VERSION = 3  # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps
 
 IDENTITY = ["task", "model", "depth", "width", "budget", "n_params", "n_hidden", "scale", "ridge",
@@ -33,19 +44,52 @@ STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline")
 
 
 def write(rows: pd.DataFrame, results_dir: Path, name: str) -> Path:
-    """Write ``rows`` atomically to ``results_dir/<name>.parquet``."""
+    """Write ``rows`` atomically to ``results_dir/<name>.parquet`` (beside it, under a
+    new name, if a file there holds anything but these rows); returns the path."""
     missing = [c for c in COLUMNS if c not in rows.columns]
     if missing:
         raise ValueError(f"rows lack result columns {missing}")
     results_dir.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), MARKER: str(SCHEMA_VERSION).encode()})
     final = results_dir / f"{name}.parquet"
-    tmp = results_dir / f".{name}.{os.getpid()}.tmp"
+    if final.exists() and not _holds(final, set(rows["run_id"])):
+        final = results_dir / f"{name}-{secrets.token_hex(4)}.parquet"
+    tmp = results_dir / f".{name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     with open(tmp, "wb") as fh:
-        rows.to_parquet(fh, index=False)
+        pq.write_table(table, fh, write_page_checksum=True)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, final)
     return final
+
+
+def _holds(path: Path, run_ids: set[str]) -> bool:
+    """Whether ``path`` is a readable store file of this version holding exactly ``run_ids``
+    (then replacing it loses nothing)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = _read(path, columns=["run_id"])
+    return frame is not None and set(frame["run_id"]) == run_ids
+
+
+def clean_stale(results_dir: Path) -> list[Path]:
+    """Remove the temporary files of dead writers on this host (a writer killed between
+    writing and renaming leaves one); returns those removed."""
+    host, removed = socket.gethostname(), []
+    for tmp in results_dir.glob(".*.tmp") if results_dir.is_dir() else []:
+        parts = tmp.name.split(".")  # "", name, host..., pid, token, "tmp"
+        if len(parts) < 6 or not parts[-3].isdigit() or ".".join(parts[2:-3]) != host:
+            continue
+        try:
+            os.kill(int(parts[-3]), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+        except PermissionError:  # alive, another user's
+            pass
+    return removed
 
 
 def files(results_dir: Path) -> list[Path]:
@@ -55,41 +99,88 @@ def files(results_dir: Path) -> list[Path]:
 
 def _read(path: Path, columns: list[str] | None = None, refuse_versions: bool = False
           ) -> pd.DataFrame | None:
-    """One result file, or ``None`` with a warning naming it when unreadable, foreign or
-    of another schema version (:class:`ResultsError` for the last when
-    ``refuse_versions``)."""
+    """One result file, or ``None`` with a warning naming it when unreadable, corrupt
+    (a page checksum fails), foreign (no store marker, or columns missing) or of another
+    schema version (:class:`ResultsError` for the last when ``refuse_versions``)."""
     try:
-        names = pq.read_schema(path).names
+        schema = pq.read_schema(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         warnings.warn(f"skipping {path}: not a readable Parquet file ({exc})", stacklevel=3)
         return None
-    if "schema_version" not in names or "run_id" not in names:
-        warnings.warn(f"skipping {path}: not a depthbench results file", stacklevel=3)
+    names, meta = schema.names, schema.metadata or {}
+    version = meta.get(MARKER)
+    if version is None and "schema_version" in names and "run_id" in names:
+        version = _old_version(path)  # written before the marker: say which version it is
+    if version is None:
+        warnings.warn(f"skipping {path}: not a depthbench results file (no store marker)",
+                      stacklevel=3)
         return None
-    try:  # one read: the columns asked for and the version that decides whether to use them
-        wanted = None if columns is None else list(dict.fromkeys([*columns, "schema_version"]))
-        frame = pd.read_parquet(path, columns=wanted)
-    except Exception as exc:
-        warnings.warn(f"skipping {path}: unreadable ({exc})", stacklevel=3)
-        return None
-    versions = frame["schema_version"].unique()
-    if list(versions) != [SCHEMA_VERSION]:
-        problem = (f"{path} was written with schema_version {', '.join(map(str, versions))}; this "
+    if version != str(SCHEMA_VERSION).encode():
+        problem = (f"{path} was written with schema_version {version.decode()}; this "
                    f"depthbench reads {SCHEMA_VERSION} (rerun its job into a new results_dir, or "
                    f"read it with the depthbench version that wrote it)")
         if refuse_versions:
             raise ResultsError(problem)
         warnings.warn(f"skipping {problem}", stacklevel=3)
         return None
-    return frame if columns is None else frame[columns]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        warnings.warn(f"skipping {path}: not a depthbench results file (lacks {missing})",
+                      stacklevel=3)
+        return None
+    try:
+        table = pq.read_table(path, columns=columns, page_checksum_verification=True)
+        return table.to_pandas()
+    except Exception as exc:
+        warnings.warn(f"skipping {path}: corrupt ({exc})", stacklevel=3)
+        return None
 
 
-def load(paths: Path | str | Iterable[Path | str], refuse_versions: bool = False) -> pd.DataFrame:
+def _old_version(path: Path) -> bytes | None:
+    """The ``schema_version`` of an unmarked file that has the column (versions 1-2 were
+    written without a marker); ``None`` for a file that claims the current version
+    without the marker (a derived table, not the store's)."""
+    try:
+        versions = pq.read_table(path, columns=["schema_version"]).column(0).to_pylist()
+    except Exception:
+        return None
+    found = sorted({str(v) for v in versions})
+    if not found or str(SCHEMA_VERSION) in found:
+        return None
+    return ", ".join(found).encode()
+
+
+OUTCOME_CHECKED = ["status", "train_loss", "val_metric", "test_metric"]
+AGREE = {"rtol": 1e-3, "atol": 1e-6}  # float32 rounding between devices agrees to this
+
+
+def _conflicts(df: pd.DataFrame) -> list[str]:
+    """``run_id``s stored more than once with outcomes that disagree (status, or the
+    losses and metrics beyond :data:`AGREE`), each with the files holding it."""
+    dup = df[df.duplicated("run_id", keep=False)]
+    found = []
+    for run_id, rows in dup.groupby("run_id"):
+        first = rows.iloc[0]
+        for _, other in rows.iloc[1:].iterrows():
+            same = other["status"] == first["status"] and all(
+                np.isclose(float(other[c]), float(first[c]), equal_nan=True, **AGREE)
+                for c in OUTCOME_CHECKED[1:])
+            if not same:
+                found.append(f"{run_id} in {first['_file']} and {other['_file']}")
+    return found
+
+
+def load(paths: Path | str | Iterable[Path | str], refuse_versions: bool = False,
+         conflicts: str = "refuse") -> pd.DataFrame:
     """All result rows under one or more results directories, one row per ``run_id``.
 
-    Unreadable or foreign files are skipped with a warning that names them, and so
-    are files of another ``schema_version`` unless ``refuse_versions``: then they
-    raise :class:`ResultsError` (a report must not mix incompatible rows). Raises
+    Unreadable, corrupt or foreign files are skipped with a warning that names them,
+    and so are files of another ``schema_version`` unless ``refuse_versions``: then
+    they raise :class:`ResultsError` (a report must not mix incompatible rows). Rows
+    that share a ``run_id`` but disagree in their outcome raise :class:`ResultsError`
+    naming both files (``conflicts="warn"``: a warning, and the row of the earliest
+    file kept). Duplicates that agree keep the earliest-created row; the result is
+    sorted by ``run_id``, so the order of ``paths`` does not matter. Raises
     :class:`ResultsError` when a directory does not exist.
     """
     dirs = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
@@ -97,12 +188,23 @@ def load(paths: Path | str | Iterable[Path | str], refuse_versions: bool = False
     for d in dirs:
         if not d.is_dir():
             raise ResultsError(f"results directory {d} does not exist")
-        frames += [f for f in (_read(p, refuse_versions=refuse_versions) for p in files(d))
-                   if f is not None]
+        for p in files(d):
+            frame = _read(p, refuse_versions=refuse_versions)
+            if frame is not None:
+                frames.append(frame.assign(_file=str(p)))
     if not frames:
         return pd.DataFrame(columns=COLUMNS)
-    df = pd.concat(frames, ignore_index=True)
-    return df.drop_duplicates("run_id", keep="first").reset_index(drop=True)
+    df = pd.concat(frames, ignore_index=True).sort_values(["run_id", "created_at", "_file"])
+    clashes = _conflicts(df)
+    if clashes:
+        message = (f"{len(clashes)} run_id(s) stored with different outcomes, e.g. "
+                   f"{'; '.join(clashes[:3])}: results of different code, data or devices "
+                   "are mixed; keep them in separate results directories")
+        if conflicts == "refuse":
+            raise ResultsError(message)
+        warnings.warn(message, stacklevel=2)
+    df = df.drop_duplicates("run_id", keep="first").drop(columns="_file")
+    return df.reset_index(drop=True)
 
 
 def stored_run_ids(results_dir: Path) -> set[str]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -65,6 +67,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     (``attrs["skipped"]``: runs of the grid found stored). ``job`` places the job
     within its sweep (its GPU, its share of the CPU threads)."""
     spec = config.parse(cfg)
+    _check_results_dir(spec.results_dir)
     task = tasks.make(spec.task, **spec.task_params)
     if ONLINE in spec.grid.n_train and not task.continuous:
         raise ConfigError("grid.n_train", f"online data needs fresh inputs, but this {spec.task} "
@@ -76,6 +79,8 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     if threads:
         torch.set_num_threads(threads)
     runs = grid.plan(spec, task.input_shape, task.output_dim)
+    for stale in results.clean_stale(spec.results_dir):
+        log.info("removed %s, a temporary file of a dead writer", stale)
     stored = results.stored_run_ids(spec.results_dir)
     todo = [r for r in runs if r.run_id not in stored]
     log.info(
@@ -136,6 +141,17 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         len(runs) - len(todo),
     )
     return frame
+
+
+def _check_results_dir(path: Path) -> None:
+    """``results_dir`` must be a directory, or creatable, and writable: checked before
+    any work, so a bad path costs no training."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError("results_dir", f"{path} is a file; give a directory to store rows in")
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError("results_dir", f"{path} cannot be written ({existing} is not a "
+                          "writable directory)")
 
 
 def _work(

@@ -54,8 +54,9 @@ class Data(Split):
     def from_draws(cls, kind: str, train: Draw, val: Draw, test: Draw) -> Data:
         if kind != "regression":
             return cls(*train, *val, *test, kind=kind)
-        y_std = train[1].std().item()
-        return cls(*train, *val, *test, kind=kind, y_mean=train[1].mean().item(),
+        y = train[1].double()  # float64: a target's square may overflow float32
+        y_std = y.std().item()
+        return cls(*train, *val, *test, kind=kind, y_mean=y.mean().item(),
                    y_std=y_std if y_std > 0 else 1.0)
 
     def to(self, device: torch.device) -> Data:
@@ -240,7 +241,7 @@ def train_group(
     test_loss, test_metric = evaluate(model, data, data.x_test, data.y_test, [len(data.y_test)] * K)
     eval_time = time.perf_counter() - start
 
-    diverged = ~finite.cpu().numpy() | ~np.isfinite(test_metric)
+    diverged = ~finite.cpu().numpy()  # a non-finite training loss, and nothing else
     return GroupResult(
         train_loss=train_loss,
         val_loss=val_loss,
@@ -322,8 +323,8 @@ def evaluate(
         inside = torch.arange(lo, lo + len(ys), device=x.device) < limit  # [K, chunk]
         pred = model(xs)  # [K, chunk, out]
         loss = per_member_loss(data.kind, pred, data.target(ys))
-        if data.kind == "regression":
-            err = (pred.squeeze(-1) * data.y_std + data.y_mean - ys).square()
+        if data.kind == "regression":  # float64: errors of large targets overflow float32
+            err = (pred.squeeze(-1).double() * data.y_std + data.y_mean - ys.double()).square()
         else:
             err = (pred.argmax(-1) != ys).to(pred.dtype)
         loss_sum += torch.where(inside, loss, 0).sum(1, dtype=torch.float64)
