@@ -163,3 +163,24 @@ def test_a_target_whose_square_overflows_float32_trains_and_is_not_diverged(make
     rows = run(make_cfg("task=power", "task.d=64", "task.low=-3", "task.high=3"))
     assert (rows["status"] == "ok").all(), rows["reason"].unique()
     assert rows["test_metric"].map(math.isfinite).all() and rows["val_metric"].notna().all()
+
+
+NUMBERS = ["train_loss", "val_metric", "test_metric"]
+
+
+@pytest.mark.parametrize("task", [
+    ["task.n=3"],
+    ["task=rhm", "task.v=8", "task.m=4", "task.L=3", "task.n_c=4", "train.n_val=256",
+     "train.n_test=256"],  # drawn without replacement
+])
+def test_a_grid_extended_in_place_stores_what_a_fresh_run_computes(make_cfg, tmp_path, task):
+    run(make_cfg(*task, "grid.n_train=[128]", f"results_dir={tmp_path / 'grown'}"))
+    added = run(make_cfg(*task, "grid.n_train=[128,384]", f"results_dir={tmp_path / 'grown'}"))
+    assert set(added["n_train"]) == {384}  # the 128 rows are kept, as stored
+    fresh = run(make_cfg(*task, "grid.n_train=[128,384]", f"results_dir={tmp_path / 'fresh'}"))
+    grown = results.load(tmp_path / "grown").set_index("run_id").sort_index()
+    fresh = fresh.set_index("run_id").sort_index()
+    assert list(grown.index) == list(fresh.index)
+    # the same data, targets and minibatches: equal up to the float32 rounding of batched
+    # kernels, whose groups differ here (the tolerance of a group against its one-member runs)
+    pd.testing.assert_frame_equal(grown[NUMBERS], fresh[NUMBERS], rtol=1e-5, atol=0)

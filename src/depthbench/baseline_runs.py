@@ -72,8 +72,9 @@ def evaluate(spec: RunSpec, task: Task, data: Data, bayes: float | None,
     """Fit and evaluate ``planned`` on the CPU draws ``data``; one row each."""
     rows = []
     for p in planned:
-        n = p.n_train or len(data.y_train)
-        split = Split(data.x_train[:n], data.y_train[:n], data.x_val, data.y_val,
+        rows_of = data.block(p.n_train if p.n_train is not None else data.blocks[-1].n_train)
+        train = slice(rows_of.start, rows_of.start + rows_of.size)
+        split = Split(data.x_train[train], data.y_train[train], data.x_val, data.y_val,
                       data.x_test, data.y_test)
         start = time.perf_counter()
         activation = None

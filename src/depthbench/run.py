@@ -72,7 +72,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     if ONLINE in spec.grid.n_train and not task.continuous:
         raise ConfigError("grid.n_train", f"online data needs fresh inputs, but this {spec.task} "
                           "has a finite input set that the test draw shares; use sizes")
-    task.check_draw(_train_draw(spec), spec.train.n_val, spec.train.n_test)
+    task.check_draw(max(_sizes(spec).values()), spec.train.n_val, spec.train.n_test)
     models.check_params(spec.model, spec.model_params)
     device = resolve_device(spec.train.device, job.num)
     threads = spec.train.threads or thread_share(job)
@@ -217,13 +217,13 @@ def _construct(
     return _store(spec, task, single_rows(rows), common)
 
 
-ONLINE_DRAW = 16384  # training draw of a grid with online data: standardisation, baselines
+ONLINE_DRAW = 16384  # training draw of online members: target statistics, baselines
 
 
-def _train_draw(spec: config.RunSpec) -> int:
-    """Size of the training draw: the largest ``n_train``, at least :data:`ONLINE_DRAW`
-    where the grid trains online."""
-    return max(*spec.grid.n_train, ONLINE_DRAW if ONLINE in spec.grid.n_train else 1)
+def _sizes(spec: config.RunSpec) -> dict[int, int]:
+    """The training draw of each ``n_train`` of the grid: its own size, or
+    :data:`ONLINE_DRAW` for online members."""
+    return {n: n or ONLINE_DRAW for n in spec.grid.n_train}
 
 
 def _sampler(spec: config.RunSpec, task: Task) -> Sampler:
@@ -233,11 +233,16 @@ def _sampler(spec: config.RunSpec, task: Task) -> Sampler:
 
 
 def _draw(spec: config.RunSpec, task: Task) -> Data:
-    """One training draw (:func:`_train_draw`; smaller sizes use its prefix), one
-    validation and one test draw, made on the CPU so that every device sees the same data."""
-    train, val, test = task.split(_train_draw(spec), spec.train.n_val, spec.train.n_test,
-                                  spec.data_seed)
-    return Data.from_draws(task.kind, train, val, test)
+    """One training draw per ``n_train`` (:func:`_sizes`), each standardised on its own,
+    and one validation and one test draw, all made on the CPU: a member's data depend on
+    its own n_train and the data seed alone, on every device and whatever else the grid
+    holds."""
+    trains, val, test = {}, None, None
+    for n, size in _sizes(spec).items():
+        train, val, test = task.split(size, spec.train.n_val, spec.train.n_test, spec.data_seed)
+        trains[n] = train
+    assert val is not None and test is not None
+    return Data.from_blocks(task.kind, trains, val, test)
 
 
 def _infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:

@@ -37,27 +37,63 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Block:
+    """The rows of ``Data.x_train`` that members with ``n_train`` train on:
+    ``[start, start + size)``, with the mean and standard deviation of their targets
+    (regression: the network fits ``(y - y_mean) / y_std``; 0 and 1 otherwise). An
+    online block (``n_train = 0``) gives the statistics of a draw, not training rows."""
+
+    n_train: int
+    start: int
+    size: int
+    y_mean: float = 0.0
+    y_std: float = 1.0
+
+
+@dataclass(frozen=True)
 class Data(Split):
     """A task's draws (:class:`~depthbench.draws.Split`), on the training device.
 
-    Members use the first ``n_train`` rows of ``x_train`` ``[N_train, input_dim]``.
-    For regression the network is fitted to ``(y - y_mean) / y_std`` with ``y_mean``,
-    ``y_std`` taken over the whole training draw; metrics are computed on the
+    ``x_train`` ``[N, input_dim]`` concatenates one training draw per ``n_train`` of the
+    grid (``blocks``): each size is drawn and standardised on its own, so a member's
+    data do not depend on which other sizes the grid holds. Metrics are computed on the
     original scale.
     """
 
     kind: str
-    y_mean: float = 0.0
-    y_std: float = 1.0
+    blocks: tuple[Block, ...] = ()
 
     @classmethod
     def from_draws(cls, kind: str, train: Draw, val: Draw, test: Draw) -> Data:
-        if kind != "regression":
-            return cls(*train, *val, *test, kind=kind)
-        y = train[1].double()  # float64: a target's square may overflow float32
-        y_std = y.std().item()
-        return cls(*train, *val, *test, kind=kind, y_mean=y.mean().item(),
-                   y_std=y_std if y_std > 0 else 1.0)
+        """One training draw; members may use any prefix of it (its statistics)."""
+        return cls.from_blocks(kind, {len(train[1]): train}, val, test)
+
+    @classmethod
+    def from_blocks(cls, kind: str, trains: dict[int, Draw], val: Draw, test: Draw) -> Data:
+        """Training draws by ``n_train`` (0: online, a draw for statistics only)."""
+        blocks, start = [], 0
+        for n, (_, y) in trains.items():
+            y64 = y.double()  # float64: a target's square may overflow float32
+            std = y64.std().item() if kind == "regression" and len(y) > 1 else 1.0
+            mean = y64.mean().item() if kind == "regression" else 0.0
+            blocks.append(Block(n, start, len(y), mean, std if std > 0 else 1.0))
+            start += len(y)
+        x = torch.cat([t[0] for t in trains.values()])
+        y = torch.cat([t[1] for t in trains.values()])
+        return cls(x, y, *val, *test, kind=kind, blocks=tuple(blocks))
+
+    def block(self, n_train: int) -> Block:
+        """The block members with ``n_train`` use: the draw of that size, or, in data of
+        one draw, its first ``n_train`` rows (online members: its statistics)."""
+        for b in self.blocks:
+            if b.n_train == n_train:
+                return b
+        if len(self.blocks) == 1 and n_train == 0:  # online: the one draw's statistics
+            return self.blocks[0]
+        if len(self.blocks) == 1 and 0 < n_train <= self.blocks[0].size:
+            return replace(self.blocks[0], n_train=n_train, size=n_train)
+        raise ValueError(f"no training draw for n_train={n_train} "
+                         f"(drawn: {[b.n_train for b in self.blocks]})")
 
     def to(self, device: torch.device) -> Data:
         """The same draws on ``device`` (the draws are made on the CPU, so every device
@@ -65,9 +101,31 @@ class Data(Split):
         return replace(self, **{f: getattr(self, f).to(device) for f in
                                 ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")})
 
+
+@dataclass(frozen=True)
+class Scale:
+    """Per-member target statistics, ``[K]`` tensors: targets in the loss's units are
+    ``(y - mean) / std`` (regression) or ``y``."""
+
+    kind: str
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    @classmethod
+    def of(cls, kind: str, blocks: Sequence[Block], device: torch.device) -> Scale:
+        stats = torch.tensor([[b.y_mean, b.y_std] for b in blocks], dtype=torch.float64)
+        return cls(kind, stats[:, 0].to(device), stats[:, 1].to(device))
+
     def target(self, y: torch.Tensor) -> torch.Tensor:
-        """Targets in the units the loss sees."""
-        return (y - self.y_mean) / self.y_std if self.kind == "regression" else y
+        """``y`` ``[N]`` or ``[K, N]`` -> ``[K, N]`` in the loss's units: float32
+        ``(y - mean) / std`` (regression), or the labels (a view, for classification)."""
+        if self.kind != "regression":
+            return y.expand(len(self.mean), -1) if y.dim() == 1 else y
+        return ((y.double() - self.mean.view(-1, 1)) / self.std.view(-1, 1)).float()
+
+    def original(self, pred: torch.Tensor) -> torch.Tensor:
+        """Predictions ``[K, N]`` in the loss's units -> the targets' scale, float64."""
+        return pred.double() * self.std.unsqueeze(1) + self.mean.unsqueeze(1)
 
 
 @dataclass
@@ -175,7 +233,12 @@ def train_group(
     fresh = [n == ONLINE for n in n_train]
     if (online is not None) != any(fresh) or any(fresh) != all(fresh):
         raise ValueError("a group is either all online members (with a sampler) or none")
-    y_train = data.target(data.y_train)
+    blocks = [data.block(n) for n in n_train]
+    scale = Scale.of(data.kind, blocks, device)
+    host_scale = Scale.of(data.kind, blocks, torch.device("cpu"))  # for online samples
+    offsets = torch.tensor([b.start for b in blocks]).view(K, 1, 1)
+    y_target = scale.target(data.y_train)  # [K, N]: each member's targets in its own units
+    members_k = torch.arange(K, device=device).unsqueeze(1)  # [K, 1]
     finite = torch.ones(K, dtype=torch.bool, device=device)
     steps_done = torch.zeros(K, dtype=torch.int64, device=device)  # steps before the first non-finite loss
     loss_sum = torch.zeros(K, device=device)  # minibatch losses since the last checkpoint
@@ -193,18 +256,19 @@ def train_group(
         loss_sum.add_(loss.detach())
 
     def indexed(batch: torch.Tensor) -> None:
-        """One step on minibatch indices ``batch`` ``[K, B]`` into the training draw."""
-        step(data.x_train[batch], y_train[batch])
+        """One step on minibatch indices ``batch`` ``[K, B]`` into the training draws."""
+        step(data.x_train[batch], y_target[members_k, batch])
 
     def block_inputs(block_start: int, block: int) -> list[torch.Tensor]:
         """The block's minibatches: indices ``[K, block, B]``, or online samples
         ``x`` ``[K, block, B, input_dim]`` and ``y`` ``[K, block, B]``."""
         if online is None:
-            return [minibatch_indices(generators, n_train, block, batch_size)]
+            sizes = [b.size for b in blocks]
+            return [minibatch_indices(generators, sizes, block, batch_size) + offsets]
         drawn = [online(block * batch_size, m.seed, block_start) for m in members]
         x = torch.stack([d[0] for d in drawn]).view(K, block, batch_size, -1)
-        y = data.target(torch.stack([d[1] for d in drawn])).view(K, block, batch_size)
-        return [x, y]
+        y = host_scale.target(torch.stack([d[1] for d in drawn]))
+        return [x, y.view(K, block, batch_size)]
 
     fn = indexed if online is None else step
     run = GraphedStep(fn, optimizer.zero_grad) if on_cuda and cuda_graph else None
@@ -235,10 +299,12 @@ def train_group(
 
     start = time.perf_counter()
     record = curve.cpu().numpy()
-    train_loss = (record[:, -1].astype(np.float64) if online is not None else
-                  evaluate(model, data, data.x_train, data.y_train, n_train)[0])
-    val_loss, val_metric = evaluate(model, data, data.x_val, data.y_val, [len(data.y_val)] * K)
-    test_loss, test_metric = evaluate(model, data, data.x_test, data.y_test, [len(data.y_test)] * K)
+    train_loss = (record[:, -1].astype(np.float64) if online is not None else evaluate(
+        model, scale, data.x_train, data.y_train, [(b.start, b.size) for b in blocks])[0])
+    whole = [(0, len(data.y_val))] * K
+    val_loss, val_metric = evaluate(model, scale, data.x_val, data.y_val, whole)
+    whole = [(0, len(data.y_test))] * K
+    test_loss, test_metric = evaluate(model, scale, data.x_test, data.y_test, whole)
     eval_time = time.perf_counter() - start
 
     diverged = ~finite.cpu().numpy()  # a non-finite training loss, and nothing else
@@ -303,36 +369,40 @@ class GraphedStep:
 
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module, data: Data, x: torch.Tensor, y: torch.Tensor, limits: Sequence[int]
+    model: torch.nn.Module, scale: Scale, x: torch.Tensor, y: torch.Tensor,
+    rows: Sequence[tuple[int, int]],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean loss and test metric per member over the first ``limits[k]`` rows of ``x``.
+    """Mean loss and metric per member over its ``rows[k] = (start, size)`` of ``x``.
 
     ``x`` ``[N, input_dim]`` is shared by all members and evaluated in chunks of
-    about :data:`EVAL_ELEMENTS` hidden activations (``model.n_hidden`` per sample).
-    Returns ``(loss [K], metric [K])``: metric is ``MSE / Var(y)`` on the original
-    scale (SCIENCE.md, "test_metric") or the error rate.
+    about :data:`EVAL_ELEMENTS` hidden activations (``model.n_hidden`` per sample),
+    over the span of rows any member uses. Returns ``(loss [K], metric [K])``: loss in
+    each member's units (:class:`Scale`), metric ``MSE / Var(y)`` of the member's rows
+    on the original scale in float64 (SCIENCE.md, "test_metric") or the error rate.
     """
-    K = len(limits)
-    n = max(limits)
+    K = len(rows)
+    lo_row, hi_row = min(s for s, _ in rows), max(s + n for s, n in rows)
     chunk = max(1, EVAL_ELEMENTS // (K * model.n_hidden))
-    limit = torch.tensor(limits, device=x.device).unsqueeze(1)  # [K, 1]
+    first = torch.tensor([s for s, _ in rows], device=x.device).unsqueeze(1)  # [K, 1]
+    end = first + torch.tensor([n for _, n in rows], device=x.device).unsqueeze(1)
     loss_sum = torch.zeros(K, dtype=torch.float64, device=x.device)
     err_sum = torch.zeros(K, dtype=torch.float64, device=x.device)
-    for lo in range(0, n, chunk):
-        xs, ys = x[lo : lo + chunk], y[lo : lo + chunk]
-        inside = torch.arange(lo, lo + len(ys), device=x.device) < limit  # [K, chunk]
+    for lo in range(lo_row, hi_row, chunk):
+        xs, ys = x[lo : min(lo + chunk, hi_row)], y[lo : min(lo + chunk, hi_row)]
+        at = torch.arange(lo, lo + len(ys), device=x.device)
+        inside = (at >= first) & (at < end)  # [K, chunk]
         pred = model(xs)  # [K, chunk, out]
-        loss = per_member_loss(data.kind, pred, data.target(ys))
-        if data.kind == "regression":  # float64: errors of large targets overflow float32
-            err = (pred.squeeze(-1).double() * data.y_std + data.y_mean - ys.double()).square()
+        loss = per_member_loss(scale.kind, pred, scale.target(ys))
+        if scale.kind == "regression":  # float64: errors of large targets overflow float32
+            err = (scale.original(pred.squeeze(-1)) - ys.double()).square()
         else:
-            err = (pred.argmax(-1) != ys).to(pred.dtype)
+            err = (pred.argmax(-1) != ys).double()
         loss_sum += torch.where(inside, loss, 0).sum(1, dtype=torch.float64)
         err_sum += torch.where(inside, err, 0).sum(1, dtype=torch.float64)
-    counts = limit.squeeze(1).to(torch.float64)
+    counts = (end - first).squeeze(1).to(torch.float64)
     mean_loss, mean_err = loss_sum / counts, err_sum / counts
-    if data.kind == "regression":
+    if scale.kind == "regression":
         y64 = y.to(torch.float64)
-        var = {m: y64[:m].var(unbiased=False) for m in set(limits)}
-        mean_err = mean_err / torch.stack([var[m] for m in limits])
+        var = {r: y64[r[0] : r[0] + r[1]].var(unbiased=False) for r in set(rows)}
+        mean_err = mean_err / torch.stack([var[r] for r in rows])
     return mean_loss.cpu().numpy(), mean_err.cpu().numpy()

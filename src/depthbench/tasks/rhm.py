@@ -3,6 +3,7 @@ PRX 14, 031001, 2024; arXiv 2307.02129)."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -12,6 +13,7 @@ from depthbench.validate import check_int
 
 MAX_INDEX = 2**62  # inputs are indexed by int64
 MAX_TUPLES = 2**26  # v^s: the tuples a level's rules are drawn from
+DRAW_CHUNK = 1 << 16  # indices drawn at a time where P_max is too large to permute
 
 
 class RHM(Task):
@@ -114,16 +116,19 @@ class RHM(Task):
                 "grid.n_train, train.n_val or train.n_test")
 
     def _distinct(self, num_samples: int, g: torch.Generator) -> torch.Tensor:
-        """``num_samples`` distinct indices in ``[0, P_max)``, in random order."""
+        """``num_samples`` distinct indices in ``[0, P_max)``, in random order. The draw
+        is prefix-stable: its first k indices are the same whatever ``num_samples``, so
+        a larger draw extends a smaller one."""
         self.check_draw(num_samples, 0, 0)
-        if self.P_max <= 4 * num_samples or self.P_max <= 2**24:
+        if self.P_max <= 2**24:
             return torch.randperm(self.P_max, generator=g, device=g.device)[:num_samples]
-        picked = torch.empty(0, dtype=torch.int64, device=g.device)
+        picked = np.empty(0, dtype=np.int64)
         while len(picked) < num_samples:  # P_max >> num_samples: few collisions
-            draw = torch.randint(self.P_max, (2 * num_samples,), generator=g, device=g.device)
-            picked = torch.cat([picked, draw]).unique()
-        order = torch.randperm(len(picked), generator=g, device=g.device)
-        return picked[order[:num_samples]]
+            drawn = torch.randint(self.P_max, (DRAW_CHUNK,), generator=g, device=g.device)
+            merged = np.concatenate([picked, drawn.cpu().numpy()])
+            _, first = np.unique(merged, return_index=True)
+            picked = merged[np.sort(first)]  # first occurrences, in the order drawn
+        return torch.from_numpy(picked[:num_samples].copy()).to(g.device)
 
     def sample(
         self, num_samples: int, seed: int, device: torch.device | str = "cpu"
@@ -133,8 +138,9 @@ class RHM(Task):
         return self.one_hot(leaves), label
 
     def split(self, n_train: int, n_val: int, n_test: int, seed: int) -> tuple[Draw, Draw, Draw]:
-        """Train, test and validation inputs drawn together without replacement (in that
-        order, on the CPU): no two of them share an input."""
-        x, y = self.sample(n_train + n_test + n_val, derive_seed(seed, "split"))
-        test_end = n_train + n_test
-        return (x[:n_train], y[:n_train]), (x[test_end:], y[test_end:]), (x[n_train:test_end], y[n_train:test_end])
+        """Test, validation and training inputs drawn together without replacement, in
+        that order, on the CPU: no two share an input, the test and validation draws do not
+        depend on ``n_train``, and a larger training draw extends a smaller one."""
+        x, y = self.sample(n_test + n_val + n_train, derive_seed(seed, "split"))
+        val_end = n_test + n_val
+        return (x[val_end:], y[val_end:]), (x[n_test:val_end], y[n_test:val_end]), (x[:n_test], y[:n_test])
