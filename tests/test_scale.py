@@ -115,3 +115,28 @@ def test_jobs_side_by_side_share_the_cpus(monkeypatch):
     assert sweep.thread_share(sweep.Job()) is None  # a lone job keeps torch's default
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "6")
     assert sweep.thread_share(sweep.Job(parallel=4)) == 6
+
+
+@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_job_says_what_it_stored_and_the_same_command_resumes(tmp_path, sig, status):
+    store = tmp_path / "results"
+    command = [sys.executable, "-m", "depthbench.cli", "run", "experiment=smoke", "task.n=3",
+               "grid.depths=[1,2]", "grid.budgets=[100,300,1000]", "train.steps=2000",
+               "train.threads=1", "baselines=false", "results_dir=results"]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not (store.is_dir() and results.files(store)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == status, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("interrupted: ") and "run the same command again" in last
+    assert "Traceback" not in err
+    stored = int(last.split()[1])
+    assert stored == len(results.load(store)) and 0 < stored < 12
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"{stored} skipped as stored" in again.stdout + again.stderr
+    assert len(results.load(store)) == 12

@@ -7,6 +7,7 @@ feature (``-m`` multirun, ``--cfg job``, ``--help``) works as documented there.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -15,7 +16,7 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from depthbench.errors import DepthbenchError
+from depthbench.errors import DepthbenchError, Interrupted
 
 
 def conf_dir() -> Path:
@@ -69,9 +70,27 @@ def _warn_flags(rows: pd.DataFrame) -> None:
 
 
 def _hydra_run(argv: list[str]) -> int:
+    """``depthbench run``; a job stopped by SIGINT or SIGTERM ends with one line saying
+    what it stored and that the same command resumes (exit 130, or 143 for SIGTERM)."""
     sys.argv = ["depthbench run", *argv]
     main = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
-    main(_run_job)()
+    stopped_by = signal.SIGINT
+
+    def terminate(signum: int, frame: object) -> None:
+        nonlocal stopped_by
+        stopped_by = signal.SIGTERM
+        raise KeyboardInterrupt  # a scheduler's stop ends the job as Ctrl-C does
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        main(_run_job)()
+    except KeyboardInterrupt as exc:
+        said = str(exc) if isinstance(exc, Interrupted) else (
+            "interrupted before any run was stored; run the same command again to start")
+        print(said, file=sys.stderr)
+        return 128 + stopped_by
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from depthbench import config, constructions, grid, models, provenance, results, tasks
-from depthbench.errors import ConfigError
+from depthbench.errors import ConfigError, Interrupted
 from depthbench.grid import Run
 from depthbench.sweep import Job, thread_share
 from depthbench.tasks import Task, derive_seed
@@ -79,6 +79,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     if threads:
         torch.set_num_threads(threads)
     runs = grid.plan(spec, task.input_shape, task.output_dim)
+    _check_sizes(spec, task, runs, device)
     for stale in results.clean_stale(spec.results_dir):
         log.info("removed %s, a temporary file of a dead writer", stale)
     stored = results.stored_run_ids(spec.results_dir)
@@ -90,6 +91,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     shaped = grid.groups(todo)
     pending = _pending_constructions(spec, task, stored) if spec.constructions else {}
     wanted = baseline_runs.plan(spec, task, stored) if spec.baselines else []
+    data, bayes = None, None
     if shaped or pending or wanted:
         data = _draw(spec, task)
         bayes = task.bayes_metric(data.x_test, data.y_test)
@@ -99,10 +101,38 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         "eps": json.dumps(list(spec.report.eps)), "eps_scale": spec.report.eps_scale or task.eps_scale,
     }
     written: list[pd.DataFrame] = []
+    try:
+        _execute(spec, task, device, data, bayes, todo, shaped, pending, wanted, common, written)
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM (the CLI turns it into one)
+        stored = sum(int(f["status"].isin(["ok", "diverged"]).sum()) for f in written)
+        raise Interrupted(stored, len(todo) - stored) from None
+
+    frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=results.COLUMNS)
+    frame.attrs["skipped"] = len(runs) - len(todo)
+    counts = Counter(frame["status"])
+    log.info(
+        "done: %d new rows (%s), %d skipped as stored",
+        len(frame), ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none",
+        len(runs) - len(todo),
+    )
+    return frame
+
+
+def _execute(
+    spec: config.RunSpec, task: Task, device: torch.device, data: Data | None,
+    bayes: float | None, todo: list[Run], shaped: dict[tuple[int, int, bool], list[Run]],
+    pending: dict[str, tuple[str, constructions.Builder]], wanted: list[baseline_runs.Planned],
+    common: dict[str, Any], written: list[pd.DataFrame],
+) -> None:
+    """Store the infeasible runs, build the constructions, fit the baselines and train the
+    groups, appending each stored cell's rows to ``written`` as it lands (so an
+    interruption can say what is stored)."""
     infeasible = [r for r in todo if not r.fit.feasible]
     if infeasible:
         columns = _run_columns(spec, infeasible) | _infeasible_outcome(infeasible)
         written += _store(spec, task, columns, common)
+    if data is None:  # drawn only when a construction, baseline or group is pending
+        return
     if pending:
         written += _construct(spec, task, data, bayes, pending, common)
     if wanted:
@@ -132,15 +162,27 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
                 columns = _run_columns(spec, members) | _trained_outcome(spec, members, outcome, bayes)
                 written += _store(spec, task, columns, common)
 
-    frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=results.COLUMNS)
-    frame.attrs["skipped"] = len(runs) - len(todo)
-    counts = Counter(frame["status"])
-    log.info(
-        "done: %d new rows (%s), %d skipped as stored",
-        len(frame), ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none",
-        len(runs) - len(todo),
-    )
-    return frame
+
+
+MEMORY_SHARE = 0.9  # of the device's memory one model may need, by :func:`member_bytes`
+
+
+def _check_sizes(spec: config.RunSpec, task: Task, runs: list[Run], device: torch.device) -> None:
+    """Refuse, before any work, a minibatch larger than a training set and a model that
+    cannot train in the device's memory even alone."""
+    finite = [n for n in spec.grid.n_train if n != ONLINE]
+    if finite and spec.train.batch_size > min(finite):
+        raise ConfigError("train.batch_size", f"{spec.train.batch_size} is larger than the "
+                          f"smallest training set (grid.n_train {min(finite)}); lower it")
+    total = (torch.cuda.get_device_properties(device).total_memory if device.type == "cuda"
+             else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    for r in runs:
+        need = member_bytes(r.fit.n_params or 0, r.fit.n_hidden or 0, task.input_dim,
+                            spec.train.batch_size)
+        if r.fit.feasible and need > MEMORY_SHARE * total:
+            raise ConfigError("grid.budgets", f"budget {r.budget} at depth {r.depth} needs about "
+                              f"{need / 2**30:.1f} GB to train one model, more than the "
+                              f"{total / 2**30:.1f} GB of {device}; lower it")
 
 
 def _check_results_dir(path: Path) -> None:

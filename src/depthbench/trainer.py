@@ -157,10 +157,11 @@ class GroupResult:
 
 
 def member_bytes(n_params: int, n_hidden: int, input_dim: int, batch_size: int) -> int:
-    """Training memory of one member, float32: the parameters, their gradients and
-    two Adam moments (4 n_params), and per sample the input and about four tensors
-    per hidden unit (pre-activation, activation and their gradients)."""
-    return 4 * (4 * n_params + batch_size * (input_dim + 4 * n_hidden))
+    """Training memory of one member, float32: the parameters, their gradients, two Adam
+    moments and the optimiser's two temporaries (6 n_params), and per sample the input
+    and about four tensors per hidden unit (pre-activation, activation and their
+    gradients)."""
+    return 4 * (6 * n_params + batch_size * (input_dim + 4 * n_hidden))
 
 
 def chunks(items: Sequence, per_member: int, memory_bytes: int, cap: int | None = None) -> list:
