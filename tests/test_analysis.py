@@ -229,6 +229,8 @@ def test_labels_name_the_instance_and_the_panel():
     ([1.0, 1.0, 5.0], ["<=", "<=", ""], (1.0, "<=")),
     ([1.0, 10.0], ["<=", ">"], (math.nan, "undetermined")),
     ([1.0, math.nan, 3.0], ["", "undetermined", ""], (math.nan, "undetermined")),
+    ([2.0, 9.0, 8.0], [">", "", ""], (8.0, ">")),  # a bound below the exact values: >= 8
+    ([100.0, 300.0, 400.0], [">", "", ""], (300.0, ">")),  # a replicate stopped early
 ])
 def test_the_median_of_censored_replicates_is_a_bound_only_where_the_middle_is(values, censors,
                                                                                expected):

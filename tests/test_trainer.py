@@ -101,3 +101,11 @@ def _model(members):
     model = MLP((1, 2), 1, 2, 8, members=len(members))
     model.reset_parameters([100 + m.seed for m in members])
     return model
+
+
+def test_a_member_whose_last_step_blows_up_is_diverged_not_ok():
+    data = _data(tasks.make("product", n=2))
+    model = MLP((1, 2), 1, 3, 8, members=1)
+    model.reset_parameters([100])
+    result = train_group(model, data, [Member(0, 1e30, 512)], 1, 16)  # one step: the loss was finite
+    assert result.diverged.tolist() == [True]

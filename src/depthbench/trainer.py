@@ -308,7 +308,9 @@ def train_group(
     test_loss, test_metric = evaluate(model, scale, data.x_test, data.y_test, whole)
     eval_time = time.perf_counter() - start
 
-    diverged = ~finite.cpu().numpy()  # a non-finite training loss, and nothing else
+    # a non-finite training loss, or weights that became non-finite in the last step
+    # (metrics are float64: a large target no longer overflows them)
+    diverged = ~finite.cpu().numpy() | ~np.isfinite(val_metric) | ~np.isfinite(test_metric)
     return GroupResult(
         train_loss=train_loss,
         val_loss=val_loss,

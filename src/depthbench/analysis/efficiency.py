@@ -86,26 +86,28 @@ UPPER = ("<=",)
 def censored_median(values: Sequence[float], censors: Sequence[str], lower: str) -> tuple[float, str]:
     """The median of per-replicate values some of which are bounds.
 
-    Values are ordered with upper bounds first and lower bounds last (a bound sits
-    beyond every exact value on its side); NaN (undetermined) values are dropped. The
-    median is the middle value, or the mean of the middle two. It is exact when the
-    middle values are; a lower bound (``lower``: ``">"`` or ``">="``) when a middle
-    value is a lower bound and none an upper bound; ``"<="`` in the mirror case;
-    otherwise, or when any replicate is itself undetermined (NaN: it could lie
-    anywhere), ``"undetermined"`` (NaN).
+    A lower bound (``">"``, ``">="``) may lie anywhere above its value, an upper bound
+    (``"<="``) anywhere below. The median is exact when it is the same with every bound
+    at its value and with every bound pushed to its open end; otherwise it is a lower
+    bound (``lower``) at the smallest median the bounds allow, or, where that is
+    unbounded, an upper bound (``"<="``) at the largest; ``"undetermined"`` (NaN) when
+    neither is finite or a replicate is itself undetermined (NaN: it could lie anywhere).
     """
-    kept = list(zip(values, censors))
-    if not kept or any(math.isnan(v) for v, _ in kept):
+    v = np.asarray(values, dtype=float)
+    if not len(v) or np.isnan(v).any():
         return math.nan, "undetermined"
-    kept.sort(key=lambda vc: (0 if vc[1] in UPPER else 2 if vc[1] in LOWER else 1, vc[0]))
-    k = len(kept)
-    middle = kept[(k - 1) // 2: k // 2 + 1]
-    value = float(np.mean([v for v, _ in middle]))
-    low = any(c in LOWER for _, c in middle)
-    high = any(c in UPPER for _, c in middle)
-    if low and high:
-        return math.nan, "undetermined"
-    return value, lower if low else "<=" if high else ""
+    below = np.array([c in LOWER for c in censors])  # true value >= v
+    above = np.array([c in UPPER for c in censors])  # true value <= v
+    with np.errstate(invalid="ignore"):
+        smallest = float(np.median(np.where(above, -np.inf, v)))
+        largest = float(np.median(np.where(below, np.inf, v)))
+    if smallest == largest and math.isfinite(smallest):
+        return smallest, ""
+    if math.isfinite(smallest):
+        return smallest, lower
+    if math.isfinite(largest):
+        return largest, "<="
+    return math.nan, "undetermined"
 
 
 def thresholds(
