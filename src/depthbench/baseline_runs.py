@@ -45,8 +45,7 @@ def _activation(spec: RunSpec) -> str:
 
 def plan(spec: RunSpec, task: Task, stored: set[str]) -> list[Planned]:
     """The baselines of ``spec``'s grid whose ``run_id`` is not in ``stored``."""
-    identity = {"task": spec.task, "task_params": spec.task_params, "data_seed": spec.data_seed,
-                "n_val": spec.train.n_val, "n_test": spec.train.n_test}
+    identity = grid.data_identity(spec)
     out = [Planned(name, grid.digest({**identity, "baseline": name}), None) for name in task.rules()]
     for n_train in spec.grid.n_train:
         out.append(Planned("linear", grid.digest({**identity, "baseline": "linear",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+Draw = tuple[torch.Tensor, torch.Tensor]  # (x [N, input_dim], y [N])
+
 
 @dataclass(frozen=True)
 class Split:

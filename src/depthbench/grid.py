@@ -27,6 +27,13 @@ def digest(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def data_identity(spec: RunSpec) -> dict[str, Any]:
+    """What shapes an untrained row's numbers (a construction's, a baseline's): the task
+    instance and its draws."""
+    return {"task": spec.task, "task_params": spec.task_params, "data_seed": spec.data_seed,
+            "n_val": spec.train.n_val, "n_test": spec.train.n_test}
+
+
 @dataclass(frozen=True)
 class Run:
     """One model of the grid, with the keys that identify it in the results store."""

@@ -221,16 +221,10 @@ def _pending_constructions(
     """Constructions for ``task`` not stored yet: name -> (run_id, builder)."""
     pending = {}
     for name, make in constructions.builders(task).items():
-        run_id = grid.digest({**_data_identity(spec), "construction": name})
+        run_id = grid.digest({**grid.data_identity(spec), "construction": name})
         if run_id not in stored:
             pending[name] = (run_id, make)
     return pending
-
-
-def _data_identity(spec: config.RunSpec) -> dict[str, Any]:
-    """What shapes an untrained row's numbers: the task instance and its draws."""
-    return {"task": spec.task, "task_params": spec.task_params, "data_seed": spec.data_seed,
-            "n_val": spec.train.n_val, "n_test": spec.train.n_test}
 
 
 def _construct(

@@ -16,14 +16,13 @@ import torch
 import torch.nn.functional as F
 
 from depthbench.config import ONLINE
-from depthbench.draws import Split
+from depthbench.draws import Draw, Split
 from depthbench.optim import BatchedAdam
 from depthbench.schedule import Schedule, checkpoints, converged
 from depthbench.tasks.base import derive_seed
 
 INDEX_BLOCK = 64  # minibatch indices are drawn this many steps at a time
 EVAL_ELEMENTS = 1 << 24  # activations held at once during evaluation
-Draw = tuple[torch.Tensor, torch.Tensor]  # (x [N, input_dim], y [N])
 Sampler = Callable[[int, int, int], Draw]  # (num_samples, member seed, step) -> fresh draw
 
 

@@ -72,6 +72,13 @@ def _choose(members: pd.DataFrame) -> pd.DataFrame:
     return chosen.assign(lrs=chosen["count"], lr_edge=edge)[["lr", "val", "lrs", "lr_edge"]]
 
 
+def _at_chosen(members: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`_choose` per cell, and the members trained at the chosen rate."""
+    chosen = _choose(members)
+    at = members.join(chosen["lr"].rename("chosen"), on=CELL)
+    return chosen, at[at["lr"] == at["chosen"]]
+
+
 def curves(df: pd.DataFrame) -> Curves:
     """Selected values per cell and per replicate (see the module doc)."""
     members = _members(df)
@@ -79,9 +86,7 @@ def curves(df: pd.DataFrame) -> Curves:
                "tuned_hi", "coverage", "replicates"]
     if members.empty:
         return Curves(pd.DataFrame(columns=columns), pd.DataFrame())
-    chosen = _choose(members)
-    at = members.join(chosen["lr"].rename("chosen"), on=CELL)
-    at = at[at["lr"] == at["chosen"]]
+    _, at = _at_chosen(members)
     table = at.pivot_table(index=CELL, columns=REPLICATE, values="test", aggfunc="first")
     facts = members.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
                                       n_params=("n_params", "first"), n_hidden=("n_hidden", "first"))
@@ -114,9 +119,7 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
     first = rows.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
                                    width=("width", "first"), n_params=("n_params", "first"),
                                    n_hidden=("n_hidden", "first"))
-    chosen = _choose(members)
-    at = members.join(chosen["lr"].rename("chosen"), on=CELL)
-    at = at[at["lr"] == at["chosen"]]
+    chosen, at = _at_chosen(members)
     at_stats = at.groupby(CELL).agg(
         train_loss=("train_loss", "median"),
         converged=("converged", lambda s: int(s.fillna(False).astype(bool).sum())),

@@ -9,9 +9,10 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from depthbench.draws import Draw
+
 
 Kind = Literal["regression", "classification"]
-Draw = tuple[torch.Tensor, torch.Tensor]  # (x [N, input_dim], y [N])
 
 
 def derive_seed(*parts: object) -> int:

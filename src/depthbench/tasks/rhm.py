@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Draw, Task, derive_seed, generator
+from depthbench.draws import Draw
+from depthbench.tasks.base import Task, derive_seed, generator
 from depthbench.validate import check_int
 
 MAX_INDEX = 2**62  # inputs are indexed by int64
