@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -68,6 +69,46 @@ def test_a_killed_sweep_resumes_to_the_rows_of_an_uninterrupted_one(serial, tmp_
     assert again.returncode == 0, again.stderr
     assert f"skipped as already stored {2 * cells_at_kill}" in again.stdout  # 2 seeds a cell
     assert run_ids_per_file(store).max() == 1  # every run stored exactly once
+    pd.testing.assert_frame_equal(numbers(store), serial)
+
+
+def job_process(marker: str, timeout: float = 120) -> int:
+    """The PID of the watched process (:mod:`depthbench.jobproc`) of the job whose
+    overrides include ``marker``, found in ``/proc`` as soon as it starts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                args = cmdline.read_bytes().split(b"\0")
+            except OSError:  # the process ended meanwhile
+                continue
+            if b"depthbench.jobproc" in args and marker.encode() in args:
+                return int(cmdline.parent.name)
+        time.sleep(0.01)
+    raise AssertionError(f"no job process with {marker} within {timeout} s")
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").is_file(), reason="finds processes in /proc")
+@pytest.mark.parametrize("launcher", ["processes", "slurm_local"])
+def test_a_job_killed_by_a_signal_fails_alone_and_the_sweep_summarises(serial, tmp_path, launcher):
+    """What the OOM killer does: SIGKILL to the process holding a job's tensors."""
+    store = tmp_path / "results"
+    command = [sys.executable, "-m", "depthbench.cli", *SWEEP, f"hydra/launcher={launcher}",
+               "results_dir=results"]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    os.kill(job_process("task.n=4"), signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err
+    assert "sweep summary: 3 jobs, 2 done, 1 failed" in out, out + err
+    assert "failed job 1 (" in out and "task.n=4" in out and "killed by SIGKILL" in out
+    assert "Traceback" not in err
+    stored = numbers(store)  # the siblings' rows, whole, and what the killed job had stored
+    pd.testing.assert_frame_equal(stored, serial.loc[stored.index])
+    by_instance = results.load(store)["task.n"].value_counts()
+    assert by_instance[3] == by_instance[5] == 8 and by_instance.get(4, 0) < 8
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
     pd.testing.assert_frame_equal(numbers(store), serial)
 
 

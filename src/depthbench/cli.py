@@ -9,14 +9,20 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from depthbench.errors import DepthbenchError, Interrupted
+from depthbench.errors import DepthbenchError
+
+if TYPE_CHECKING:
+    from depthbench.sweep import Job
 
 
 def conf_dir() -> Path:
@@ -30,25 +36,44 @@ def conf_dir() -> Path:
 
 def _run_job(cfg: DictConfig) -> None:
     """One Hydra job. A failure ends a single run (exit 2 for bad input); in a
-    multirun it is recorded for the sweep summary and the other jobs go on, unless
-    ``fail_fast``."""
+    multirun the job trains in a watched child process (:mod:`depthbench.jobproc`)
+    and a failure, death by a signal included, is recorded for the sweep summary
+    while the other jobs go on, unless ``fail_fast``."""
+    from depthbench import jobproc, sweep
+
+    job = sweep.current_job()
+    if job.multirun:
+        status = jobproc.run_watched(cfg, job)
+        if status and not cfg.get("fail_fast", False):
+            return
+    else:
+        status = execute(cfg, job)
+    if status:
+        raise SystemExit(status)
+
+
+def execute(cfg: DictConfig, job: Job) -> int:
+    """Run ``job`` and leave its record for the sweep summary; the exit status: 0
+    done, 2 bad input (one line), 1 an unexpected error (its traceback printed)."""
     from depthbench import sweep
     from depthbench.run import run
 
-    job = sweep.current_job()
     try:
         rows = run(cfg, job)
+    except DepthbenchError as exc:
+        message = str(exc)
+        status = 2
     except Exception as exc:
-        message = str(exc) if isinstance(exc, DepthbenchError) else f"{type(exc).__name__}: {exc}"
-        print(f"error: {message}", file=sys.stderr)
-        sweep.record(job, error=message)
-        if job.multirun and not cfg.get("fail_fast", False):
-            return
-        if isinstance(exc, DepthbenchError):
-            raise SystemExit(2) from None
-        raise
-    sweep.record(job, rows)
-    _warn_flags(rows)
+        traceback.print_exc()
+        message = f"{type(exc).__name__}: {exc}"
+        status = 1
+    else:
+        sweep.record(job, rows)
+        _warn_flags(rows)
+        return 0
+    print(f"error: {message}", file=sys.stderr)
+    sweep.record(job, error=message)
+    return status
 
 
 def _warn_flags(rows: pd.DataFrame) -> None:
@@ -69,29 +94,38 @@ def _warn_flags(rows: pd.DataFrame) -> None:
               f"converged): {cells}", file=sys.stderr)
 
 
-def _hydra_run(argv: list[str]) -> int:
-    """``depthbench run``; a job stopped by SIGINT or SIGTERM ends with one line saying
-    what it stored and that the same command resumes (exit 130, or 143 for SIGTERM)."""
-    sys.argv = ["depthbench run", *argv]
-    main = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
+def interruptible(body: Callable[[], int]) -> int:
+    """``body()``'s exit status; stopped by SIGINT or SIGTERM (a scheduler's stop,
+    raised as KeyboardInterrupt), one line saying what the job stored and that the
+    same command resumes, and exit status 130, or 143 for SIGTERM."""
     stopped_by = signal.SIGINT
 
     def terminate(signum: int, frame: object) -> None:
         nonlocal stopped_by
         stopped_by = signal.SIGTERM
-        raise KeyboardInterrupt  # a scheduler's stop ends the job as Ctrl-C does
+        raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        main(_run_job)()
+        return body()
     except KeyboardInterrupt as exc:
-        said = str(exc) if isinstance(exc, Interrupted) else (
-            "interrupted before any run was stored; run the same command again to start")
-        print(said, file=sys.stderr)
+        print(str(exc) or "interrupted; every stored run is kept: run the same command "
+              "again to train the rest", file=sys.stderr)
         return 128 + stopped_by
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return 0
+
+
+def _hydra_run(argv: list[str]) -> int:
+    """``depthbench run``: Hydra's main over :func:`_run_job`, :func:`interruptible`."""
+    sys.argv = ["depthbench run", *argv]
+    main = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
+
+    def body() -> int:
+        main(_run_job)()
+        return 0
+
+    return interruptible(body)
 
 
 def _report(args: argparse.Namespace) -> int:
