@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 from depthbench import config, grid, results, tasks
-from depthbench.cli import conf_dir
+from depthbench.experiments import conf_dir
 from depthbench.errors import DepthbenchError
 from depthbench.run import run
-from depthbench.sweep import compose_job, jobs
+from depthbench.experiments import compose_job, jobs
 
 
 def train_flops(experiment: str) -> tuple[float, int]:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from depthbench import models, tasks
-from depthbench.tasks import derive_seed
+from depthbench.seeding import derive_seed
 from depthbench.trainer import Data
 
 N_INPUTS = 8

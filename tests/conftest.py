@@ -13,7 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from depthbench.cli import conf_dir
+from depthbench.experiments import conf_dir
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from depthbench import results
-from depthbench.cli import conf_dir
+from depthbench.experiments import conf_dir
 from depthbench.errors import ConfigError
 from depthbench.run import run
 

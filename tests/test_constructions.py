@@ -1,4 +1,4 @@
-"""The constructed networks of SCIENCE.md: accuracy, neuron counts, scale behaviour."""
+"""The constructed networks of docs/science.md ("Constructed networks"): accuracy, neuron counts, scale behaviour."""
 
 import math
 

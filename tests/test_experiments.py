@@ -4,8 +4,8 @@
 import pytest
 
 from depthbench import config, grid, tasks
-from depthbench.cli import conf_dir
-from depthbench.sweep import compose_job, jobs
+from depthbench.experiments import conf_dir
+from depthbench.experiments import compose_job, jobs
 
 EXPERIMENTS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
 

@@ -17,7 +17,7 @@ def test_count_params_is_the_sum_of_parameter_sizes(n, o, depth, width):
     model = MLP((1, n), o, depth, width, members=3)
     per_member = sum(p.numel() for p in model.parameters()) // 3
     assert MLP.count_params((1, n), o, depth, width) == per_member
-    # SCIENCE.md: n_params = (n+1)w + (d-1)(w+1)w + (w+1)o
+    # docs/science.md, "Budget": n_params = (n+1)w + (d-1)(w+1)w + (w+1)o
     assert per_member == (n + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * o
 
 

@@ -10,7 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from depthbench import results
-from depthbench.cli import conf_dir
+from depthbench.experiments import conf_dir
 from depthbench.errors import ResultsError
 from depthbench.report import build_report
 from depthbench.run import run

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from depthbench import results, sweep
-from depthbench.run import resolve_device
+from depthbench import job, results
+from depthbench.device import resolve_device
 
 # three task instances; steps enough that a job lasts about a second; one thread
 # per job, so that serial and parallel jobs compute with the same kernels; trained rows
@@ -149,13 +149,13 @@ def test_each_job_takes_its_own_gpu(monkeypatch):
 
 def test_jobs_side_by_side_share_the_cpus(monkeypatch):
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
-    monkeypatch.setattr(sweep, "available_cpus", lambda: 16)
-    assert sweep.thread_share(sweep.Job(parallel=4)) == 4
-    assert sweep.thread_share(sweep.Job(parallel=32)) == 1
-    assert sweep.thread_share(sweep.Job(cpus=3)) == 3
-    assert sweep.thread_share(sweep.Job()) is None  # a lone job keeps torch's default
+    monkeypatch.setattr(job, "available_cpus", lambda: 16)
+    assert job.thread_share(job.Job(parallel=4)) == 4
+    assert job.thread_share(job.Job(parallel=32)) == 1
+    assert job.thread_share(job.Job(cpus=3)) == 3
+    assert job.thread_share(job.Job()) is None  # a lone job keeps torch's default
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "6")
-    assert sweep.thread_share(sweep.Job(parallel=4)) == 6
+    assert job.thread_share(job.Job(parallel=4)) == 6
 
 
 @pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

@@ -22,7 +22,7 @@ def stored(tmp_path_factory) -> Path:
     """A results dir holding one smoke run (trained rows only)."""
     from hydra import compose, initialize_config_dir
 
-    from depthbench.cli import conf_dir
+    from depthbench.experiments import conf_dir
     path = tmp_path_factory.mktemp("store") / "results"
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         run(compose("config", overrides=["experiment=smoke", "task.n=2", "baselines=false",

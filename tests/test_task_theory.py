@@ -1,4 +1,4 @@
-"""Each family's structure and the theory it carries (SCIENCE.md, "Task families")."""
+"""Each family's structure and the theory it carries (docs/science.md, "Task families")."""
 
 import itertools
 import math

@@ -25,7 +25,7 @@ def test_same_seed_same_data_different_seed_different_data(family):
 def test_config_defaults_match_the_python_defaults(family):
     from omegaconf import OmegaConf
 
-    from depthbench.cli import conf_dir
+    from depthbench.experiments import conf_dir
 
     cfg = OmegaConf.to_container(OmegaConf.load(conf_dir() / "task" / f"{family}.yaml"))
     assert cfg.pop("name") == family

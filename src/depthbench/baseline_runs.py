@@ -18,7 +18,8 @@ from depthbench import baselines, grid, models
 from depthbench.config import RunSpec
 from depthbench.draws import Split
 from depthbench.rows import untrained_row
-from depthbench.tasks import Task, derive_seed
+from depthbench.seeding import derive_seed, digest
+from depthbench.tasks import Task
 from depthbench.trainer import Data
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,9 @@ def _activation(spec: RunSpec) -> str:
 def plan(spec: RunSpec, task: Task, stored: set[str]) -> list[Planned]:
     """The baselines of ``spec``'s grid whose ``run_id`` is not in ``stored``."""
     identity = grid.data_identity(spec)
-    out = [Planned(name, grid.digest({**identity, "baseline": name}), None) for name in task.rules()]
+    out = [Planned(name, digest({**identity, "baseline": name}), None) for name in task.rules()]
     for n_train in spec.grid.n_train:
-        out.append(Planned("linear", grid.digest({**identity, "baseline": "linear",
+        out.append(Planned("linear", digest({**identity, "baseline": "linear",
                                                   "n_train": n_train}), n_train))
         for budget in spec.grid.budgets:
             fit = models.fit("mlp", task.input_shape, task.output_dim, 1, budget)
@@ -61,7 +62,7 @@ def plan(spec: RunSpec, task: Task, stored: set[str]) -> list[Planned]:
             for seed in range(spec.grid.seeds):
                 key = {**identity, "baseline": "random_features", "n_train": n_train,
                        "budget": budget, "seed": seed, "activation": _activation(spec)}
-                out.append(Planned("random_features", grid.digest(key), n_train, budget,
+                out.append(Planned("random_features", digest(key), n_train, budget,
                                    fit.width, seed))
     return [p for p in out if p.run_id not in stored]
 

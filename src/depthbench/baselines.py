@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from depthbench.draws import Split
 from depthbench.models import ACTIVATIONS
+from depthbench.seeding import generator
 
 RIDGES = tuple(torch.logspace(-8, 3, 23, dtype=torch.float64).tolist())  # relative, half-decades
 GAINS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)  # random-feature input scales
@@ -105,7 +106,7 @@ def random_features(
         raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
     outputs = _outputs(kind, n_classes)
     n = split.x_train.shape[1]
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     w = torch.randn(n, width, generator=g, dtype=torch.float64) / math.sqrt(n)
     b = torch.randn(width, generator=g, dtype=torch.float64)
     x_train = split.x_train.double()

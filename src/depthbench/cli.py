@@ -7,31 +7,15 @@ feature (``-m`` multirun, ``--cfg job``, ``--help``) works as documented there.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import traceback
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import hydra
-import pandas as pd
 from omegaconf import DictConfig
 
 from depthbench.errors import DepthbenchError
-
-if TYPE_CHECKING:
-    from depthbench.sweep import Job
-
-
-def conf_dir() -> Path:
-    """The Hydra config tree: packaged with a wheel, or ``conf/`` of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "conf", here.parents[1] / "conf"):
-        if (candidate / "config.yaml").is_file():
-            return candidate
-    raise DepthbenchError(f"no Hydra config tree found beside {here}")
+from depthbench.experiments import conf_dir
 
 
 def _run_job(cfg: DictConfig) -> None:
@@ -39,85 +23,25 @@ def _run_job(cfg: DictConfig) -> None:
     multirun the job trains in a watched child process (:mod:`depthbench.jobproc`)
     and a failure, death by a signal included, is recorded for the sweep summary
     while the other jobs go on, unless ``fail_fast``."""
-    from depthbench import jobproc, sweep
+    from depthbench import jobproc, jobrun
+    from depthbench.job import current_job
 
-    job = sweep.current_job()
+    job = current_job()
     if job.multirun:
         status = jobproc.run_watched(cfg, job)
         if status and not cfg.get("fail_fast", False):
             return
     else:
-        status = execute(cfg, job)
+        status = jobrun.execute(cfg, job)
     if status:
         raise SystemExit(status)
 
 
-def execute(cfg: DictConfig, job: Job) -> int:
-    """Run ``job`` and leave its record for the sweep summary; the exit status: 0
-    done, 2 bad input (one line), 1 an unexpected error (its traceback printed)."""
-    from depthbench import sweep
-    from depthbench.run import run
-
-    try:
-        rows = run(cfg, job)
-    except DepthbenchError as exc:
-        message = str(exc)
-        status = 2
-    except Exception as exc:
-        traceback.print_exc()
-        message = f"{type(exc).__name__}: {exc}"
-        status = 1
-    else:
-        sweep.record(job, rows)
-        _warn_flags(rows)
-        return 0
-    print(f"error: {message}", file=sys.stderr)
-    sweep.record(job, error=message)
-    return status
-
-
-def _warn_flags(rows: pd.DataFrame) -> None:
-    """One warning line naming the cells just trained whose chosen learning rate is at
-    the edge of the grid or whose members did not converge."""
-    from depthbench import analysis
-
-    trained = rows[rows["status"].isin(["ok", "diverged"])]
-    if trained.empty:
-        return
-    labelled = analysis.label(trained)
-    flagged = analysis.flags(analysis.aggregate(labelled, analysis.curves(labelled)))
-    if len(flagged):
-        cells = "; ".join(f"n_train {n or 'online'} depth {d} budget {b}: {p}" for n, d, b, p in
-                          zip(flagged["n_train"], flagged["depth"], flagged["budget"],
-                              flagged["problem"]))
-        print(f"warning: {len(flagged)} cells to read with care (lr at the grid's edge or not "
-              f"converged): {cells}", file=sys.stderr)
-
-
-def interruptible(body: Callable[[], int]) -> int:
-    """``body()``'s exit status; stopped by SIGINT or SIGTERM (a scheduler's stop,
-    raised as KeyboardInterrupt), one line saying what the job stored and that the
-    same command resumes, and exit status 130, or 143 for SIGTERM."""
-    stopped_by = signal.SIGINT
-
-    def terminate(signum: int, frame: object) -> None:
-        nonlocal stopped_by
-        stopped_by = signal.SIGTERM
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        return body()
-    except KeyboardInterrupt as exc:
-        print(str(exc) or "interrupted; every stored run is kept: run the same command "
-              "again to train the rest", file=sys.stderr)
-        return 128 + stopped_by
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _hydra_run(argv: list[str]) -> int:
-    """``depthbench run``: Hydra's main over :func:`_run_job`, :func:`interruptible`."""
+    """``depthbench run``: Hydra's main over :func:`_run_job`, stopped as
+    :func:`depthbench.jobrun.interruptible` says."""
+    from depthbench.jobrun import interruptible
+
     sys.argv = ["depthbench run", *argv]
     main = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 

@@ -1,7 +1,7 @@
 """The networks the theorems construct, built explicitly and evaluated like trained ones.
 
 Each construction is a dense network given layer by layer, ``[(W [in, out], b [out]),
-...]`` with an activation after every hidden layer and a linear output (SCIENCE.md,
+...]`` with an activation after every hidden layer and a linear output (docs/science.md,
 "Constructed networks"). Smooth constructions are exact only as their scale
 ``lambda -> 0``; :func:`builders` pick lambda on a validation draw, so the float32
 error sits near its floor (truncation ~ lambda^2, rounding ~ 1 / lambda^k).
@@ -251,7 +251,7 @@ def _as_classifier(c: Construction) -> Construction:
 
 
 def test_metric(task: Task, pred: torch.Tensor, y: torch.Tensor) -> float:
-    """Relative MSE ``MSE / Var(y)`` or error rate (SCIENCE.md, "test_metric")."""
+    """Relative MSE ``MSE / Var(y)`` or error rate (docs/science.md, "Test metric")."""
     if task.kind == "regression":
         y64 = y.double()  # float64: errors of large targets overflow float32
         return ((pred[:, 0].double() - y64).square().mean() / y64.var(unbiased=False)).item()

@@ -7,9 +7,7 @@ one batched computation.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +16,8 @@ from depthbench import models
 from depthbench.config import ONLINE, RunSpec
 from depthbench.errors import ConfigError
 from depthbench.models import Fit
+from depthbench.seeding import digest
 from depthbench.trainer import Member
-
-
-def digest(obj: Any) -> str:
-    """A stable 16-hex-digit hash of a JSON-serialisable object."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def data_identity(spec: RunSpec) -> dict[str, Any]:

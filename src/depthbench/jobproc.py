@@ -27,7 +27,9 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from depthbench.sweep import RECORD, Job, record
+from depthbench.job import Job
+from depthbench.jobrun import execute, interruptible
+from depthbench.sweep import RECORD, record
 
 # seconds a stopped worker gives its child to stop on the signal it got too (a
 # terminal's Ctrl-C reaches the whole process group) before passing SIGINT on
@@ -109,9 +111,7 @@ def _stop_when_orphaned() -> None:
 
 
 def main() -> int:
-    """The child: read the job's spec on stdin, run it as :func:`depthbench.cli.execute`."""
-    from depthbench.cli import execute, interruptible
-
+    """The child: read the job's spec on stdin, run it as :func:`depthbench.jobrun.execute`."""
     spec = json.load(sys.stdin)
     if spec["logging"]:
         logging.config.dictConfig(spec["logging"])

@@ -12,8 +12,6 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,41 +23,16 @@ from tqdm.auto import tqdm
 from depthbench import config, constructions, grid, models, provenance, results, tasks
 from depthbench.errors import ConfigError, Interrupted
 from depthbench.grid import Run
-from depthbench.sweep import Job, thread_share
-from depthbench.tasks import Task, derive_seed
+from depthbench.device import matmul_precision, resolve_device
+from depthbench.job import Job, thread_share
+from depthbench.seeding import derive_seed, digest
+from depthbench.tasks import Task
 from depthbench import baseline_runs
 from depthbench.rows import single_rows, untrained_row
 from depthbench.config import ONLINE
 from depthbench.trainer import Data, GroupResult, Sampler, chunks, member_bytes, train_group
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(name: str, job_num: int = 0) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` must be available. On a
-    box with several GPUs job ``k`` of a sweep takes GPU ``k mod count``: with one
-    job per GPU at a time (``hydra.launcher.n_jobs`` = GPUs) no two jobs share one."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device", "cuda requested but no CUDA device is visible; use auto or cpu")
-    if name in ("auto", "cuda") and torch.cuda.is_available():
-        return torch.device("cuda", job_num % torch.cuda.device_count())
-    return torch.device("cpu")
-
-
-@contextmanager
-def matmul_precision(device: torch.device, tf32: bool) -> Iterator[None]:
-    """On CUDA, float32 matmuls use TF32 tensor cores while the block runs when
-    ``tf32`` (``train.tf32``); the previous setting is restored after. No effect on
-    the CPU, whose numbers stay full float32."""
-    if device.type != "cuda":
-        yield
-        return
-    saved = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("high" if tf32 else "highest")
-    try:
-        yield
-    finally:
-        torch.set_float32_matmul_precision(saved)
 
 
 def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
@@ -221,7 +194,7 @@ def _pending_constructions(
     """Constructions for ``task`` not stored yet: name -> (run_id, builder)."""
     pending = {}
     for name, make in constructions.builders(task).items():
-        run_id = grid.digest({**grid.data_identity(spec), "construction": name})
+        run_id = digest({**grid.data_identity(spec), "construction": name})
         if run_id not in stored:
             pending[name] = (run_id, make)
     return pending
@@ -359,7 +332,7 @@ def _store(
     )
     frames = []
     for cell_id, cell in rows.groupby("cell_id", sort=False):
-        name = f"{cell_id}-{grid.digest(sorted(cell['run_id']))[:8]}"
+        name = f"{cell_id}-{digest(sorted(cell['run_id']))[:8]}"
         results.write(cell, spec.results_dir, name)
         frames.append(cell)
     return frames

@@ -1,82 +1,22 @@
-"""What one Hydra job knows of the sweep it belongs to, and the sweep's summary.
-
-A job reads its number and its share of the machine from Hydra's runtime config
-(:func:`current_job`): the number picks its GPU on a multi-GPU box, the share sets
-torch's CPU threads so that side-by-side jobs do not oversubscribe the cores. Each
-job leaves ``depthbench_job.json`` in its output directory; :class:`SweepSummary`
-(a Hydra callback) reads them all when the sweep ends and prints one summary.
+"""The sweep's summary: each job leaves ``depthbench_job.json`` in its output
+directory (:func:`record`); :class:`SweepSummary` (a Hydra callback) reads them all
+when the sweep ends and prints one summary.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from depthbench.cli import conf_dir
+from depthbench.job import Job
 
 RECORD = "depthbench_job.json"
-
-
-@dataclass(frozen=True)
-class Job:
-    """One job of a run or sweep: ``num`` (0 outside a multirun), ``parallel``
-    (jobs sharing this machine's CPUs, when the launcher says), ``cpus`` (CPUs the
-    launcher gives each job, submitit's ``cpus_per_task``), ``output_dir``
-    (where its record goes; ``None`` outside Hydra) and the ``overrides`` naming it."""
-
-    num: int = 0
-    multirun: bool = False
-    parallel: int | None = None
-    cpus: int | None = None
-    output_dir: Path | None = None
-    overrides: tuple[str, ...] = ()
-
-
-def current_job() -> Job:
-    """The running Hydra job, or a plain :class:`Job` when Hydra is not running."""
-    if not HydraConfig.initialized():
-        return Job()
-    hc = HydraConfig.get()
-    n_jobs = OmegaConf.select(hc, "launcher.n_jobs")  # joblib
-    return Job(
-        num=OmegaConf.select(hc, "job.num") or 0,
-        multirun=hc.mode.name == "MULTIRUN",
-        parallel=available_cpus() if n_jobs == -1 else n_jobs,
-        cpus=OmegaConf.select(hc, "launcher.cpus_per_task"),  # submitit
-        output_dir=Path(hc.runtime.output_dir),
-        overrides=tuple(hc.overrides.task),
-    )
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def thread_share(job: Job) -> int | None:
-    """torch threads for ``job``: SLURM's ``SLURM_CPUS_PER_TASK`` when set, else the
-    launcher's CPUs per job, else the CPUs divided among the launcher's parallel
-    jobs; ``None`` (torch's default) when nothing says how the machine is shared."""
-    slurm = os.environ.get("SLURM_CPUS_PER_TASK")
-    if slurm and slurm.isdigit():
-        return int(slurm)
-    if job.cpus:
-        return job.cpus
-    if job.parallel and job.parallel > 1:
-        return max(1, available_cpus() // job.parallel)
-    return None
 
 
 def record(job: Job, rows: pd.DataFrame | None = None, error: str | None = None) -> None:
@@ -126,19 +66,3 @@ class SweepSummary(Callback):
         print(summarize(records), flush=True)
         if any(r["failed"] for r in records):
             raise SystemExit(1)
-
-
-def compose_job(overrides: list[str], hydra: bool = False) -> DictConfig:
-    """The job config ``overrides`` compose to (with Hydra's own under ``hydra``)."""
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return compose("config", overrides=overrides, return_hydra_config=hydra)
-
-
-def jobs(experiment: str) -> list[list[str]]:
-    """The overrides of every job ``depthbench run -m experiment=EXPERIMENT`` launches:
-    the product of the experiment's ``hydra.sweeper.params`` (one job without them)."""
-    params = compose_job([f"experiment={experiment}"], hydra=True).hydra.sweeper.params
-    params = OmegaConf.to_container(params) if params else {}
-    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
-    axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] for o in parsed]
-    return [[f"experiment={experiment}", *combo] for combo in itertools.product(*axes)]

@@ -19,7 +19,7 @@ from depthbench.config import ONLINE
 from depthbench.draws import Draw, Split
 from depthbench.optim import BatchedAdam
 from depthbench.schedule import Schedule, checkpoints, converged
-from depthbench.tasks.base import derive_seed
+from depthbench.seeding import derive_seed, generator
 
 INDEX_BLOCK = 64  # minibatch indices are drawn this many steps at a time
 EVAL_ELEMENTS = 1 << 24  # activations held at once during evaluation
@@ -228,7 +228,7 @@ def train_group(
         capturable=on_cuda,
     )
     factors = schedule.factors(steps).to(device)
-    generators = [torch.Generator().manual_seed(derive_seed(m.seed, "minibatch")) for m in members]
+    generators = [generator(derive_seed(m.seed, "minibatch")) for m in members]
     n_train = [m.n_train for m in members]
     fresh = [n == ONLINE for n in n_train]
     if (online is not None) != any(fresh) or any(fresh) != all(fresh):
@@ -380,7 +380,7 @@ def evaluate(
     about :data:`EVAL_ELEMENTS` hidden activations (``model.n_hidden`` per sample),
     over the span of rows any member uses. Returns ``(loss [K], metric [K])``: loss in
     each member's units (:class:`Scale`), metric ``MSE / Var(y)`` of the member's rows
-    on the original scale in float64 (SCIENCE.md, "test_metric") or the error rate.
+    on the original scale in float64 (docs/science.md, "Test metric") or the error rate.
     """
     K = len(rows)
     lo_row, hi_row = min(s for s, _ in rows), max(s + n for s, n in rows)

@@ -1,5 +1,5 @@
 """``P_d(eps)``, ``N_d(eps)`` and depth efficiency ``E_d(eps) = P_1(eps) / P_d(eps)``
-(SCIENCE.md, "Core definitions"), with censoring and intervals over replicates.
+(docs/science.md, "Thresholds P_d and N_d", "Depth efficiency", "Censoring"), with censoring and intervals over replicates.
 
 Each replicate's curve (test_metric against size at the cells' chosen rates) is first
 made non-increasing by an isotonic fit of its log values
@@ -61,7 +61,7 @@ def crossing(x: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, str]:
 
     ``x`` ``[k]`` ascending, ``y`` ``[k]`` (NaN points are skipped). Between the last
     point above eps and the first at or below it, ``log y`` is interpolated linearly
-    in ``log x`` (SCIENCE.md: "interpolated log-log between grid budgets").
+    in ``log x`` (docs/science.md, "Thresholds P_d and N_d": interpolated log-log between grid budgets).
     """
     keep = ~np.isnan(y)
     x, y = np.asarray(x, float)[keep], np.asarray(y, float)[keep]
@@ -167,7 +167,7 @@ def ratio(shallow: tuple[float, str], deep: tuple[float, str]) -> tuple[float, s
 
 def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
     """Depth efficiency ``E_d(eps) = P_1(eps) / P_d(eps)`` for every depth d > 1 of a
-    panel that also has depth 1 (SCIENCE.md, "depth efficiency"): the median over
+    panel that also has depth 1 (docs/science.md, "Depth efficiency"): the median over
     replicates of each replicate's own ratio (:func:`ratio` of its P_1 and P_d, paired
     by replicate; :func:`censored_median`).
 

@@ -1,4 +1,4 @@
-"""Solve a model's width from a parameter budget (SCIENCE.md, "budget")."""
+"""Solve a model's width from a parameter budget (docs/science.md, "Budget")."""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from depthbench.seeding import generator
+
 
 @torch.no_grad()
 def uniform_init_(layers: Iterable[tuple[torch.Tensor, torch.Tensor]], seeds: Sequence[int]) -> None:
@@ -19,7 +21,7 @@ def uniform_init_(layers: Iterable[tuple[torch.Tensor, torch.Tensor]], seeds: Se
     """
     layers = list(layers)
     for k, seed in enumerate(seeds):
-        g = torch.Generator().manual_seed(seed)
+        g = generator(seed)
         for w, b in layers:
             bound = 1.0 / math.sqrt(w.shape[-2])
             for p in (w, b):

@@ -87,7 +87,7 @@ class MLP(nn.Module):
     def count_params(
         input_shape: tuple[int, int], output_dim: int, depth: int, width: int, **params: object
     ) -> int:
-        """Parameters of one member (SCIENCE.md, "budget"):
+        """Parameters of one member (docs/science.md, "Budget"):
         ``(n+1) w + (d-1)(w+1) w + (w+1) o`` with ``n = prod(input_shape)``."""
         n, o, d, w = input_shape[0] * input_shape[1], output_dim, depth, width
         return (n + 1) * w + (d - 1) * (w + 1) * w + (w + 1) * o

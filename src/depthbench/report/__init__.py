@@ -186,7 +186,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
     if (df["status"] == "constructed").any():
         built = tables.constructed(df)
         blocks += [Heading("Constructed networks"),
-                   Text("The networks the theorems build (SCIENCE.md, \"Constructed networks\"), "
+                   Text("The networks the theorems build (docs/science.md, \"Constructed networks\"), "
                         "evaluated in float32 on the same test draw as trained networks; "
                         "`theorem` is the neuron (or ReLU unit) count the theory states, "
                         "`lambda` the input scale chosen on the validation draw. A "

@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, derive_seed
+from depthbench.tasks.base import Task
 from depthbench.tasks.broadcast import Broadcast
 from depthbench.tasks.monomial import Monomial, Power, Product
 from depthbench.tasks.polynomial import Polynomial
@@ -22,7 +22,7 @@ FAMILIES: dict[str, type[Task]] = {
     for cls in (Product, Monomial, Power, Polynomial, Tree, Sawtooth, Radial, RHM, Broadcast, Teacher)
 }
 
-__all__ = ["FAMILIES", "Task", "derive_seed", "make"]
+__all__ = ["FAMILIES", "Task", "make"]
 
 
 def make(family: str, **params: Any) -> Task:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
@@ -10,26 +9,10 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from depthbench.draws import Draw
+from depthbench.seeding import derive_seed
 
 
 Kind = Literal["regression", "classification"]
-
-
-def derive_seed(*parts: object) -> int:
-    """A 63-bit seed that depends on every part: independent streams per purpose.
-
-    ``derive_seed(0, "train")`` and ``derive_seed(0, "test")`` give unrelated
-    generators, so train and test draws of a continuous task never share samples.
-    """
-    digest = hashlib.sha256(repr(parts).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
-
-
-def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """A fresh ``torch.Generator`` on ``device`` seeded with ``seed``."""
-    g = torch.Generator(device=device)
-    g.manual_seed(seed)
-    return g
 
 
 class Task(ABC):
@@ -101,7 +84,7 @@ class Task(ABC):
 
     @property
     def chance(self) -> float:
-        """test_metric at chance (SCIENCE.md, "test_metric"): 1.0 for regression
+        """test_metric at chance (docs/science.md, "Test metric"): 1.0 for regression
         (predicting the mean), ``1 - 1/n_classes`` for classification."""
         return 1.0 if self.kind == "regression" else 1.0 - 1.0 / self.n_classes
 

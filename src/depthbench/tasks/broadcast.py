@@ -8,7 +8,8 @@ from collections.abc import Callable
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, derive_seed, generator
+from depthbench.tasks.base import Task
+from depthbench.seeding import derive_seed, generator
 from depthbench.validate import check_float, check_int
 
 BAYES_SAMPLES = 2**22  # leaves generated to estimate the Bayes accuracy of a tree

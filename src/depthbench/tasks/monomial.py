@@ -2,7 +2,7 @@
 
 All three draw x i.i.d. uniform on ``[low, high]`` and return ``prod_i x_i^r_i``;
 they differ in how the exponents are given and in the theory they carry
-(SCIENCE.md, "product" and its generalisations).
+(docs/science.md, "product", "monomial", "power").
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, generator, uniform
+from depthbench.tasks.base import Task, uniform
+from depthbench.seeding import generator
 from depthbench.validate import check_int, check_interval
 
 

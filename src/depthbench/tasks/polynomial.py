@@ -7,7 +7,8 @@ import math
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, derive_seed, generator, uniform
+from depthbench.tasks.base import Task, uniform
+from depthbench.seeding import derive_seed, generator
 from depthbench.validate import check_bool, check_choice, check_int, check_interval
 
 LATTICES = ("chain", "square")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from depthbench.tasks.base import DISTRIBUTIONS, Task, derive_seed, draw_inputs, generator
+from depthbench.tasks.base import DISTRIBUTIONS, Task, draw_inputs
+from depthbench.seeding import derive_seed, generator
 from depthbench.validate import check_choice, check_int, check_positive
 
 PROFILES = ("ball", "oscillating")

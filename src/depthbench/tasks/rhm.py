@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from depthbench.errors import ConfigError
 from depthbench.draws import Draw
-from depthbench.tasks.base import Task, derive_seed, generator
+from depthbench.tasks.base import Task
+from depthbench.seeding import derive_seed, generator
 from depthbench.validate import check_int
 
 MAX_INDEX = 2**62  # inputs are indexed by int64

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from depthbench.tasks.base import Task, generator
+from depthbench.tasks.base import Task
+from depthbench.seeding import generator
 from depthbench.validate import check_choice, check_int
 
 MODES = ("regression", "classification", "points")

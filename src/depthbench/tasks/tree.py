@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, derive_seed, generator, uniform
+from depthbench.tasks.base import Task, uniform
+from depthbench.seeding import derive_seed, generator
 from depthbench.validate import check_int, check_interval
 
 

@@ -1,0 +1,40 @@
+"""The Hydra config tree and the experiments in it: where it lives (:func:`conf_dir`),
+the config a job's overrides compose to (:func:`compose_job`), and the jobs an
+experiment's sweep launches (:func:`jobs`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+from depthbench.errors import DepthbenchError
+
+
+def conf_dir() -> Path:
+    """The Hydra config tree: packaged with a wheel, or ``conf/`` of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parents[1] / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise DepthbenchError(f"no Hydra config tree found beside {here}")
+
+
+def compose_job(overrides: list[str], hydra: bool = False) -> DictConfig:
+    """The job config ``overrides`` compose to (with Hydra's own under ``hydra``)."""
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return compose("config", overrides=overrides, return_hydra_config=hydra)
+
+
+def jobs(experiment: str) -> list[list[str]]:
+    """The overrides of every job ``depthbench run -m experiment=EXPERIMENT`` launches:
+    the product of the experiment's ``hydra.sweeper.params`` (one job without them)."""
+    params = compose_job([f"experiment={experiment}"], hydra=True).hydra.sweeper.params
+    params = OmegaConf.to_container(params) if params else {}
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] for o in parsed]
+    return [[f"experiment={experiment}", *combo] for combo in itertools.product(*axes)]

@@ -1,0 +1,66 @@
+"""What one Hydra job knows of the sweep it belongs to, and its share of the machine.
+
+A job reads its number and its share from Hydra's runtime config (:func:`current_job`):
+the number picks its GPU on a multi-GPU box (:func:`depthbench.device.resolve_device`),
+the share sets torch's CPU threads (:func:`thread_share`) so that side-by-side jobs do
+not oversubscribe the cores.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a run or sweep: ``num`` (0 outside a multirun), ``parallel``
+    (jobs sharing this machine's CPUs, when the launcher says), ``cpus`` (CPUs the
+    launcher gives each job, submitit's ``cpus_per_task``), ``output_dir``
+    (where its record goes; ``None`` outside Hydra) and the ``overrides`` naming it."""
+
+    num: int = 0
+    multirun: bool = False
+    parallel: int | None = None
+    cpus: int | None = None
+    output_dir: Path | None = None
+    overrides: tuple[str, ...] = ()
+
+
+def current_job() -> Job:
+    """The running Hydra job, or a plain :class:`Job` when Hydra is not running."""
+    if not HydraConfig.initialized():
+        return Job()
+    hc = HydraConfig.get()
+    n_jobs = OmegaConf.select(hc, "launcher.n_jobs")  # joblib
+    return Job(
+        num=OmegaConf.select(hc, "job.num") or 0,
+        multirun=hc.mode.name == "MULTIRUN",
+        parallel=available_cpus() if n_jobs == -1 else n_jobs,
+        cpus=OmegaConf.select(hc, "launcher.cpus_per_task"),  # submitit
+        output_dir=Path(hc.runtime.output_dir),
+        overrides=tuple(hc.overrides.task),
+    )
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def thread_share(job: Job) -> int | None:
+    """torch threads for ``job``: SLURM's ``SLURM_CPUS_PER_TASK`` when set, else the
+    launcher's CPUs per job, else the CPUs divided among the launcher's parallel
+    jobs; ``None`` (torch's default) when nothing says how the machine is shared."""
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK")
+    if slurm and slurm.isdigit():
+        return int(slurm)
+    if job.cpus:
+        return job.cpus
+    if job.parallel and job.parallel > 1:
+        return max(1, available_cpus() // job.parallel)
+    return None
