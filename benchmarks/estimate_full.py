@@ -1,8 +1,8 @@
 """Wall time of an experiment's ``_full`` sweep, estimated two ways.
 
 ``python benchmarks/estimate_full.py EXPERIMENT [results/EXPERIMENT]`` counts the
-full sweep's training FLOPs (6 x batch x n_params per step and model: forward and
-backward matmuls) and divides them by the rate of the stored CPU-size run (the same
+full sweep's training FLOPs (``trainer.train_flops``: 6 x batch x n_params per step
+and model) and divides them by the rate of the stored CPU-size run (the same
 count over its summed training time). Larger models run nearer the matmul rate than
 the CPU size's small ones, so this is an upper bound for this CPU.
 
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from depthbench import config, grid, results, tasks
+from depthbench import config, grid, results, tasks, trainer
 from depthbench.experiments import conf_dir
 from depthbench.errors import DepthbenchError
 from depthbench.run import run
@@ -39,7 +39,8 @@ def train_flops(experiment: str) -> tuple[float, int]:
         task = tasks.make(spec.task, **spec.task_params)
         for r in grid.plan(spec, task.input_shape, task.output_dim):
             if r.fit.feasible:
-                total += 6.0 * spec.train.batch_size * spec.train.steps * r.fit.n_params
+                samples = spec.train.batch_size * spec.train.steps
+                total += trainer.train_flops(r.fit.n_params, samples)
                 models += 1
     return total, models
 
@@ -47,7 +48,7 @@ def train_flops(experiment: str) -> tuple[float, int]:
 def from_cpu_rate(experiment: str, store: Path) -> None:
     rows = results.load(store)
     ok = rows[rows["status"].isin(["ok", "diverged"])]
-    done = 6.0 * ok["batch_size"] * ok["steps"].clip(lower=1) * ok["n_params"]
+    done = trainer.train_flops(ok["n_params"], ok["batch_size"] * ok["steps"].clip(lower=1))
     rate = done.sum() / ok["train_time_s"].sum() if len(ok) else float("nan")
     for name in (experiment, f"{experiment}_full"):
         flops, models = train_flops(name)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from depthbench import metrics
 from depthbench.draws import Split
 from depthbench.models import ACTIVATIONS
 from depthbench.seeding import generator
@@ -138,13 +139,12 @@ def scores(
 
     Regression: loss is the MSE on targets standardised by ``y_std`` (the training
     std), metric ``MSE / Var(y)`` with the population variance of ``y``.
-    Classification: loss ``nan``, metric the error rate.
+    Classification: loss ``nan``, metric the error rate. The metric is
+    :func:`depthbench.metrics.test_metric` (docs/science.md, "Test metric").
     """
-    if kind == "regression":
-        mse = (pred.double() - y.double()).square().mean(-1)
-        return mse / y_std**2, mse / y.double().var(unbiased=False)
-    error = (pred != y).double().mean(-1)
-    return torch.full_like(error, math.nan), error
+    error = metrics.errors(kind, pred, y).mean(-1)
+    loss = error / y_std**2 if kind == "regression" else torch.full_like(error, math.nan)
+    return loss, error / metrics.normaliser(kind, y)
 
 
 def _outputs(kind: str, n_classes: int) -> int:

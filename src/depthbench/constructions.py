@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from depthbench import metrics
 from depthbench.models import ACTIVATIONS
 from depthbench.tasks import Task
 from depthbench.tasks.monomial import Monomial
@@ -250,17 +251,9 @@ def _as_classifier(c: Construction) -> Construction:
     return Construction(c.name, [*c.layers[:-1], out], c.activation, c.scale)
 
 
-def test_metric(task: Task, pred: torch.Tensor, y: torch.Tensor) -> float:
-    """Relative MSE ``MSE / Var(y)`` or error rate (docs/science.md, "Test metric")."""
-    if task.kind == "regression":
-        y64 = y.double()  # float64: errors of large targets overflow float32
-        return ((pred[:, 0].double() - y64).square().mean() / y64.var(unbiased=False)).item()
-    return (pred.argmax(1) != y).float().mean().item()
-
-
 def _error(task: Task, c: Construction, x: torch.Tensor, y: torch.Tensor) -> float:
     """test_metric on ``(x, y)``, +inf when not finite (a zero derivative, overflow)."""
-    err = test_metric(task, c(x), y)
+    err = metrics.output_metric(task.kind, c(x), y).item()
     return err if math.isfinite(err) else math.inf
 
 

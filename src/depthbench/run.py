@@ -20,7 +20,7 @@ import torch
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from depthbench import config, constructions, grid, models, provenance, results, tasks
+from depthbench import config, constructions, grid, metrics, models, provenance, results, tasks
 from depthbench.errors import ConfigError, Interrupted
 from depthbench.grid import Run
 from depthbench.device import matmul_precision, resolve_device
@@ -30,7 +30,9 @@ from depthbench.tasks import Task
 from depthbench import baseline_runs
 from depthbench.rows import single_rows, untrained_row
 from depthbench.config import ONLINE
-from depthbench.trainer import Data, GroupResult, Sampler, chunks, member_bytes, train_group
+from depthbench.trainer import (
+    Data, GroupResult, Sampler, chunks, eval_flops, member_bytes, train_flops, train_group,
+)
 
 log = logging.getLogger(__name__)
 
@@ -213,13 +215,13 @@ def _construct(
         start = time.perf_counter()
         net = make(data.x_val, data.y_val)
         built = time.perf_counter()
-        metric = constructions.test_metric(task, net(data.x_test), data.y_test)
+        metric = metrics.output_metric(task.kind, net(data.x_test), data.y_test).item()
         log.info("constructed %s: %d hidden neurons in %d layers, lambda %.3g, test_metric %.3g",
                  name, net.n_hidden, net.depth, net.scale, metric)
         rows.append(untrained_row(
             run_id, "constructed", bayes, model=name, activation=net.activation, depth=net.depth,
             width=max(net.widths), n_params=net.n_params, n_hidden=net.n_hidden, scale=net.scale,
-            val_metric=constructions.test_metric(task, net(data.x_val), data.y_val),
+            val_metric=metrics.output_metric(task.kind, net(data.x_val), data.y_val).item(),
             test_metric=metric, train_time_s=built - start,
             eval_time_s=time.perf_counter() - built,
         ))
@@ -270,9 +272,9 @@ def _trained_outcome(
     spec: config.RunSpec, runs: list[Run], out: GroupResult, bayes: float | None
 ) -> dict[str, list[Any]]:
     K = len(runs)
-    flops = [  # forward 2, backward 4 FLOPs per parameter and sample; evaluation forward only
-        float(r.fit.n_params or 0)
-        * (6 * spec.train.batch_size * spec.train.steps + 2 * (r.member.n_train + spec.train.n_test))
+    flops = [
+        float(train_flops(r.fit.n_params or 0, spec.train.batch_size * spec.train.steps)
+              + eval_flops(r.fit.n_params or 0, r.member.n_train + spec.train.n_test))
         for r in runs
     ]
     return {

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from depthbench import metrics
 from depthbench.config import ONLINE
 from depthbench.draws import Draw, Split
 from depthbench.optim import BatchedAdam
@@ -161,6 +162,18 @@ def member_bytes(n_params: int, n_hidden: int, input_dim: int, batch_size: int) 
     and about four tensors per hidden unit (pre-activation, activation and their
     gradients)."""
     return 4 * (6 * n_params + batch_size * (input_dim + 4 * n_hidden))
+
+
+def train_flops(n_params: float, samples: float) -> float:
+    """Training FLOPs of a dense network with ``n_params`` parameters over ``samples``
+    samples (batch x steps): 2 per parameter and sample forward, 4 backward; exact for
+    integers, and elementwise on arrays and columns."""
+    return 6 * n_params * samples
+
+
+def eval_flops(n_params: float, samples: float) -> float:
+    """Evaluation FLOPs, forward only: 2 per parameter and sample."""
+    return 2 * n_params * samples
 
 
 def chunks(items: Sequence, per_member: int, memory_bytes: int, cap: int | None = None) -> list:
@@ -393,18 +406,16 @@ def evaluate(
         xs, ys = x[lo : min(lo + chunk, hi_row)], y[lo : min(lo + chunk, hi_row)]
         at = torch.arange(lo, lo + len(ys), device=x.device)
         inside = (at >= first) & (at < end)  # [K, chunk]
-        pred = model(xs)  # [K, chunk, out]
-        loss = per_member_loss(scale.kind, pred, scale.target(ys))
-        if scale.kind == "regression":  # float64: errors of large targets overflow float32
-            err = (scale.original(pred.squeeze(-1)) - ys.double()).square()
-        else:
-            err = (pred.argmax(-1) != ys).double()
+        out = model(xs)  # [K, chunk, out]
+        loss = per_member_loss(scale.kind, out, scale.target(ys))
+        pred = metrics.predictions(scale.kind, out)  # [K, chunk]
+        if scale.kind == "regression":  # back to the targets' scale, float64
+            pred = scale.original(pred)
+        err = metrics.errors(scale.kind, pred, ys)
         loss_sum += torch.where(inside, loss, 0).sum(1, dtype=torch.float64)
         err_sum += torch.where(inside, err, 0).sum(1, dtype=torch.float64)
     counts = (end - first).squeeze(1).to(torch.float64)
     mean_loss, mean_err = loss_sum / counts, err_sum / counts
-    if scale.kind == "regression":
-        y64 = y.to(torch.float64)
-        var = {r: y64[r[0] : r[0] + r[1]].var(unbiased=False) for r in set(rows)}
-        mean_err = mean_err / torch.stack([var[r] for r in rows])
+    norm = {r: metrics.normaliser(scale.kind, y[r[0] : r[0] + r[1]]) for r in set(rows)}
+    mean_err = mean_err / torch.stack([norm[r] for r in rows])
     return mean_loss.cpu().numpy(), mean_err.cpu().numpy()
