@@ -10,27 +10,30 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from depthbench.experiments import conf_dir
+from depthbench.experiments import compose_job
+
+
+@pytest.fixture(scope="session")
+def smoke() -> Callable[..., DictConfig]:
+    """``smoke(results_dir, "task.n=3", ...)``: the smoke experiment composed with
+    overrides (:func:`depthbench.experiments.compose_job`), writing into ``results_dir``,
+    without progress bars."""
+
+    def _smoke(results_dir: Path, *overrides: str) -> DictConfig:
+        return compose_job(["experiment=smoke", f"results_dir={results_dir}",
+                            "train.progress=false", *overrides])
+
+    return _smoke
 
 
 @pytest.fixture
-def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
-    """``make_cfg("task.n=3", ...)``: the smoke experiment composed with overrides,
-    writing into a fresh temporary results directory; without baselines (rows of trained
-    models only) unless ``baselines=true`` is among the overrides."""
-
-    def _make(*overrides: str) -> DictConfig:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            return compose(
-                "config",
-                overrides=["experiment=smoke", f"results_dir={tmp_path / 'results'}",
-                           "train.progress=false", "baselines=false", *overrides],
-            )
-
-    return _make
+def make_cfg(smoke: Callable[..., DictConfig], tmp_path: Path) -> Callable[..., DictConfig]:
+    """``make_cfg("task.n=3", ...)``: :func:`smoke` writing into a fresh temporary
+    results directory; without baselines (rows of trained models only) unless
+    ``baselines=true`` is among the overrides."""
+    return lambda *overrides: smoke(tmp_path / "results", "baselines=false", *overrides)
 
 
 def _tree_digest(root: Path) -> dict[str, str]:

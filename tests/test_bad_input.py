@@ -12,22 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 
 from depthbench import results
-from depthbench.experiments import conf_dir
 from depthbench.errors import ConfigError
 from depthbench.run import run
 
 
-def smoke(results_dir: Path, *overrides: str):
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return compose("config", overrides=["experiment=smoke", f"results_dir={results_dir}",
-                                            "train.progress=false", *overrides])
-
-
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
+def store(tmp_path_factory, smoke) -> Path:
     """A results dir holding one smoke run."""
     path = tmp_path_factory.mktemp("bad") / "results"
     run(smoke(path))
@@ -92,7 +84,8 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
 
 
 @pytest.mark.parametrize("overrides,key,says", CONFIG, ids=[c[0] for c in CONFIG])
-def test_bad_config_is_refused_by_name_and_stores_nothing(store, tree_digest, overrides, key, says):
+def test_bad_config_is_refused_by_name_and_stores_nothing(store, smoke, tree_digest, overrides, key,
+                                                           says):
     before = tree_digest(store)
     with pytest.raises(ConfigError) as err:
         run(smoke(store, *overrides.split()))
@@ -153,7 +146,7 @@ STORED = [  # what lands in the results dir, what the report says about it
 
 
 @pytest.mark.parametrize("damage,says", STORED, ids=["truncated", "not parquet", "foreign"])
-def test_damaged_files_are_named_and_skipped(workdir, depthbench, tree_digest, damage, says):
+def test_damaged_files_are_named_and_skipped(workdir, depthbench, smoke, tree_digest, damage, says):
     store = workdir / "results"
     damage(store)
     before = tree_digest(store)

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 
 from depthbench import results
-from depthbench.experiments import conf_dir
 from depthbench.errors import ResultsError
 from depthbench.report import build_report
 from depthbench.run import run
@@ -22,17 +20,14 @@ TABLES = ["efficiency", "p_d", "n_d", "scaling", "samples", "constructed", "base
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
+def store(tmp_path_factory, smoke) -> Path:
     """Two instances of product (n = 3, 4), depths 1-2, three budgets, two n_train
     values, constructions: data for every figure."""
     root = tmp_path_factory.mktemp("report")
     for n in (3, 4):
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            cfg = compose("config", overrides=[
-                "experiment=smoke", f"task.n={n}", "grid.depths=[1,2]",
-                "grid.budgets=[100,300,1000]", "grid.n_train=[128,256]", "grid.lrs=[0.01]", "train.steps=300",
-                "constructions=true", f"results_dir={root / f'n{n}'}", "train.progress=false"])
-        run(cfg)
+        run(smoke(root / f"n{n}", f"task.n={n}", "grid.depths=[1,2]",
+                  "grid.budgets=[100,300,1000]", "grid.n_train=[128,256]", "grid.lrs=[0.01]",
+                  "train.steps=300", "constructions=true"))
     return root
 
 
@@ -108,11 +103,8 @@ def test_non_positive_eps_is_refused(store, tmp_path):
         build_report([store / "n3"], tmp_path / "out", eps=[0.1, 0.0])
 
 
-def test_constructions_alone_make_a_report(tmp_path):
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose("config", overrides=["experiment=smoke", "task=sawtooth", "grid.depths=[]",
-                                           "constructions=true", f"results_dir={tmp_path / 'r'}"])
-    run(cfg)
+def test_constructions_alone_make_a_report(tmp_path, smoke):
+    run(smoke(tmp_path / "r", "task=sawtooth", "grid.depths=[]", "constructions=true"))
     build_report([tmp_path / "r"], tmp_path / "out")
     page = (tmp_path / "out" / "index.md").read_text()
     assert "## Constructed networks" in page and "deep_sawtooth" in page
@@ -120,13 +112,10 @@ def test_constructions_alone_make_a_report(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def three_rates(tmp_path_factory) -> pd.DataFrame:
+def three_rates(tmp_path_factory, smoke) -> pd.DataFrame:
     """Real rows of a grid with three learning rates (to plant outcomes into)."""
     root = tmp_path_factory.mktemp("rates")
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose("config", overrides=["experiment=smoke", "grid.lrs=[0.001,0.01,0.1]",
-                                           "baselines=false", f"results_dir={root}"])
-    run(cfg)
+    run(smoke(root, "grid.lrs=[0.001,0.01,0.1]", "baselines=false"))
     return results.load(root)
 
 

@@ -18,15 +18,10 @@ from depthbench.run import run
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory) -> Path:
+def stored(tmp_path_factory, smoke) -> Path:
     """A results dir holding one smoke run (trained rows only)."""
-    from hydra import compose, initialize_config_dir
-
-    from depthbench.experiments import conf_dir
     path = tmp_path_factory.mktemp("store") / "results"
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        run(compose("config", overrides=["experiment=smoke", "task.n=2", "baselines=false",
-                                          f"results_dir={path}", "train.progress=false"]))
+    run(smoke(path, "task.n=2", "baselines=false"))
     return path
 
 

@@ -16,6 +16,7 @@ from depthbench import models
 from depthbench.config import ONLINE, RunSpec
 from depthbench.errors import ConfigError
 from depthbench.models import Fit
+from depthbench.models.budget import TOLERANCE
 from depthbench.seeding import digest
 from depthbench.trainer import Member
 
@@ -65,7 +66,8 @@ def plan(spec: RunSpec, input_shape: tuple[int, int], output_dim: int) -> list[R
             reasons = "; ".join(f"depth {d}: {fits[d, b].reason}" for d in shaped)
             raise ConfigError(
                 "grid.budgets",
-                f"no depth in grid.depths has a width within 10% of budget {b} ({reasons}); "
+                f"no depth in grid.depths has a width within {TOLERANCE:.0%} of budget {b} "
+                f"({reasons}); "
                 "choose budgets the widths can meet",
             )
     identity = spec.identity()

@@ -17,6 +17,7 @@ from depthbench.analysis.efficiency import censored_median, crossing, monotone
 from depthbench.analysis.intervals import median_interval
 
 LEARNED = 0.1  # fraction of chance below which a task counts as learned
+LEARNED_TEXT = f"{LEARNED:.0%} of chance"  # the threshold as the report names it
 
 
 def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:

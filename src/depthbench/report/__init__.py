@@ -19,6 +19,7 @@ from depthbench import analysis, results
 from depthbench.analysis import INSTANCE, Analysis
 from depthbench.analysis.cells import status_counts
 from depthbench.analysis.intervals import LEVEL, describe
+from depthbench.analysis.samples import LEARNED_TEXT
 from depthbench.schedule import CONVERGED_GAIN, FIT_LOSS
 from depthbench.errors import ResultsError
 from depthbench.report import figures, tables
@@ -177,7 +178,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
     if not a.samples.empty:
         blocks += [Heading("Sample complexity"),
                    _table(out, "samples", tables.samples(a), a.samples,
-                          "Training samples at which test error falls below 10% of chance "
+                          f"Training samples at which test error falls below {LEARNED_TEXT} "
                           "(selected on validation)"), coverage]
         blocks += [Figure(p, "Figure 4: test_metric against training samples (largest budget "
                           "per depth, selected on validation); dash-dot: learned threshold; "

@@ -21,7 +21,7 @@ from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, ordered  # noqa: E402
 from depthbench.analysis.efficiency import FLOOR  # noqa: E402
-from depthbench.analysis.samples import LEARNED  # noqa: E402
+from depthbench.analysis.samples import LEARNED, LEARNED_TEXT  # noqa: E402
 
 METRIC = "test metric (relative MSE or error rate)"
 DEPTH = "hidden layers"
@@ -214,7 +214,7 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
         info = a.instances.loc[instance]
         _references(ax, info)
         ax.axhline(LEARNED * info["chance"], color="grey", linestyle="-.", linewidth=1,
-                   label="learned: 10% of chance")
+                   label=f"learned: {LEARNED_TEXT}")
         if pd.notna(info.get("theory.P_star")):
             ax.axvline(info["theory.P_star"], color="black", linewidth=1, label="P_star (theory)")
         ax.set(xscale="log", yscale="log", xlabel="training samples (n_train)", ylabel=METRIC)

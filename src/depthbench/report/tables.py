@@ -10,6 +10,7 @@ import pandas as pd
 
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, natural
 from depthbench.analysis.intervals import LEVEL
+from depthbench.analysis.samples import LEARNED_TEXT
 
 MARKS = {"": "", ">": "> ", "<=": "<= ", ">=": ">= ", "undetermined": ""}
 
@@ -127,7 +128,7 @@ def samples(a: Analysis) -> pd.DataFrame:
         return pd.DataFrame()
     table = pd.DataFrame({
         "instance": s[INSTANCE], "depth": s["depth"], "budget": s["budget"],
-        "eps (10% of chance)": s["eps"].map("{:g}".format),
+        f"eps ({LEARNED_TEXT})": s["eps"].map("{:g}".format),
         "n_train to learn": [censored(*v) for v in
                              zip(s["value"], s["censor"], s["lo"], s["hi"], s["coverage"])],
     })
