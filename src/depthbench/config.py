@@ -1,5 +1,10 @@
 """The run config, validated: Hydra's ``DictConfig`` -> plain frozen dataclasses.
 
+The YAML under ``conf/`` is the one owner of the config schema: it holds every key
+with its default. This module is its typed reader: it declares the keys it reads
+(:data:`TOP_KEYS`, :data:`SECTION_KEYS`, equal to the YAML's, as a test checks),
+refuses unknown ones, and gives no defaults of its own (:func:`need`).
+
 Every check raises :class:`~depthbench.errors.ConfigError` naming the key, so a bad
 value stops the job before anything is trained or written.
 """
@@ -78,6 +83,7 @@ class RunSpec:
     constructions: bool
     baselines: bool
     report: ReportSpec
+    plugins: tuple[str, ...]
 
     def identity(self) -> dict[str, Any]:
         """The settings that change a trained model's numbers (hashed into ``cell_id``).
@@ -103,6 +109,21 @@ class RunSpec:
         }
 
 
+def need(section: dict[str, Any], key: str) -> Any:
+    """``section``'s value of ``key`` (its last dotted part): every key has its default
+    in the YAML under ``conf/``, so a missing one is an error, never a default here."""
+    name = key.rpartition(".")[2]
+    if name not in section:
+        raise ConfigError(key, "missing; every key has its default in the YAML under conf/ "
+                          "(an experiment that deletes one must set it)")
+    return section[name]
+
+
+def _optional_int(section: dict[str, Any], key: str) -> int | None:
+    value = need(section, key)
+    return None if value is None else check_int(key, value, 1)
+
+
 def _int_list(key: str, value: Any, low: int = 1, empty: bool = False) -> tuple[int, ...]:
     if not isinstance(value, list) or not (value or empty):
         raise ConfigError(key, f"must be a non-empty list of integers >= {low}, got {value!r}")
@@ -124,24 +145,24 @@ def _lr_list(key: str, value: Any) -> tuple[float, ...]:
 
 
 def _schedule(train: dict[str, Any]) -> Schedule:
-    name = check_choice("train.schedule", train.get("schedule", "cosine"), SCHEDULES)
-    warmup = check_float("train.warmup", train.get("warmup", 0.05))
+    name = check_choice("train.schedule", need(train, "train.schedule"), SCHEDULES)
+    warmup = check_float("train.warmup", need(train, "train.warmup"))
     if not 0 <= warmup < 1:
         raise ConfigError("train.warmup", f"must be a fraction of the steps in [0, 1), got {warmup}")
-    final = check_float("train.final_lr", train.get("final_lr", 0.01))
+    final = check_float("train.final_lr", need(train, "train.final_lr"))
     if not 0 <= final <= 1:
         raise ConfigError("train.final_lr", f"must be a fraction of the peak rate in [0, 1], got {final}")
     return Schedule(name, warmup, final)
 
 
 def _report(raw: dict[str, Any]) -> ReportSpec:
-    section = raw.get("report", {})
+    section = need(raw, "report")
     if not isinstance(section, dict):
         raise ConfigError("report", f"must be a group with eps and eps_scale, got {section!r}")
-    eps = section.get("eps")
+    eps = need(section, "report.eps")
     if not isinstance(eps, list) or not eps:
         raise ConfigError("report.eps", f"must be a non-empty list of positive thresholds, got {eps!r}")
-    scale = section.get("eps_scale")
+    scale = need(section, "report.eps_scale")
     return ReportSpec(
         eps=tuple(sorted({check_positive("report.eps", e) for e in eps}, reverse=True)),
         eps_scale=None if scale is None else check_choice("report.eps_scale", scale, EPS_SCALES),
@@ -156,7 +177,7 @@ def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 TOP_KEYS = {"task", "model", "grid", "train", "report", "results_dir", "data_seed",
-            "constructions", "baselines", "fail_fast", "hydra"}
+            "constructions", "baselines", "fail_fast", "plugins", "hydra"}
 SECTION_KEYS = {
     "grid": {"depths", "budgets", "seeds", "lrs", "n_train"},
     "train": {"steps", "batch_size", "schedule", "warmup", "final_lr", "n_val", "n_test",
@@ -183,10 +204,10 @@ def parse(cfg: DictConfig) -> RunSpec:
     _reject_unknown_keys(raw)
     task, model = _section(raw, "task"), _section(raw, "model")
     grid, train = _section(raw, "grid"), _section(raw, "train")
-    device = check_choice("train.device", train.get("device"), DEVICES)
-    constructions = check_bool("constructions", raw.get("constructions", False))
-    check_bool("fail_fast", raw.get("fail_fast", False))
-    results_dir = raw.get("results_dir")
+    device = check_choice("train.device", need(train, "train.device"), DEVICES)
+    constructions = check_bool("constructions", need(raw, "constructions"))
+    check_bool("fail_fast", need(raw, "fail_fast"))
+    results_dir = need(raw, "results_dir")
     if not isinstance(results_dir, str) or not results_dir:
         raise ConfigError("results_dir", f"must be a path, got {results_dir!r}")
     return RunSpec(
@@ -196,31 +217,38 @@ def parse(cfg: DictConfig) -> RunSpec:
         model_params=model,
         grid=GridSpec(
             # no depths (train nothing) only makes sense when constructing networks
-            depths=_int_list("grid.depths", grid.get("depths"), empty=constructions),
-            budgets=_int_list("grid.budgets", grid.get("budgets")),
-            seeds=check_int("grid.seeds", grid.get("seeds"), 1),
-            lrs=_lr_list("grid.lrs", grid.get("lrs")),
-            n_train=_n_train_list(grid.get("n_train")),
+            depths=_int_list("grid.depths", need(grid, "grid.depths"), empty=constructions),
+            budgets=_int_list("grid.budgets", need(grid, "grid.budgets")),
+            seeds=check_int("grid.seeds", need(grid, "grid.seeds"), 1),
+            lrs=_lr_list("grid.lrs", need(grid, "grid.lrs")),
+            n_train=_n_train_list(need(grid, "grid.n_train")),
         ),
         train=TrainSpec(
-            steps=check_int("train.steps", train.get("steps"), 1),
-            batch_size=check_int("train.batch_size", train.get("batch_size"), 1),
+            steps=check_int("train.steps", need(train, "train.steps"), 1),
+            batch_size=check_int("train.batch_size", need(train, "train.batch_size"), 1),
             schedule=_schedule(train),
-            n_val=check_int("train.n_val", train.get("n_val"), 2),
-            n_test=check_int("train.n_test", train.get("n_test"), 2),
+            n_val=check_int("train.n_val", need(train, "train.n_val"), 2),
+            n_test=check_int("train.n_test", need(train, "train.n_test"), 2),
             device=device,
-            progress=check_bool("train.progress", train.get("progress", True)),
-            memory_gb=check_positive("train.memory_gb", train.get("memory_gb", 2.0)),
-            max_members=None if train.get("max_members") is None
-            else check_int("train.max_members", train.get("max_members"), 1),
-            tf32=check_bool("train.tf32", train.get("tf32", False)),
-            cuda_graph=check_bool("train.cuda_graph", train.get("cuda_graph", True)),
-            threads=None if train.get("threads") is None
-            else check_int("train.threads", train.get("threads"), 1),
+            progress=check_bool("train.progress", need(train, "train.progress")),
+            memory_gb=check_positive("train.memory_gb", need(train, "train.memory_gb")),
+            max_members=_optional_int(train, "train.max_members"),
+            tf32=check_bool("train.tf32", need(train, "train.tf32")),
+            cuda_graph=check_bool("train.cuda_graph", need(train, "train.cuda_graph")),
+            threads=_optional_int(train, "train.threads"),
         ),
-        data_seed=check_int("data_seed", raw.get("data_seed"), 0),
+        data_seed=check_int("data_seed", need(raw, "data_seed"), 0),
         results_dir=Path(results_dir),
         constructions=constructions,
-        baselines=check_bool("baselines", raw.get("baselines", True)),
+        baselines=check_bool("baselines", need(raw, "baselines")),
         report=_report(raw),
+        plugins=_plugins(need(raw, "plugins")),
     )
+
+
+def _plugins(value: Any) -> tuple[str, ...]:
+    """Module names (``plugins``) imported before the run: their task families and
+    models register themselves by subclassing (docs/extending.md)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError("plugins", f"must be a list of importable module names, got {value!r}")
+    return tuple(value)
