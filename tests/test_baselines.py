@@ -156,7 +156,7 @@ def test_ridge_path_solves_each_ridge_system(n, p):
     h, t, query = (torch.randn(*shape, generator=g, dtype=torch.float64)
                    for shape in ((n, p), (n, 2), (5, p)))
     ridges = (1e-6, 1e-2, 10.0)
-    outputs = baselines._ridge_path(h, t, ridges)(query)
+    outputs = baselines.ridge_path(h, t, ridges)(query)
     hc, tc = h - h.mean(0), t - t.mean(0)
     gram = hc.T @ hc
     for ridge, out in zip(ridges, outputs):

@@ -16,7 +16,7 @@ def _built(family, **params):
     task = tasks.make(family, **params)
     x_val, y_val = task.sample(1024, seed=1)
     x_test, y_test = task.sample(4096, seed=2)
-    nets = {name: make(x_val, y_val) for name, make in C.builders(task).items()}
+    nets = {name: make(x_val, y_val) for name, make in task.constructions(C.MAX_NEURONS).items()}
     return task, nets, {name: metrics.output_metric(task.kind, net(x_test), y_test).item()
                         for name, net in nets.items()}
 
@@ -27,7 +27,7 @@ def test_gate_error_falls_as_lambda_squared_until_rounding_wins():
     scales = np.logspace(-4, 0, 17)
     # relative RMS error of the 4-neuron multiplication gate, evaluated in float32
     program = C.product_program(2)
-    error = np.array([math.sqrt(metrics.output_metric(task.kind, C._compile(program, 2, s)(x), y))
+    error = np.array([math.sqrt(metrics.output_metric(task.kind, C.compile_program(program, 2, s)(x), y))
                       for s in scales])
     truncation = scales >= 0.1  # well above the float32 rounding floor
     slope = np.polyfit(np.log(scales[truncation]), np.log(error[truncation]), 1)[0]
@@ -39,14 +39,14 @@ def test_gate_error_falls_as_lambda_squared_until_rounding_wins():
 
 def test_deep_product_of_8_inputs_with_28_neurons():
     task, nets, metric = _built("product", n=8)
-    assert nets["deep_product"].n_hidden == 28 == task.theory["deep_neurons"]
+    assert nets["deep_product"].n_hidden == 28 == task.theory()["deep_neurons"]
     assert nets["deep_product"].widths == [16, 8, 4]
     assert metric["deep_product"] < 1e-4
 
 
 def test_shallow_product_of_4_inputs_with_16_neurons():
     task, nets, metric = _built("product", n=4)
-    assert nets["shallow_product"].n_hidden == 16 == task.theory["shallow_neurons"]
+    assert nets["shallow_product"].n_hidden == 16 == task.theory()["shallow_neurons"]
     assert nets["shallow_product"].depth == 1
     assert metric["shallow_product"] < 1e-4
 
@@ -68,7 +68,7 @@ def test_product_neuron_counts(n):
 def test_power_and_monomial_within_the_deep_bound(family, params):
     task, nets, metric = _built(family, **params)
     (name,) = nets
-    assert nets[name].n_hidden <= task.theory["deep_neurons"]
+    assert nets[name].n_hidden <= task.theory()["deep_neurons"]
     assert metric[name] < 1e-4
 
 
@@ -76,9 +76,9 @@ def test_power_and_monomial_within_the_deep_bound(family, params):
 @pytest.mark.parametrize("k", [1, 4, 9])
 def test_sawtooth_constructions_are_exact(k, mode):
     task, nets, metric = _built("sawtooth", k=k, mode=mode)
-    assert nets["deep_sawtooth"].n_hidden == 2 * k == task.theory["deep_relu_units"]
+    assert nets["deep_sawtooth"].n_hidden == 2 * k == task.theory()["deep_neurons"]
     assert nets["deep_sawtooth"].depth == k
-    assert nets["shallow_sawtooth"].n_hidden == 2**k == task.theory["shallow_relu_units"] + 1
+    assert nets["shallow_sawtooth"].n_hidden == 2**k == task.theory()["shallow_neurons"] + 1
     if mode == "regression":
         # exact up to rounding of the 2^k terms weighted 2^(k+1): checked in float64 with
         # the worst-case bound, and in float32 with a random-walk bound
@@ -101,5 +101,5 @@ def test_construction_parameters_match_their_dense_layers():
 
 
 def test_families_without_constructions_get_none():
-    assert C.builders(tasks.make("rhm")) == {}
-    assert C.builders(tasks.make("product", n=13), max_neurons=4096).keys() == {"deep_product"}
+    assert tasks.make("rhm").constructions(C.MAX_NEURONS) == {}
+    assert tasks.make("product", n=13).constructions(4096).keys() == {"deep_product"}

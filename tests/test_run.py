@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import depthbench.run as run_module
-from depthbench import analysis, results
+from depthbench import analysis, results, schema
 from depthbench.errors import ConfigError
 from depthbench.run import run
 
@@ -16,13 +16,13 @@ def test_smoke_job_writes_one_row_per_model(make_cfg):
     rows = run(cfg)
     stored = results.load(cfg.results_dir)
     assert len(rows) == len(stored) == 2 * 2 * 2  # depths x budgets x seeds (x 1 lr)
-    assert set(results.COLUMNS) <= set(stored.columns)
+    assert set(schema.COLUMNS) <= set(stored.columns)
     assert {"task.n", "task.low", "task.high", "model.activation"} <= set(stored.columns)
     assert stored["run_id"].is_unique
     ok = stored[stored["status"] == "ok"]
     n, w, d = ok["task.n"], ok["width"], ok["depth"]
     assert (ok["n_params"] == (n + 1) * w + (d - 1) * (w + 1) * w + w + 1).all()  # o = 1
-    assert (stored["schema_version"] == results.SCHEMA_VERSION).all()
+    assert (stored["schema_version"] == schema.SCHEMA_VERSION).all()
 
 
 def test_rerun_trains_nothing_and_adds_no_rows(make_cfg, monkeypatch, tmp_path, tree_digest):

@@ -3,6 +3,7 @@ foreign files, damaged bytes, clashing temporary names and older files (issue 14
 
 import math
 import os
+import re
 import shutil
 import threading
 import warnings
@@ -40,6 +41,21 @@ def test_rows_that_share_a_run_id_but_disagree_are_refused_naming_both_files(sto
     assert str(results.files(a)[0]) in str(err.value) and str(path) in str(err.value)
     with pytest.warns(UserWarning, match="different outcomes"):
         assert len(results.load([a, b], conflicts="warn")) == len(results.load(a))
+
+
+@pytest.mark.parametrize("column,value,says", [
+    ("test_metric", "0.1", "'test_metric' is large_string, declared double"),
+    ("depth", 2.5, "'depth' is double, declared int64"),
+    ("task.n", [1, 2], "'task.n' is list<item: int64>; task, model and theory columns hold scalars"),
+])
+def test_rows_of_another_type_than_the_schema_are_refused_before_writing(stored, tmp_path, column,
+                                                                          value, says):
+    rows = pd.read_parquet(results.files(stored)[0])
+    with pytest.raises(ValueError, match=re.escape(says)):
+        results.write(rows.assign(**{column: [value] * len(rows)}), tmp_path, "cell")
+    with pytest.raises(ValueError, match="rows lack result column 'run_id'"):
+        results.write(rows.drop(columns="run_id"), tmp_path, "cell")
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())
 
 
 def test_agreeing_duplicates_merge_the_same_in_any_order(stored, tmp_path):

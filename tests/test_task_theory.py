@@ -54,7 +54,7 @@ def test_rhm_train_validation_and_test_never_overlap_and_one_hot_layout():
     assert torch.equal(grid.sum(1), torch.ones(len(x_train), task.n_leaves))
     counts = torch.bincount(y_train, minlength=task.n_classes).float()
     assert (counts / counts.mean() - 1).abs().max() < 0.2  # classes balanced
-    assert task.theory == {"P_max": 8 * 4.0**7, "P_star": 8 * 4.0**3}
+    assert task.theory() == {"P_max": 8 * 4.0**7, "P_star": 8 * 4.0**3}
 
 
 def test_rhm_refuses_more_samples_than_distinct_inputs():
@@ -86,7 +86,7 @@ def test_broadcast_chain_bp_accuracy_matches_the_closed_form(L, eps):
     n = 200_000
     x, y = task.sample(n, seed=1)
     exact = (1 + (1 - 2 * eps) ** L) / 2
-    assert task.theory["bayes_accuracy"] == pytest.approx(exact)
+    assert task.theory()["bayes_accuracy"] == pytest.approx(exact)
     sd = math.sqrt(exact * (1 - exact) / n)
     assert abs((1 - task.bayes_metric(x, y)) - exact) < 4 * sd
 
@@ -97,15 +97,15 @@ def test_broadcast_bp_beats_majority_vote_on_trees():
     bp = 1 - task.bayes_metric(x, y)
     majority = ((x.sum(1) > 0).long() == y).float().mean().item()
     assert bp >= majority
-    assert bp == pytest.approx(task.theory["bayes_accuracy"], abs=0.01)
+    assert bp == pytest.approx(task.theory()["bayes_accuracy"], abs=0.01)
 
 
 def test_broadcast_near_chance_far_below_kesten_stigum():
     task = tasks.make("broadcast", s=2, L=10, eps=0.35)  # s (1 - 2 eps)^2 = 0.18
-    assert task.theory["kesten_stigum"] < 0.2
-    assert task.theory["bayes_accuracy"] < 0.52
+    assert task.theory()["kesten_stigum"] < 0.2
+    assert task.theory()["bayes_accuracy"] < 0.52
     above = tasks.make("broadcast", s=2, L=10, eps=0.05)  # 1.62: reconstruction possible
-    assert above.theory["bayes_accuracy"] > 0.85
+    assert above.theory()["bayes_accuracy"] > 0.85
 
 
 # ---------------------------------------------------------------- sawtooth
@@ -126,7 +126,7 @@ def test_sawtooth_modes_and_theory():
     x, y = task.sample(1000, seed=0)
     i = (x[:, 0] * 32).round().long()
     assert torch.equal(y, i % 2) and torch.equal(tent(x[:, 0], 5).round().long(), y)
-    assert task.theory == {"shallow_relu_units": 31.0, "deep_relu_units": 10.0}
+    assert task.theory() == {"shallow_neurons": 31.0, "deep_neurons": 10.0}
     cls = tasks.make("sawtooth", k=3, mode="classification")
     x, y = cls.sample(1000, seed=0)
     assert torch.equal(y, (tent(x[:, 0], 3) >= 0.5).long())
@@ -176,7 +176,7 @@ def test_teacher_is_reproducible_per_seed_and_its_depth_is_real():
     x, y = a.sample(64, seed=3)
     assert torch.equal(y, b.evaluate(x)) and not torch.equal(y, c.evaluate(x))
     assert [w.shape for w in a.weights] == [(8, 32), (32, 32), (32, 1)]
-    assert a.theory == {"L_t": 2.0, "width": 32.0}
+    assert a.theory() == {"L_t": 2.0, "width": 32.0}
     x, _ = tasks.make("teacher", distribution="uniform").sample(1000, seed=0)
     assert x.abs().max() <= 1 and x.std() < 0.7  # uniform on [-1, 1]: std 0.577
 
@@ -185,11 +185,11 @@ def test_monomial_power_and_product_share_the_generator():
     mono = tasks.make("monomial", exponents=[2, 1, 3])
     x, y = mono.sample(20, seed=0)
     torch.testing.assert_close(y, x[:, 0] ** 2 * x[:, 1] * x[:, 2] ** 3)
-    assert mono.theory == {"shallow_neurons": 3 * 2 * 4.0, "deep_neurons": 11 + 4 + 18.0}
+    assert mono.theory() == {"shallow_neurons": 3 * 2 * 4.0, "deep_neurons": 11 + 4 + 18.0}
     power = tasks.make("power", d=5)
     x, y = power.sample(20, seed=0)
     torch.testing.assert_close(y, x[:, 0] ** 5)
-    assert power.theory == {"shallow_neurons": 6.0, "deep_neurons": 21.0}
+    assert power.theory() == {"shallow_neurons": 6.0, "deep_neurons": 21.0}
 
 
 @pytest.mark.parametrize("distribution", ["gaussian", "uniform"])

@@ -37,7 +37,7 @@ def test_product_values_and_theory():
     x, y = task.sample(50, seed=0)
     torch.testing.assert_close(y, x[:, 0] * x[:, 1] * x[:, 2] * x[:, 3])
     assert x.min() >= 0 and x.max() <= 2
-    assert task.theory == {"shallow_neurons": 16.0, "deep_neurons": 12.0}
+    assert task.theory() == {"shallow_neurons": 16.0, "deep_neurons": 12.0}
 
 
 def test_tree_instance_is_fixed_by_function_seed():
@@ -52,7 +52,7 @@ def test_tree_instance_is_fixed_by_function_seed():
 def test_tree_is_composed_level_by_level():
     task = tasks.make("tree", s=2, L=2, function_seed=3)
     x = torch.rand(16, 4) * 2 - 1
-    A, b, c = task._A, task._b, task._c
+    A, b, c = task.A, task.b, task.c
 
     def node(i, z):
         return torch.tanh(torch.einsum("ni,ij,nj->n", z, A[i], z) + z @ b[i] + c[i])
@@ -93,3 +93,10 @@ def test_invalid_parameters_name_the_key(family, params, key):
     with pytest.raises(ConfigError) as err:
         tasks.make(family, **params)
     assert str(err.value).startswith(f"{key}:")
+
+
+def test_a_family_name_taken_twice_is_refused():
+    with pytest.raises(TypeError, match="task family 'product' is defined twice"):
+        class Another(tasks.Task):
+            family = "product"
+    assert tasks.FAMILIES["product"].__name__ == "Product"

@@ -165,7 +165,7 @@ def _target_scale(kind: str, y_train: torch.Tensor) -> tuple[float, float]:
     return y_train.double().mean().item(), std if std > 0 else 1.0
 
 
-def _ridge_path(h: torch.Tensor, t: torch.Tensor, ridges: Sequence[float]) -> Features:
+def ridge_path(h: torch.Tensor, t: torch.Tensor, ridges: Sequence[float]) -> Features:
     """Ridge read-outs from features ``h`` float64 ``[N, p]`` to targets ``t`` float64
     ``[N, o]``, one per relative strength in ``ridges`` (``R`` of them), each with an
     unpenalised intercept; returns ``h'`` ``[M, p]`` -> outputs ``[R, M, o]``.
@@ -213,7 +213,7 @@ def _select(
     order = sorted(range(len(ridges)), key=lambda i: -ridges[i])
     best = None
     for gain, feature in features.items():
-        path = _ridge_path(feature(split.x_train), t, ridges)
+        path = ridge_path(feature(split.x_train), t, ridges)
         val_pred = _in_chunks(lambda x: decode(path(feature(x))), split.x_val)  # [R, N_val]
         val = scores(kind, val_pred, split.y_val)[1].nan_to_num(math.inf)
         for i in order:

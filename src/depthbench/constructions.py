@@ -26,9 +26,6 @@ import torch
 
 from depthbench import metrics
 from depthbench.models import ACTIVATIONS
-from depthbench.tasks import Task
-from depthbench.tasks.monomial import Monomial
-from depthbench.tasks.sawtooth import Sawtooth
 
 Layers = list[tuple[torch.Tensor, torch.Tensor]]
 SCALES = torch.logspace(-3, 0, 61).tolist()  # lambda grid searched by `build`
@@ -82,7 +79,7 @@ Gate = tuple
 GATE_NEURONS = {"mul": 4, "square": 2, "carry": 2}
 
 
-def _compile(program: list[list[Gate]], n_inputs: int, scale: float) -> Construction:
+def compile_program(program: list[list[Gate]], n_inputs: int, scale: float) -> Construction:
     """Turn a gate program into dense layers (softplus, scale ``lambda``).
 
     Register values are linear read-outs of the previous layer's neurons; they are
@@ -251,48 +248,54 @@ def _as_classifier(c: Construction) -> Construction:
     return Construction(c.name, [*c.layers[:-1], out], c.activation, c.scale)
 
 
-def _error(task: Task, c: Construction, x: torch.Tensor, y: torch.Tensor) -> float:
+def _error(kind: str, c: Construction, x: torch.Tensor, y: torch.Tensor) -> float:
     """test_metric on ``(x, y)``, +inf when not finite (a zero derivative, overflow)."""
-    err = metrics.output_metric(task.kind, c(x), y).item()
+    err = metrics.output_metric(kind, c(x), y).item()
     return err if math.isfinite(err) else math.inf
 
 
 def _smooth(
-    name: str, make: Callable[[float], Construction], task: Task, x: torch.Tensor, y: torch.Tensor
+    name: str, make: Callable[[float], Construction], kind: str, x: torch.Tensor, y: torch.Tensor
 ) -> Construction:
     """The construction whose scale lambda (from :data:`SCALES`) fits ``(x, y)`` best."""
-    best = min((make(scale) for scale in SCALES), key=lambda c: _error(task, c, x, y))
+    best = min((make(scale) for scale in SCALES), key=lambda c: _error(kind, c, x, y))
     return Construction(name, best.layers, best.activation, best.scale)
 
 
 Builder = Callable[[torch.Tensor, torch.Tensor], Construction]
 
 
-def builders(task: Task, max_neurons: int = 4096) -> dict[str, Builder]:
-    """The constructions that apply to ``task``, by name, each built on demand from a
-    validation draw ``(x, y)`` that picks lambda (never the test set). Shallow
-    constructions wider than ``max_neurons`` are left out."""
-    if isinstance(task, Monomial):
-        n = task.input_dim
-        if task.family == "product":
-            program, name = product_program(n), "deep_product"
-        elif task.family == "power":
-            program, name = power_program(task.exponents[0]), "deep_power"
-        else:
-            program, name = monomial_program(task.exponents), "deep_monomial"
-        found = {name: lambda x, y: _smooth(name, lambda s: _compile(program, n, s), task, x, y)}
-        if task.family == "product" and 2**n <= max_neurons:
-            found["shallow_product"] = lambda x, y: min(
-                (_smooth("shallow_product", lambda s, b=b: shallow_product(n, s, b), task, x, y)
-                 for b in SHIFTS),
-                key=lambda c: _error(task, c, x, y),
-            )
-        return found
-    if isinstance(task, Sawtooth):
-        exact = {"deep_sawtooth": deep_sawtooth(task.k)}
-        if 2**task.k <= max_neurons:
-            exact["shallow_sawtooth"] = shallow_sawtooth(task.k)
-        if task.kind == "classification":
-            exact = {k: _as_classifier(c) for k, c in exact.items()}
-        return {k: (lambda x, y, c=c: c) for k, c in exact.items()}
-    return {}
+MAX_NEURONS = 4096  # shallow constructions wider than this are left out
+
+
+def for_monomial(family: str, exponents: list[int], max_neurons: int) -> dict[str, Builder]:
+    """The deep network of a ``product``, ``power`` or ``monomial`` task with these
+    ``exponents`` (Lin, Tegmark & Rolnick 2017), and for ``product`` the shallow one
+    with ``2^n`` neurons when it fits ``max_neurons``; each picks lambda on the
+    validation draw ``(x, y)`` it is built from."""
+    n = len(exponents)
+    if family == "product":
+        program, name = product_program(n), "deep_product"
+    elif family == "power":
+        program, name = power_program(exponents[0]), "deep_power"
+    else:
+        program, name = monomial_program(exponents), "deep_monomial"
+    found = {name: lambda x, y: _smooth(name, lambda s: compile_program(program, n, s), "regression", x, y)}
+    if family == "product" and 2**n <= max_neurons:
+        found["shallow_product"] = lambda x, y: min(
+            (_smooth("shallow_product", lambda s, b=b: shallow_product(n, s, b), "regression", x, y)
+             for b in SHIFTS),
+            key=lambda c: _error("regression", c, x, y),
+        )
+    return found
+
+
+def for_sawtooth(k: int, kind: str, max_neurons: int) -> dict[str, Builder]:
+    """Telgarsky's exact deep (2k ReLU units) and shallow (2^k) networks for the k-fold
+    tent map, as classifiers for a classification ``kind``; they need no draw."""
+    exact = {"deep_sawtooth": deep_sawtooth(k)}
+    if 2**k <= max_neurons:
+        exact["shallow_sawtooth"] = shallow_sawtooth(k)
+    if kind == "classification":
+        exact = {k: _as_classifier(c) for k, c in exact.items()}
+    return {k: (lambda x, y, c=c: c) for k, c in exact.items()}

@@ -26,31 +26,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from depthbench import schema
 from depthbench.errors import ResultsError
+from depthbench.schema import COLUMNS, SCHEMA_VERSION
 
 MARKER = b"depthbench.results"  # Parquet key-value metadata: the store's own files
-SCHEMA_VERSION = 3  # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps
-
-IDENTITY = ["task", "model", "depth", "width", "budget", "n_params", "n_hidden", "scale", "ridge",
-            "n_train", "n_val", "n_test", "seed", "lr", "schedule", "batch_size", "data_seed"]
-OUTCOME = ["train_loss", "val_loss", "val_metric", "test_loss", "test_metric", "bayes_metric",
-           "chance", "status", "reason", "steps", "converged", "loss_steps", "loss_curve",
-           "eps", "eps_scale"]
-COST = ["train_time_s", "eval_time_s", "flops", "group_size"]
-PROVENANCE = ["cell_id", "run_id", "schema_version", "git_sha", "git_dirty", "package_version",
-              "torch_version", "python_version", "device", "device_name", "created_at"]
-COLUMNS = IDENTITY + OUTCOME + COST + PROVENANCE  # plus task.*, theory.* and model.* columns
-STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline")
 
 
 def write(rows: pd.DataFrame, results_dir: Path, name: str) -> Path:
     """Write ``rows`` atomically to ``results_dir/<name>.parquet`` (beside it, under a
-    new name, if a file there holds anything but these rows); returns the path."""
-    missing = [c for c in COLUMNS if c not in rows.columns]
-    if missing:
-        raise ValueError(f"rows lack result columns {missing}")
-    results_dir.mkdir(parents=True, exist_ok=True)
+    new name, if a file there holds anything but these rows); returns the path. Rows
+    whose columns do not match :data:`depthbench.schema.SCHEMA` (a column missing, or
+    of another type) raise ``ValueError`` before anything is written."""
     table = pa.Table.from_pandas(rows, preserve_index=False)
+    schema.check(table.schema)
+    results_dir.mkdir(parents=True, exist_ok=True)
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), MARKER: str(SCHEMA_VERSION).encode()})
     final = results_dir / f"{name}.parquet"

@@ -1,15 +1,24 @@
-"""Result rows of models that are not trained here: constructions and baselines.
+"""The constructors of result rows, one per kind, in the columns of
+:data:`depthbench.schema.SCHEMA`.
 
+Trained and infeasible runs: :func:`run_columns` (identity) with
+:func:`trained_outcome` or :func:`infeasible_outcome`. Constructions and baselines:
 :func:`untrained_row` fills every outcome column such a row has, so that run code
-states only what differs; :func:`single_rows` turns rows into the column dict that
-:func:`depthbench.run._store` completes with the task's and the job's columns.
+states only what differs, and :func:`single_rows` turns those rows into columns.
+:func:`frame` completes any of them with the task's and the job's columns.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
+
+from depthbench import config, schema
+from depthbench.grid import Run
+from depthbench.tasks import Task
+from depthbench.trainer import GroupResult, eval_flops, train_flops
 
 NAN = float("nan")
 INTEGER = ("width", "budget", "n_params", "n_hidden", "n_train", "seed", "batch_size")
@@ -44,3 +53,83 @@ def single_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
         columns[key] = pd.array(columns[key], dtype="Int64")
     columns["converged"] = pd.array(columns["converged"], dtype="boolean")
     return columns
+
+
+def infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:
+    """Outcome columns of runs whose width cannot meet their budget (``reason`` says why)."""
+    nan = [float("nan")] * len(runs)
+    return {
+        "train_loss": nan, "val_loss": nan, "val_metric": nan, "test_loss": nan,
+        "test_metric": nan, "bayes_metric": nan,
+        "status": ["infeasible"] * len(runs), "reason": [r.fit.reason for r in runs],
+        "steps": [0] * len(runs), "converged": pd.array([None] * len(runs), dtype="boolean"),
+        "loss_steps": [None] * len(runs), "loss_curve": [None] * len(runs),
+        "train_time_s": [0.0] * len(runs), "eval_time_s": [0.0] * len(runs),
+        "flops": [0.0] * len(runs), "group_size": [0] * len(runs),
+    }
+
+
+def trained_outcome(
+    spec: config.RunSpec, runs: list[Run], out: GroupResult, bayes: float | None
+) -> dict[str, list[Any]]:
+    """Outcome columns of a trained group's members: ``diverged`` where the training
+    loss became non-finite, else ``ok``; costs split evenly over the members."""
+    K = len(runs)
+    flops = [
+        float(train_flops(r.fit.n_params or 0, spec.train.batch_size * spec.train.steps)
+              + eval_flops(r.fit.n_params or 0, r.member.n_train + spec.train.n_test))
+        for r in runs
+    ]
+    return {
+        "train_loss": out.train_loss.tolist(), "val_loss": out.val_loss.tolist(),
+        "val_metric": out.val_metric.tolist(), "test_loss": out.test_loss.tolist(),
+        "test_metric": out.test_metric.tolist(),
+        "bayes_metric": [float("nan") if bayes is None else bayes] * K,
+        "status": ["diverged" if d else "ok" for d in out.diverged],
+        "reason": ["loss became non-finite" if d else None for d in out.diverged],
+        "steps": out.steps.tolist(),
+        "converged": pd.array(out.converged.tolist(), dtype="boolean"),
+        "loss_steps": [out.curve_steps] * K, "loss_curve": out.curve.tolist(),
+        "train_time_s": [out.train_time_s / K] * K, "eval_time_s": [out.eval_time_s / K] * K,
+        "flops": flops, "group_size": [K] * K,
+    }
+
+
+def run_columns(spec: config.RunSpec, runs: list[Run]) -> dict[str, Any]:
+    """Identity columns of trained (or infeasible) runs."""
+    return {
+        "model": spec.model,
+        **{f"model.{k}": v for k, v in spec.model_params.items()},
+        "depth": [r.depth for r in runs],
+        "width": pd.array([r.fit.width for r in runs], dtype="Int64"),
+        "budget": pd.array([r.budget for r in runs], dtype="Int64"),
+        "n_params": pd.array([r.fit.n_params for r in runs], dtype="Int64"),
+        "n_hidden": pd.array([r.fit.n_hidden for r in runs], dtype="Int64"),
+        "scale": float("nan"), "ridge": float("nan"),
+        "n_train": [r.member.n_train for r in runs],
+        "seed": pd.array([r.member.seed for r in runs], dtype="Int64"),
+        "lr": [r.member.lr for r in runs],
+        "schedule": spec.train.schedule.describe(),
+        "batch_size": pd.array([spec.train.batch_size] * len(runs), dtype="Int64"),
+        "cell_id": [r.cell_id for r in runs],
+        "run_id": [r.run_id for r in runs],
+    }
+
+
+def frame(spec: config.RunSpec, task: Task, columns: dict[str, Any], common: dict[str, Any]
+          ) -> pd.DataFrame:
+    """Rows: the task's identity and theory, ``columns``, the job's settings and
+    provenance (``common``)."""
+    return pd.DataFrame({
+        "task": spec.task,
+        **{f"task.{k}": json.dumps(v) if isinstance(v, list) else v
+           for k, v in task.params.items()},
+        **{schema.theory_column(k): v for k, v in task.theory().items()},
+        **columns,
+        "chance": task.chance,
+        "n_val": spec.train.n_val,
+        "n_test": spec.train.n_test,
+        "data_seed": spec.data_seed,
+        "schema_version": schema.SCHEMA_VERSION,
+        **common,
+    })

@@ -7,11 +7,14 @@ compose API as well as through the CLI.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +23,45 @@ import torch
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from depthbench import config, constructions, grid, metrics, models, provenance, results, tasks
+from depthbench import (baseline_runs, config, constructions, grid, metrics, models, provenance,
+                        results, rows, schema, tasks)
+from depthbench.config import ONLINE
+from depthbench.device import matmul_precision, resolve_device
 from depthbench.errors import ConfigError, Interrupted
 from depthbench.grid import Run
-from depthbench.device import matmul_precision, resolve_device
 from depthbench.job import Job, thread_share
+from depthbench.rows import single_rows, untrained_row
 from depthbench.seeding import derive_seed, digest
 from depthbench.tasks import Task
-from depthbench import baseline_runs
-from depthbench.rows import single_rows, untrained_row
-from depthbench.config import ONLINE
-from depthbench.trainer import (
-    Data, GroupResult, Sampler, chunks, eval_flops, member_bytes, train_flops, train_group,
-)
+from depthbench.trainer import Data, Sampler, chunks, member_bytes, train_group
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a job will do: of the grid's ``runs``, those not stored yet (``todo``), as
+    ``groups`` of ``(depth, width, members)`` to train batched; the ``constructions``
+    and ``baselines`` not stored yet."""
+
+    runs: list[Run]
+    todo: list[Run]
+    groups: list[tuple[int, int, list[Run]]]
+    constructions: dict[str, tuple[str, constructions.Builder]]
+    baselines: list[baseline_runs.Planned]
+
+    @property
+    def needs_data(self) -> bool:
+        return bool(self.groups or self.constructions or self.baselines)
 
 
 def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     """Train every run of the grid not already stored; return the rows written
     (``attrs["skipped"]``: runs of the grid found stored). ``job`` places the job
-    within its sweep (its GPU, its share of the CPU threads)."""
+    within its sweep (its GPU, its share of the CPU threads). Plan, execute, store:
+    each cell is stored as soon as it is computed."""
     spec = config.parse(cfg)
+    _import_plugins(spec.plugins)
     _check_results_dir(spec.results_dir)
     task = tasks.make(spec.task, **spec.task_params)
     if ONLINE in spec.grid.n_train and not task.continuous:
@@ -53,6 +73,33 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     threads = spec.train.threads or thread_share(job)
     if threads:
         torch.set_num_threads(threads)
+    plan = _plan(spec, task, device)
+    common = provenance.collect(device) | {
+        "train.tf32": spec.train.tf32, "torch_threads": torch.get_num_threads(),
+        "eps": json.dumps(list(spec.report.eps)), "eps_scale": spec.report.eps_scale or task.eps_scale,
+    }
+    written: list[pd.DataFrame] = []
+    try:
+        for columns in _execute(spec, task, device, plan):
+            written += _store(spec, rows.frame(spec, task, columns, common))
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM (the CLI turns it into one)
+        stored = sum(int(f["status"].isin(["ok", "diverged"]).sum()) for f in written)
+        raise Interrupted(stored, len(plan.todo) - stored) from None
+
+    frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=schema.COLUMNS)
+    frame.attrs["skipped"] = len(plan.runs) - len(plan.todo)
+    counts = Counter(frame["status"])
+    log.info(
+        "done: %d new rows (%s), %d skipped as stored",
+        len(frame), ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none",
+        frame.attrs["skipped"],
+    )
+    return frame
+
+
+def _plan(spec: config.RunSpec, task: Task, device: torch.device) -> Plan:
+    """The grid's runs, refused before any work if a size cannot train on ``device``;
+    what of them, and of the constructions and baselines, is not stored yet."""
     runs = grid.plan(spec, task.input_shape, task.output_dim)
     _check_sizes(spec, task, runs, device)
     for stale in results.clean_stale(spec.results_dir):
@@ -63,80 +110,60 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         "%s %s: %d runs in the grid, %d already stored in %s",
         spec.task, task.params, len(runs), len(runs) - len(todo), spec.results_dir,
     )
-    shaped = grid.groups(todo)
-    pending = _pending_constructions(spec, task, stored) if spec.constructions else {}
-    wanted = baseline_runs.plan(spec, task, stored) if spec.baselines else []
-    data, bayes = None, None
-    if shaped or pending or wanted:
-        data = _draw(spec, task)
-        bayes = task.bayes_metric(data.x_test, data.y_test)
-
-    common = provenance.collect(device) | {
-        "train.tf32": spec.train.tf32, "torch_threads": torch.get_num_threads(),
-        "eps": json.dumps(list(spec.report.eps)), "eps_scale": spec.report.eps_scale or task.eps_scale,
-    }
-    written: list[pd.DataFrame] = []
-    try:
-        _execute(spec, task, device, data, bayes, todo, shaped, pending, wanted, common, written)
-    except KeyboardInterrupt:  # SIGINT, or SIGTERM (the CLI turns it into one)
-        stored = sum(int(f["status"].isin(["ok", "diverged"]).sum()) for f in written)
-        raise Interrupted(stored, len(todo) - stored) from None
-
-    frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=results.COLUMNS)
-    frame.attrs["skipped"] = len(runs) - len(todo)
-    counts = Counter(frame["status"])
-    log.info(
-        "done: %d new rows (%s), %d skipped as stored",
-        len(frame), ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none",
-        len(runs) - len(todo),
+    return Plan(
+        runs=runs, todo=todo, groups=_work(spec, task, grid.groups(todo)),
+        constructions=_pending_constructions(spec, task, stored) if spec.constructions else {},
+        baselines=baseline_runs.plan(spec, task, stored) if spec.baselines else [],
     )
-    return frame
 
 
 def _execute(
-    spec: config.RunSpec, task: Task, device: torch.device, data: Data | None,
-    bayes: float | None, todo: list[Run], shaped: dict[tuple[int, int, bool], list[Run]],
-    pending: dict[str, tuple[str, constructions.Builder]], wanted: list[baseline_runs.Planned],
-    common: dict[str, Any], written: list[pd.DataFrame],
-) -> None:
-    """Store the infeasible runs, build the constructions, fit the baselines and train the
-    groups, appending each stored cell's rows to ``written`` as it lands (so an
-    interruption can say what is stored)."""
-    infeasible = [r for r in todo if not r.fit.feasible]
+    spec: config.RunSpec, task: Task, device: torch.device, plan: Plan
+) -> Iterator[dict[str, Any]]:
+    """The columns of each cell's rows as soon as they are computed: the infeasible
+    runs, the constructions, the baselines, then each trained group."""
+    infeasible = [r for r in plan.todo if not r.fit.feasible]
     if infeasible:
-        columns = _run_columns(spec, infeasible) | _infeasible_outcome(infeasible)
-        written += _store(spec, task, columns, common)
-    if data is None:  # drawn only when a construction, baseline or group is pending
+        yield rows.run_columns(spec, infeasible) | rows.infeasible_outcome(infeasible)
+    if not plan.needs_data:
         return
-    if pending:
-        written += _construct(spec, task, data, bayes, pending, common)
-    if wanted:
-        written += _store(spec, task, single_rows(baseline_runs.evaluate(spec, task, data, bayes, wanted)),
-                          common)
-    if shaped:
-        data = data.to(device)
-        work = _work(spec, task, shaped)
-        # disable=None: tqdm shows the bar only when stderr is a terminal
-        hide = None if spec.train.progress else True
-        with tqdm(total=len(work) * spec.train.steps, unit="step", desc="groups",
-                  disable=hide) as bar, matmul_precision(device, spec.train.tf32):
-            for depth, width, members in work:
-                online = members[0].member.n_train == ONLINE
-                bar.set_postfix(depth=depth, width=width, members=len(members))
-                model = models.build(
-                    spec.model, input_shape=task.input_shape, output_dim=task.output_dim,
-                    depth=depth, width=width, members=len(members), **spec.model_params,
-                ).to(device)
-                model.reset_parameters([derive_seed(r.member.seed, "init") for r in members])
-                outcome = train_group(
-                    model, data, [r.member for r in members],
-                    spec.train.steps, spec.train.batch_size, spec.train.schedule, on_steps=bar.update,
-                    cuda_graph=spec.train.cuda_graph,
-                    online=_sampler(spec, task) if online else None,
-                )
-                columns = _run_columns(spec, members) | _trained_outcome(spec, members, outcome, bayes)
-                written += _store(spec, task, columns, common)
+    data = _draw(spec, task)
+    bayes = task.bayes_metric(data.x_test, data.y_test)
+    if plan.constructions:
+        yield _construct(task, data, bayes, plan.constructions)
+    if plan.baselines:
+        yield single_rows(baseline_runs.evaluate(spec, task, data, bayes, plan.baselines))
+    if not plan.groups:
+        return
+    data = data.to(device)
+    # disable=None: tqdm shows the bar only when stderr is a terminal
+    hide = None if spec.train.progress else True
+    with tqdm(total=len(plan.groups) * spec.train.steps, unit="step", desc="groups",
+              disable=hide) as bar, matmul_precision(device, spec.train.tf32):
+        for depth, width, members in plan.groups:
+            online = members[0].member.n_train == ONLINE
+            bar.set_postfix(depth=depth, width=width, members=len(members))
+            model = models.build(
+                spec.model, input_shape=task.input_shape, output_dim=task.output_dim,
+                depth=depth, width=width, members=len(members), **spec.model_params,
+            ).to(device)
+            model.reset_parameters([derive_seed(r.member.seed, "init") for r in members])
+            outcome = train_group(
+                model, data, [r.member for r in members],
+                spec.train.steps, spec.train.batch_size, spec.train.schedule, on_steps=bar.update,
+                cuda_graph=spec.train.cuda_graph,
+                online=_sampler(spec, task) if online else None,
+            )
+            yield rows.run_columns(spec, members) | rows.trained_outcome(spec, members, outcome, bayes)
 
+
+def _store(spec: config.RunSpec, frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """Write ``frame``, one file per cell; its cells."""
+    cells = []
+    for cell_id, cell in frame.groupby("cell_id", sort=False):
+        results.write(cell, spec.results_dir, f"{cell_id}-{digest(sorted(cell['run_id']))[:8]}")
+        cells.append(cell)
+    return cells
 
 
 MEMORY_SHARE = 0.9  # of the device's memory one model may need, by :func:`member_bytes`
@@ -158,6 +185,16 @@ def _check_sizes(spec: config.RunSpec, task: Task, runs: list[Run], device: torc
             raise ConfigError("grid.budgets", f"budget {r.budget} at depth {r.depth} needs about "
                               f"{need / 2**30:.1f} GB to train one model, more than the "
                               f"{total / 2**30:.1f} GB of {device}; lower it")
+
+
+def _import_plugins(modules: tuple[str, ...]) -> None:
+    """Import each of ``plugins``, whose task families and models register themselves."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError("plugins", f"cannot import {module!r} ({exc}); it must be on "
+                              "the Python path (installed, or in PYTHONPATH)") from None
 
 
 def _check_results_dir(path: Path) -> None:
@@ -195,7 +232,7 @@ def _pending_constructions(
 ) -> dict[str, tuple[str, constructions.Builder]]:
     """Constructions for ``task`` not stored yet: name -> (run_id, builder)."""
     pending = {}
-    for name, make in constructions.builders(task).items():
+    for name, make in task.constructions(constructions.MAX_NEURONS).items():
         run_id = digest({**grid.data_identity(spec), "construction": name})
         if run_id not in stored:
             pending[name] = (run_id, make)
@@ -203,14 +240,13 @@ def _pending_constructions(
 
 
 def _construct(
-    spec: config.RunSpec, task: Task, data: Data, bayes: float | None,
+    task: Task, data: Data, bayes: float | None,
     pending: dict[str, tuple[str, constructions.Builder]],
-    common: dict[str, Any],
-) -> list[pd.DataFrame]:
-    """Build, evaluate on the validation and test draws, and store the pending
-    constructions. lambda is chosen on the validation draw; evaluation is float32 on
-    the CPU."""
-    rows = []
+) -> dict[str, Any]:
+    """Build the pending constructions and evaluate them on the validation and test
+    draws; their columns. lambda is chosen on the validation draw; evaluation is
+    float32 on the CPU."""
+    found = []
     for name, (run_id, make) in pending.items():
         start = time.perf_counter()
         net = make(data.x_val, data.y_val)
@@ -218,14 +254,14 @@ def _construct(
         metric = metrics.output_metric(task.kind, net(data.x_test), data.y_test).item()
         log.info("constructed %s: %d hidden neurons in %d layers, lambda %.3g, test_metric %.3g",
                  name, net.n_hidden, net.depth, net.scale, metric)
-        rows.append(untrained_row(
+        found.append(untrained_row(
             run_id, "constructed", bayes, model=name, activation=net.activation, depth=net.depth,
             width=max(net.widths), n_params=net.n_params, n_hidden=net.n_hidden, scale=net.scale,
             val_metric=metrics.output_metric(task.kind, net(data.x_val), data.y_val).item(),
             test_metric=metric, train_time_s=built - start,
             eval_time_s=time.perf_counter() - built,
         ))
-    return _store(spec, task, single_rows(rows), common)
+    return single_rows(found)
 
 
 ONLINE_DRAW = 16384  # training draw of online members: target statistics, baselines
@@ -254,87 +290,3 @@ def _draw(spec: config.RunSpec, task: Task) -> Data:
         trains[n] = train
     assert val is not None and test is not None
     return Data.from_blocks(task.kind, trains, val, test)
-
-
-def _infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:
-    nan = [float("nan")] * len(runs)
-    return {
-        "train_loss": nan, "val_loss": nan, "val_metric": nan, "test_loss": nan,
-        "test_metric": nan, "bayes_metric": nan,
-        "status": ["infeasible"] * len(runs), "reason": [r.fit.reason for r in runs],
-        "steps": [0] * len(runs), "converged": pd.array([None] * len(runs), dtype="boolean"),
-        "loss_steps": [None] * len(runs), "loss_curve": [None] * len(runs), "train_time_s": [0.0] * len(runs), "eval_time_s": [0.0] * len(runs),
-        "flops": [0.0] * len(runs), "group_size": [0] * len(runs),
-    }
-
-
-def _trained_outcome(
-    spec: config.RunSpec, runs: list[Run], out: GroupResult, bayes: float | None
-) -> dict[str, list[Any]]:
-    K = len(runs)
-    flops = [
-        float(train_flops(r.fit.n_params or 0, spec.train.batch_size * spec.train.steps)
-              + eval_flops(r.fit.n_params or 0, r.member.n_train + spec.train.n_test))
-        for r in runs
-    ]
-    return {
-        "train_loss": out.train_loss.tolist(), "val_loss": out.val_loss.tolist(),
-        "val_metric": out.val_metric.tolist(), "test_loss": out.test_loss.tolist(),
-        "test_metric": out.test_metric.tolist(),
-        "bayes_metric": [float("nan") if bayes is None else bayes] * K,
-        "status": ["diverged" if d else "ok" for d in out.diverged],
-        "reason": ["loss became non-finite" if d else None for d in out.diverged],
-        "steps": out.steps.tolist(),
-        "converged": pd.array(out.converged.tolist(), dtype="boolean"),
-        "loss_steps": [out.curve_steps] * K, "loss_curve": out.curve.tolist(),
-        "train_time_s": [out.train_time_s / K] * K, "eval_time_s": [out.eval_time_s / K] * K,
-        "flops": flops, "group_size": [K] * K,
-    }
-
-
-def _run_columns(spec: config.RunSpec, runs: list[Run]) -> dict[str, Any]:
-    """Identity columns of trained (or infeasible) runs."""
-    return {
-        "model": spec.model,
-        **{f"model.{k}": v for k, v in spec.model_params.items()},
-        "depth": [r.depth for r in runs],
-        "width": pd.array([r.fit.width for r in runs], dtype="Int64"),
-        "budget": pd.array([r.budget for r in runs], dtype="Int64"),
-        "n_params": pd.array([r.fit.n_params for r in runs], dtype="Int64"),
-        "n_hidden": pd.array([r.fit.n_hidden for r in runs], dtype="Int64"),
-        "scale": float("nan"), "ridge": float("nan"),
-        "n_train": [r.member.n_train for r in runs],
-        "seed": pd.array([r.member.seed for r in runs], dtype="Int64"),
-        "lr": [r.member.lr for r in runs],
-        "schedule": spec.train.schedule.describe(),
-        "batch_size": pd.array([spec.train.batch_size] * len(runs), dtype="Int64"),
-        "cell_id": [r.cell_id for r in runs],
-        "run_id": [r.run_id for r in runs],
-    }
-
-
-def _store(
-    spec: config.RunSpec, task: Task, columns: dict[str, Any], common: dict[str, Any]
-) -> list[pd.DataFrame]:
-    """Rows = the task's identity + ``columns`` + provenance; one file per cell."""
-    rows = pd.DataFrame(
-        {
-            "task": spec.task,
-            **{f"task.{k}": json.dumps(v) if isinstance(v, list) else v
-               for k, v in task.params.items()},
-            **{f"theory.{k}": v for k, v in task.theory.items()},
-            **columns,
-            "chance": task.chance,
-            "n_val": spec.train.n_val,
-            "n_test": spec.train.n_test,
-            "data_seed": spec.data_seed,
-            "schema_version": results.SCHEMA_VERSION,
-            **common,
-        }
-    )
-    frames = []
-    for cell_id, cell in rows.groupby("cell_id", sort=False):
-        name = f"{cell_id}-{digest(sorted(cell['run_id']))[:8]}"
-        results.write(cell, spec.results_dir, name)
-        frames.append(cell)
-    return frames

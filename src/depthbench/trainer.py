@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from depthbench import metrics
 from depthbench.config import ONLINE
 from depthbench.draws import Draw, Split
+from depthbench.models.base import BatchedModel
 from depthbench.optim import BatchedAdam
 from depthbench.schedule import Schedule, checkpoints, converged
 from depthbench.seeding import derive_seed, generator
@@ -206,7 +207,7 @@ def minibatch_indices(
 
 
 def train_group(
-    model: torch.nn.Module,
+    model: BatchedModel,
     data: Data,
     members: Sequence[Member],
     steps: int,
@@ -384,7 +385,7 @@ class GraphedStep:
 
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module, scale: Scale, x: torch.Tensor, y: torch.Tensor,
+    model: BatchedModel, scale: Scale, x: torch.Tensor, y: torch.Tensor,
     rows: Sequence[tuple[int, int]],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean loss and metric per member over its ``rows[k] = (start, size)`` of ``x``.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from depthbench import results
+from depthbench.schema import STATUSES
 from depthbench.analysis.intervals import LEVEL, median_interval
 
 PANEL = "panel"
@@ -137,6 +137,6 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
 
 
 def status_counts(df: pd.DataFrame) -> dict[str, int]:
-    """Rows per status, in :data:`results.STATUSES` order."""
+    """Rows per status, in :data:`~depthbench.schema.STATUSES` order."""
     counts = df["status"].value_counts()
-    return {s: int(counts.get(s, 0)) for s in results.STATUSES if counts.get(s, 0)}
+    return {s: int(counts.get(s, 0)) for s in STATUSES if counts.get(s, 0)}

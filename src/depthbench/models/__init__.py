@@ -1,25 +1,33 @@
-"""Model families. Each takes ``(input_shape, output_dim, depth, width, members, **params)``
-with ``input_shape = (channels, positions)`` and has exact ``count_params`` and
-``count_hidden``; :func:`fit` solves the width from a budget."""
+"""Model families: each is one subclass of :class:`BatchedModel` (registered in
+:data:`MODELS`) taking ``(input_shape, output_dim, depth, width, members, **params)``
+with ``input_shape = (channels, positions)``; :func:`fit` solves the width from a
+budget. Every module of this package is imported here; a family defined elsewhere
+registers the same way once its module is imported (``plugins`` in the run config).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
+import pkgutil
 from typing import Any
 
 from depthbench.errors import ConfigError
+from depthbench.models.base import MODELS, BatchedModel
 from depthbench.models.budget import Fit, solve_width
 from depthbench.models.mlp import ACTIVATIONS, MLP
 from depthbench.models.tree import TreeNet
 from depthbench.validate import reject_unknown
 
-MODELS: dict[str, type[MLP] | type[TreeNet]] = {cls.name: cls for cls in (MLP, TreeNet)}
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["ACTIVATIONS", "MODELS", "Fit", "build", "check_params", "fit", "model_class"]
+__all__ = ["ACTIVATIONS", "MLP", "MODELS", "BatchedModel", "Fit", "TreeNet", "build",
+           "check_params", "fit", "model_class"]
 
 
-def model_class(name: str) -> type[MLP] | type[TreeNet]:
+def model_class(name: str) -> type[BatchedModel]:
     if name not in MODELS:
         raise ConfigError("model", f"unknown model {name!r}; allowed: {', '.join(MODELS)}")
     return MODELS[name]
@@ -51,6 +59,6 @@ def fit(
     )
 
 
-def build(name: str, **kwargs: Any) -> MLP | TreeNet:
+def build(name: str, **kwargs: Any) -> BatchedModel:
     """Instantiate model ``name`` (uninitialised; call ``reset_parameters``)."""
     return model_class(name)(**kwargs)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from depthbench.models.base import BatchedModel
 from depthbench.validate import check_bool, check_choice
-from depthbench.models.init import uniform_init_
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -25,7 +25,7 @@ def check_activation(name: str) -> str:
     return check_choice("model.activation", name, ACTIVATIONS)
 
 
-class MLP(nn.Module):
+class MLP(BatchedModel):
     """``members`` independent dense networks of the same shape, trained as one.
 
     Each member maps ``input_dim -> width -> ... -> width -> output_dim`` with
@@ -37,8 +37,7 @@ class MLP(nn.Module):
     Shapes:
         weights[i]: ``[members, fan_in, fan_out]``
         biases[i]:  ``[members, 1, fan_out]``
-        forward:    ``[members, batch, input_dim]`` (one batch per member) or
-                    ``[batch, input_dim]`` (shared by all members)
+        forward:    ``[members, batch, input_dim]`` or ``[batch, input_dim]``
                     -> ``[members, batch, output_dim]``
     """
 
@@ -54,17 +53,11 @@ class MLP(nn.Module):
         activation: str = "silu",
         residual: bool = False,
     ) -> None:
-        super().__init__()
-        input_dim = input_shape[0] * input_shape[1]
-        for key, value in (("input_dim", input_dim), ("output_dim", output_dim),
-                           ("depth", depth), ("width", width), ("members", members)):
-            if value < 1:
-                raise ValueError(f"{key} must be >= 1, got {value}")
-        self.check_params(activation, residual)
-        self.depth, self.width, self.members = depth, width, members
+        super().__init__(input_shape, output_dim, depth, width, members,
+                         activation=activation, residual=residual)
         self.activation = ACTIVATIONS[activation]
         self.residual = residual
-        dims = [input_dim] + [width] * depth + [output_dim]
+        dims = [self.input_dim] + [width] * depth + [output_dim]
         self.weights = nn.ParameterList(
             nn.Parameter(torch.empty(members, a, b)) for a, b in zip(dims[:-1], dims[1:])
         )
@@ -74,14 +67,9 @@ class MLP(nn.Module):
 
     @staticmethod
     def check_params(activation: str = "silu", residual: bool = False) -> None:
-        """Validate the model's hyper-parameters (``model.*``) before any work."""
+        """``model.activation`` (a key of :data:`ACTIVATIONS`), ``model.residual``."""
         check_activation(activation)
         check_bool("model.residual", residual)
-
-    @staticmethod
-    def check_shape(input_shape: tuple[int, int], depth: int, **params: object) -> str | None:
-        """Any depth fits a dense network."""
-        return None
 
     @staticmethod
     def count_params(
@@ -97,18 +85,10 @@ class MLP(nn.Module):
         """Hidden neurons of one member: ``depth * width``."""
         return depth * width
 
-    @property
-    def n_hidden(self) -> int:
-        return self.depth * self.width
+    def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return list(zip(self.weights, self.biases))
 
-    def reset_parameters(self, seeds: Sequence[int]) -> None:
-        """Initialise member ``k`` from its own generator seeded with ``seeds[k]``
-        (``torch.nn.Linear``'s distribution; see :func:`uniform_init_`)."""
-        if len(seeds) != self.members:
-            raise ValueError(f"need {self.members} seeds, got {len(seeds)}")
-        uniform_init_(zip(self.weights, self.biases), seeds)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def batched_forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
         hidden = zip(self.weights[:-1], self.biases[:-1])
         for i, (w, b) in enumerate(hidden):

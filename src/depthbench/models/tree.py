@@ -8,14 +8,12 @@ s^L positions to one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
-from depthbench.validate import check_bool, check_int
-from depthbench.models.init import uniform_init_
+from depthbench.models.base import BatchedModel
 from depthbench.models.mlp import ACTIVATIONS, affine, check_activation
+from depthbench.validate import check_bool, check_int
 
 
 def levels(positions: int, s: int) -> int | None:
@@ -24,7 +22,7 @@ def levels(positions: int, s: int) -> int | None:
     return L if s**L == positions else None
 
 
-class TreeNet(nn.Module):
+class TreeNet(BatchedModel):
     """``members`` tree-shaped networks over inputs laid out as ``[C, P]`` (channels x
     positions, flattened channel-major), ``P = s^depth``.
 
@@ -52,13 +50,10 @@ class TreeNet(nn.Module):
         s: int = 2,
         shared: bool = False,
     ) -> None:
-        super().__init__()
-        self.check_params(activation, s, shared)
-        reason = self.check_shape(input_shape, depth, s=s)
-        if reason:
-            raise ValueError(reason)
+        super().__init__(input_shape, output_dim, depth, width, members,
+                         activation=activation, s=s, shared=shared)
         self.channels, self.positions = input_shape
-        self.depth, self.width, self.members, self.s = depth, width, members, s
+        self.s = s
         self.activation = ACTIVATIONS[activation]
         self.shared = shared
         weights, biases, channels = [], [], self.channels
@@ -74,7 +69,7 @@ class TreeNet(nn.Module):
 
     @staticmethod
     def check_params(activation: str = "silu", s: int = 2, shared: bool = False) -> None:
-        """Validate ``model.*`` before any work."""
+        """``model.activation``, ``model.s`` (the patch size, >= 2), ``model.shared``."""
         check_activation(activation)
         check_int("model.s", s, 2)
         check_bool("model.shared", shared)
@@ -110,18 +105,10 @@ class TreeNet(nn.Module):
         """``sum_l P_l w``: a neuron per channel and position, shared or not."""
         return sum(input_shape[1] // s**level for level in range(1, depth + 1)) * width
 
-    @property
-    def n_hidden(self) -> int:
-        return self.count_hidden((self.channels, self.positions), self.depth, self.width, s=self.s)
+    def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [*zip(self.weights, self.biases), (self.readout, self.readout_bias)]
 
-    def reset_parameters(self, seeds: Sequence[int]) -> None:
-        """Per-member initialisation, ``torch.nn.Linear``'s distribution."""
-        if len(seeds) != self.members:
-            raise ValueError(f"need {self.members} seeds, got {len(seeds)}")
-        layers = [*zip(self.weights, self.biases), (self.readout, self.readout_bias)]
-        uniform_init_(layers, seeds)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def batched_forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2:
             x = x.expand(self.members, *x.shape)
         K, B = x.shape[:2]

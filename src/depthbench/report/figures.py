@@ -22,6 +22,7 @@ from matplotlib.ticker import NullFormatter  # noqa: E402
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, ordered  # noqa: E402
 from depthbench.analysis.efficiency import FLOOR  # noqa: E402
 from depthbench.analysis.samples import LEARNED, LEARNED_TEXT  # noqa: E402
+from depthbench.schema import DEEP_NEURONS, P_STAR, SHALLOW_NEURONS, theory_column  # noqa: E402
 
 METRIC = "test metric (relative MSE or error rate)"
 DEPTH = "hidden layers"
@@ -158,11 +159,10 @@ def efficiency_vs_size(a: Analysis, out: Path) -> list[Path]:
                 bound = line["censor"] == ">="
                 ax.scatter(line["size"][bound], line["value"][bound], marker="^",
                            color=colours[depth], s=60)
-            shallow = [c for c in info.columns if c.startswith("theory.shallow_")]
-            deep = [c for c in info.columns if c.startswith("theory.deep_")]
-            if unit == "hidden neurons" and shallow and deep:
-                theory = info[[column, shallow[0], deep[0]]].astype(float).sort_values(column)
-                ax.plot(theory[column], theory[shallow[0]] / theory[deep[0]], color="black",
+            shallow, deep = theory_column(SHALLOW_NEURONS), theory_column(DEEP_NEURONS)
+            if unit == "hidden neurons" and {shallow, deep} <= set(info.columns):
+                theory = info[[column, shallow, deep]].astype(float).sort_values(column)
+                ax.plot(theory[column], theory[shallow] / theory[deep], color="black",
                         linestyle="--", label="theory: shallow / deep")
             ax.set(yscale="log", xlabel=f"{task}: {column.removeprefix('task.')}",
                    ylabel=f"E_d in {unit}")
@@ -215,8 +215,8 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
         _references(ax, info)
         ax.axhline(LEARNED * info["chance"], color="grey", linestyle="-.", linewidth=1,
                    label=f"learned: {LEARNED_TEXT}")
-        if pd.notna(info.get("theory.P_star")):
-            ax.axvline(info["theory.P_star"], color="black", linewidth=1, label="P_star (theory)")
+        if pd.notna(info.get(theory_column(P_STAR))):
+            ax.axvline(info[theory_column(P_STAR)], color="black", linewidth=1, label="P_star (theory)")
         ax.set(xscale="log", yscale="log", xlabel="training samples (n_train)", ylabel=METRIC)
         ticks = sorted(part["n_train"].unique())
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])

@@ -11,6 +11,7 @@ import pandas as pd
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, natural
 from depthbench.analysis.intervals import LEVEL
 from depthbench.analysis.samples import LEARNED_TEXT
+from depthbench.schema import DEEP_NEURONS, P_STAR, SHALLOW_NEURONS, theory_column
 
 MARKS = {"": "", ">": "> ", "<=": "<= ", ">=": ">= ", "undetermined": ""}
 
@@ -103,13 +104,13 @@ def neurons(a: Analysis) -> pd.DataFrame:
     table = by_depth(a.n, "N")
     if table.empty:
         return table
-    theory = [c for c in a.instances.columns
-              if c.startswith("theory.") and ("neurons" in c or "units" in c)]
+    theory = [(key, theory_column(key)) for key in (SHALLOW_NEURONS, DEEP_NEURONS)
+              if theory_column(key) in a.instances.columns]
     if theory:
         instance = a.n.drop_duplicates(PANEL).set_index(PANEL)[INSTANCE]
-        for column in theory:
+        for key, column in theory:
             values = instance.map(a.instances[column])
-            table[column.removeprefix("theory.")] = table[PANEL].map(values).map(number)
+            table[key] = table[PANEL].map(values).map(number)
     return table
 
 
@@ -132,27 +133,27 @@ def samples(a: Analysis) -> pd.DataFrame:
         "n_train to learn": [censored(*v) for v in
                              zip(s["value"], s["censor"], s["lo"], s["hi"], s["coverage"])],
     })
-    if "theory.P_star" in a.instances.columns:
-        table["P_star (theory)"] = s[INSTANCE].map(a.instances["theory.P_star"]).map(number)
+    if theory_column(P_STAR) in a.instances.columns:
+        table["P_star (theory)"] = s[INSTANCE].map(a.instances[theory_column(P_STAR)]).map(number)
     return table
 
 
 def constructed(df: pd.DataFrame) -> pd.DataFrame:
     """One row per constructed network: its size beside the theorem's count.
 
-    ``theorem`` is the task's ``theory.deep_*`` or ``theory.shallow_*`` entry (neurons,
-    or ReLU units for the sawtooth), matched by the construction's name.
+    ``theorem`` is the task's theory count (hidden neurons, or ReLU units for the
+    sawtooth) for the construction's depth: shallow for one hidden layer, else deep.
     """
     params = sorted(c for c in df.columns if c.startswith("task."))
     built = df[df["status"] == "constructed"].sort_values(["task", *params, "model"])
     rows = []
     for _, row in built.iterrows():
-        kind = row["model"].split("_", 1)[0]  # deep | shallow
-        theory = [c for c in df.columns if c.startswith(f"theory.{kind}_") and pd.notna(row[c])]
+        column = theory_column(SHALLOW_NEURONS if row["depth"] == 1 else DEEP_NEURONS)
+        theorem = row.get(column, float("nan"))
         rows.append({
             "task": row[PANEL], "construction": row["model"], "hidden layers": row["depth"],
             "hidden neurons": row["n_hidden"],
-            "theorem": round(row[theory[0]]) if theory else None,
+            "theorem": None if pd.isna(theorem) else round(theorem),
             "n_params": row["n_params"], "lambda": row["scale"], "test_metric": row["test_metric"],
         })
     return pd.DataFrame(rows).astype({"theorem": "Int64"})

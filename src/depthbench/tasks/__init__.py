@@ -1,26 +1,22 @@
-"""Generative task families. ``make(family, **params)`` builds a validated instance."""
+"""Generative task families. ``make(family, **params)`` builds a validated instance.
+
+Every module of this package is imported here, and each family registers itself by
+subclassing :class:`Task` (:data:`FAMILIES`); a family defined elsewhere registers the
+same way once its module is imported (``plugins`` in the run config).
+"""
 
 from __future__ import annotations
 
-import inspect
+import importlib
+import pkgutil
 from typing import Any
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task
-from depthbench.tasks.broadcast import Broadcast
-from depthbench.tasks.monomial import Monomial, Power, Product
-from depthbench.tasks.polynomial import Polynomial
-from depthbench.tasks.radial import Radial
-from depthbench.tasks.rhm import RHM
-from depthbench.tasks.sawtooth import Sawtooth
-from depthbench.tasks.teacher import Teacher
-from depthbench.tasks.tree import Tree
+from depthbench.tasks.base import FAMILIES, Task
 from depthbench.validate import reject_unknown
 
-FAMILIES: dict[str, type[Task]] = {
-    cls.family: cls
-    for cls in (Product, Monomial, Power, Polynomial, Tree, Sawtooth, Radial, RHM, Broadcast, Teacher)
-}
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["FAMILIES", "Task", "make"]
 
@@ -30,5 +26,5 @@ def make(family: str, **params: Any) -> Task:
     if family not in FAMILIES:
         raise ConfigError("task", f"unknown family {family!r}; allowed: {', '.join(FAMILIES)}")
     cls = FAMILIES[family]
-    reject_unknown("task", set(inspect.signature(cls.__init__).parameters) - {"self"}, params)
+    reject_unknown("task", set(cls.param_names()), params)
     return cls(**params)

@@ -4,24 +4,37 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+import inspect
 from typing import Any, ClassVar, Literal
 
 import torch
 
+from depthbench.constructions import Builder
 from depthbench.draws import Draw
+from depthbench.registry import register
 from depthbench.seeding import derive_seed
 
 
 Kind = Literal["regression", "classification"]
 
 
+#: every task family by name, filled as each family's class is defined (a subclass of
+#: :class:`Task` with its own ``family``)
+FAMILIES: dict[str, type[Task]] = {}
+
+
 class Task(ABC):
     """One instance of a generative family: parameters fixed, data on demand.
 
-    Subclasses set ``family``, ``kind``, ``input_dim``, ``n_classes`` and ``theory``
-    in ``__init__`` after validating their parameters, and implement :meth:`sample`.
-    ``params`` holds the validated parameters as plain Python values; they identify
-    the instance in results (columns ``task.<name>``).
+    A family is one subclass that sets ``family`` (which registers it in
+    :data:`FAMILIES`), declares its parameters once, as the keyword arguments of
+    ``__init__`` with their defaults, validates them there (raising
+    :class:`~depthbench.errors.ConfigError` naming ``task.<name>``) and stores each as
+    an attribute of the same name; it sets ``kind``, ``input_dim`` and ``n_classes``
+    and implements :meth:`sample`. What the rest of the suite needs from a family is
+    declared by overriding methods: :meth:`theory`, :meth:`bayes_metric`,
+    :meth:`rules` (baselines), :meth:`constructions`, :meth:`split` and
+    :meth:`check_draw` (finite input sets).
     """
 
     family: ClassVar[str]
@@ -34,8 +47,34 @@ class Task(ABC):
     kind: Kind
     input_dim: int
     n_classes: int  # 0 for regression
-    theory: dict[str, float]
-    params: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        register(FAMILIES, "task family", cls.__dict__.get("family"), cls)
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The family's parameters (``task.<name>``): ``__init__``'s keyword arguments."""
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The validated parameters as plain values; they identify the instance in
+        results (columns ``task.<name>``)."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def theory(self) -> dict[str, float]:
+        """What the family's theory states for this instance (columns ``theory.<key>``);
+        the report reads :data:`~depthbench.schema.SHALLOW_NEURONS`,
+        :data:`~depthbench.schema.DEEP_NEURONS` and :data:`~depthbench.schema.P_STAR`."""
+        return {}
+
+    def constructions(self, max_neurons: int) -> dict[str, Builder]:
+        """The networks the family's theorems construct, by name, each built on demand
+        from a validation draw ``(x [N, input_dim], y [N])`` that picks its scale
+        (a :class:`depthbench.constructions.Construction`); shallow ones wider than
+        ``max_neurons`` left out. None by default."""
+        return {}
 
     @abstractmethod
     def sample(

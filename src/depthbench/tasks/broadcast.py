@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -39,11 +40,14 @@ class Broadcast(Task):
             raise ConfigError("task.L", f"s^L = {self.s**self.L} leaves; at most 4096 allowed")
         self.kind, self.n_classes = "classification", 2
         self.input_dim = self.s**self.L
-        self.params = {"s": self.s, "L": self.L, "eps": self.eps}
-        ks = self.s * (1 - 2 * self.eps) ** 2
-        self.theory = {"bayes_accuracy": self._bayes_accuracy(), "kesten_stigum": ks}
 
-    def _bayes_accuracy(self) -> float:
+    def theory(self) -> dict[str, float]:
+        """The Bayes accuracy and the Kesten-Stigum quantity ``s (1 - 2 eps)^2``."""
+        return {"bayes_accuracy": self.bayes_accuracy, "kesten_stigum": self.s * (1 - 2 * self.eps) ** 2}
+
+    @functools.cached_property
+    def bayes_accuracy(self) -> float:
+        """Exact for a chain, else estimated on a fixed sample of about 2^22 leaves."""
         if self.s == 1:
             return (1 + (1 - 2 * self.eps) ** self.L) / 2
         n = max(1024, BAYES_SAMPLES // self.input_dim)

@@ -12,9 +12,12 @@ from collections.abc import Sequence
 
 import torch
 
+from depthbench import constructions
+from depthbench.constructions import Builder
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, uniform
+from depthbench.schema import DEEP_NEURONS, SHALLOW_NEURONS
 from depthbench.seeding import generator
+from depthbench.tasks.base import Task, uniform
 from depthbench.validate import check_int, check_interval
 
 
@@ -39,12 +42,18 @@ class Monomial(Task):
         self.kind = "regression"
         self.input_dim = len(self.exponents)
         self.n_classes = 0
-        self.theory = {
-            "shallow_neurons": float(math.prod(r + 1 for r in self.exponents)),
-            "deep_neurons": float(sum(7 * math.ceil(math.log2(r)) + 4 for r in self.exponents)),
-        }
-        self.params = {"exponents": self.exponents, "low": self.low, "high": self.high}
         self._powers = torch.tensor(self.exponents, dtype=torch.float32)
+
+    def theory(self) -> dict[str, float]:
+        """Neurons of the shallow and deep constructions."""
+        return {
+            SHALLOW_NEURONS: float(math.prod(r + 1 for r in self.exponents)),
+            DEEP_NEURONS: float(sum(7 * math.ceil(math.log2(r)) + 4 for r in self.exponents)),
+        }
+
+    def constructions(self, max_neurons: int) -> dict[str, Builder]:
+        """The deep network of multiplication gates, and the shallow product."""
+        return constructions.for_monomial(self.family, self.exponents, max_neurons)
 
     def sample(
         self, num_samples: int, seed: int, device: torch.device | str = "cpu"
@@ -64,8 +73,10 @@ class Product(Monomial):
         n = check_int("task.n", n, 2, 64)
         super().__init__([1] * n, low, high)
         self.n = n
-        self.theory = {"shallow_neurons": 2.0**n, "deep_neurons": 4.0 * (n - 1)}
-        self.params = {"n": n, "low": self.low, "high": self.high}
+
+    def theory(self) -> dict[str, float]:
+        """2^n neurons shallow, 4(n - 1) deep."""
+        return {SHALLOW_NEURONS: 2.0**self.n, DEEP_NEURONS: 4.0 * (self.n - 1)}
 
 
 class Power(Monomial):
@@ -77,5 +88,7 @@ class Power(Monomial):
         d = check_int("task.d", d, 2, 64)
         super().__init__([d], low, high)
         self.d = d
-        self.theory = {"shallow_neurons": d + 1.0, "deep_neurons": 7.0 * math.ceil(math.log2(d))}
-        self.params = {"d": d, "low": self.low, "high": self.high}
+
+    def theory(self) -> dict[str, float]:
+        """d + 1 neurons shallow, 7 ceil(log2 d) deep."""
+        return {SHALLOW_NEURONS: self.d + 1.0, DEEP_NEURONS: 7.0 * math.ceil(math.log2(self.d))}

@@ -61,11 +61,10 @@ class Polynomial(Task):
         n_j, n_k = (1, 1) if symmetric else (len(self.bonds), self.n)
         self._J = torch.randn(n_j, generator=g).expand(len(self.bonds)).clone()
         self._K = torch.randn(n_k, generator=g).expand(self.n).clone()
-        self.theory = {"n_bonds": float(len(self.bonds)), "degree": float(self.degree)}
-        self.params = {
-            "n": self.n, "degree": self.degree, "lattice": lattice, "symmetric": symmetric,
-            "low": self.low, "high": self.high, "function_seed": self.function_seed,
-        }
+
+    def theory(self) -> dict[str, float]:
+        """The lattice's bonds and the polynomial's degree."""
+        return {"n_bonds": float(len(self.bonds)), "degree": float(self.degree)}
 
     def evaluate(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``[N, n]`` -> ``[N]``."""

@@ -38,9 +38,10 @@ class Radial(Task):
         self.kind = "classification" if profile == "ball" else "regression"
         self.input_dim = self.d
         self.n_classes = 2 if profile == "ball" else 0
-        self.theory = {"d": float(self.d), "r0": self.r0}
-        self.params = {"d": self.d, "profile": profile, "frequency": self.frequency,
-                       "distribution": distribution}
+
+    def theory(self) -> dict[str, float]:
+        """The dimension and the radius r0 of the profile (the median norm)."""
+        return {"d": float(self.d), "r0": self.r0}
 
     def sample(
         self, num_samples: int, seed: int, device: torch.device | str = "cpu"

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from depthbench.errors import ConfigError
 from depthbench.draws import Draw
 from depthbench.tasks.base import Task
+from depthbench.schema import P_STAR
 from depthbench.seeding import derive_seed, generator
 from depthbench.validate import check_int
 
@@ -65,11 +66,13 @@ class RHM(Task):
         self.n_leaves = self.s**self.L
         self.kind, self.n_classes = "classification", self.n_c
         self.input_dim = self.v * self.n_leaves
-        self.theory = {"P_max": float(p_max), "P_star": float(self.n_c * self.m**self.L)}
-        self.params = {"v": self.v, "m": self.m, "s": self.s, "L": self.L, "n_c": self.n_c,
-                       "function_seed": self.function_seed}
         g = generator(derive_seed("rhm", self.v, self.m, self.s, self.L, self.n_c, self.function_seed))
         self.grammar = [self._draw_rules(self.n_c if level == 0 else self.v, g) for level in range(self.L)]
+
+    def theory(self) -> dict[str, float]:
+        """Distinct inputs P_max, and P_star = n_c m^L, the training-set size from which
+        deep networks learn (Cagnetta et al. 2024)."""
+        return {"P_max": float(self.P_max), P_STAR: float(self.n_c * self.m**self.L)}
 
     @property
     def input_shape(self) -> tuple[int, int]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from depthbench.tasks.base import Task
+from depthbench import constructions
+from depthbench.constructions import Builder
+from depthbench.schema import DEEP_NEURONS, SHALLOW_NEURONS
 from depthbench.seeding import generator
+from depthbench.tasks.base import Task
 from depthbench.validate import check_choice, check_int
 
 MODES = ("regression", "classification", "points")
@@ -43,9 +46,15 @@ class Sawtooth(Task):
         self.kind = "regression" if mode == "regression" else "classification"
         self.input_dim = 1
         self.n_classes = 0 if mode == "regression" else 2
-        self.theory = {"shallow_relu_units": 2.0**self.k - 1, "deep_relu_units": 2.0 * self.k}
-        self.params = {"k": self.k, "mode": mode}
         self.continuous = mode != "points"  # 2^k + 1 points
+
+    def theory(self) -> dict[str, float]:
+        """ReLU units (hidden neurons): 2^k - 1 shallow, 2k deep."""
+        return {SHALLOW_NEURONS: 2.0**self.k - 1, DEEP_NEURONS: 2.0 * self.k}
+
+    def constructions(self, max_neurons: int) -> dict[str, Builder]:
+        """Telgarsky's deep and shallow sawtooth networks."""
+        return constructions.for_sawtooth(self.k, self.kind, max_neurons)
 
     def sample(
         self, num_samples: int, seed: int, device: torch.device | str = "cpu"

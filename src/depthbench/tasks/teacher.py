@@ -33,13 +33,13 @@ class Teacher(Task):
         self.function_seed = check_int("task.function_seed", function_seed, 0)
         self.distribution = check_choice("task.distribution", distribution, DISTRIBUTIONS)
         self.kind, self.input_dim, self.n_classes = "regression", self.n, 0
-        self.theory = {"L_t": float(self.L_t), "width": float(self.width)}
-        self.params = {"n": self.n, "L_t": self.L_t, "width": self.width,
-                       "activation": activation, "function_seed": self.function_seed,
-                       "distribution": distribution}
         g = generator(derive_seed("teacher", self.n, self.L_t, self.width, self.function_seed))
         dims = [self.n] + [self.width] * self.L_t + [1]
         self.weights = [torch.randn(a, b, generator=g) / a**0.5 for a, b in zip(dims[:-1], dims[1:])]
+
+    def theory(self) -> dict[str, float]:
+        """The teacher's hidden layers and width."""
+        return {"L_t": float(self.L_t), "width": float(self.width)}
 
     def evaluate(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``[N, n]`` -> ``[N]``."""

@@ -44,20 +44,16 @@ class Tree(Task):
         self.kind = "regression"
         self.input_dim = n
         self.n_classes = 0
-        self.theory = {"n": float(n), "levels": float(self.L)}
-        self.params = {
-            "s": self.s,
-            "L": self.L,
-            "low": self.low,
-            "high": self.high,
-            "function_seed": self.function_seed,
-        }
         g = generator(derive_seed("tree", self.s, self.L, self.function_seed))
         n_nodes = (n - 1) // (self.s - 1)  # s^(L-1) + ... + 1
         scale = self.s**-0.5
-        self._A = torch.randn(n_nodes, self.s, self.s, generator=g) * scale
-        self._b = torch.randn(n_nodes, self.s, generator=g) * scale
-        self._c = torch.randn(n_nodes, generator=g) * 0.5
+        self.A = torch.randn(n_nodes, self.s, self.s, generator=g) * scale
+        self.b = torch.randn(n_nodes, self.s, generator=g) * scale
+        self.c = torch.randn(n_nodes, generator=g) * 0.5
+
+    def theory(self) -> dict[str, float]:
+        """Inputs n = s^L and levels L of the hierarchy."""
+        return {"n": float(self.input_dim), "levels": float(self.L)}
 
     def sample(
         self, num_samples: int, seed: int, device: torch.device | str = "cpu"
@@ -73,7 +69,7 @@ class Tree(Task):
     def levels(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Node outputs level by level, vectorised over nodes: ``[N, s^(L-l)]`` for
         l = 1..L (the last is the root, ``[N, 1]``)."""
-        A, b, c = (t.to(x.device) for t in (self._A, self._b, self._c))
+        A, b, c = (t.to(x.device) for t in (self.A, self.b, self.c))
         z, first, out = x, 0, []
         for level in range(1, self.L + 1):
             width = self.s ** (self.L - level)

@@ -1,0 +1,111 @@
+"""The result schema: every column a stored row has, its type and its group, declared
+once here for the writer (:mod:`depthbench.results`, which checks each file against
+it), the row constructors (:mod:`depthbench.rows`) and the readers
+(:mod:`depthbench.analysis`, :mod:`depthbench.report`).
+
+Besides the fixed columns below a row has open families of columns: ``task.<param>``
+(the task's parameters), ``model.<param>`` (the model's hyper-parameters) and
+``theory.<key>`` (what the task's theory states; :data:`SHALLOW_NEURONS`,
+:data:`DEEP_NEURONS` and :data:`P_STAR` are the keys the report reads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 3  # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps
+STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline")
+PREFIXES = ("task.", "model.", "theory.")
+
+#: the theory keys the report reads (columns ``theory.<key>``): hidden neurons (ReLU
+#: units for piecewise-linear constructions) that a one-hidden-layer and a deep network
+#: need by the family's theorem, and the training-set size a deep network learns from
+SHALLOW_NEURONS, DEEP_NEURONS, P_STAR = "shallow_neurons", "deep_neurons", "P_star"
+
+
+def theory_column(key: str) -> str:
+    """The column of a family's theory value ``key``."""
+    return f"theory.{key}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One fixed column: its Arrow type, whether it may be missing (null), its group."""
+
+    name: str
+    type: pa.DataType
+    group: str
+    nullable: bool = False
+
+
+STRING, INT, FLOAT, BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+_IDENTITY = [
+    ("task", STRING, False), ("model", STRING, False), ("depth", INT, False),
+    ("width", INT, True), ("budget", INT, True), ("n_params", INT, True),
+    ("n_hidden", INT, True), ("scale", FLOAT, False), ("ridge", FLOAT, False),
+    ("n_train", INT, True), ("n_val", INT, False), ("n_test", INT, False), ("seed", INT, True),
+    ("lr", FLOAT, False), ("schedule", STRING, True), ("batch_size", INT, True),
+    ("data_seed", INT, False),
+]
+_OUTCOME = [
+    ("train_loss", FLOAT, False), ("val_loss", FLOAT, False), ("val_metric", FLOAT, False),
+    ("test_loss", FLOAT, False), ("test_metric", FLOAT, False), ("bayes_metric", FLOAT, False),
+    ("chance", FLOAT, False), ("status", STRING, False), ("reason", STRING, True),
+    ("steps", INT, False), ("converged", BOOL, True), ("loss_steps", pa.list_(INT), True),
+    ("loss_curve", pa.list_(FLOAT), True), ("eps", STRING, False), ("eps_scale", STRING, False),
+]
+_COST = [("train_time_s", FLOAT, False), ("eval_time_s", FLOAT, False), ("flops", FLOAT, False),
+         ("group_size", INT, False)]
+_PROVENANCE = [
+    ("cell_id", STRING, False), ("run_id", STRING, False), ("schema_version", INT, False),
+    ("git_sha", STRING, False), ("git_dirty", BOOL, True), ("package_version", STRING, False),
+    ("torch_version", STRING, False), ("python_version", STRING, False),
+    ("device", STRING, False), ("device_name", STRING, False), ("created_at", STRING, False),
+    ("train.tf32", BOOL, False), ("torch_threads", INT, False),
+]
+SCHEMA: tuple[Column, ...] = tuple(
+    Column(name, kind, group, nullable)
+    for group, columns in (("identity", _IDENTITY), ("outcome", _OUTCOME), ("cost", _COST),
+                           ("provenance", _PROVENANCE))
+    for name, kind, nullable in columns
+)
+
+
+def group(name: str) -> list[str]:
+    """The fixed columns of one group: identity, outcome, cost or provenance."""
+    return [c.name for c in SCHEMA if c.group == name]
+
+
+IDENTITY, OUTCOME, COST, PROVENANCE = (group(g) for g in ("identity", "outcome", "cost",
+                                                          "provenance"))
+COLUMNS = [c.name for c in SCHEMA]
+
+
+def _same_type(found: pa.DataType, declared: pa.DataType) -> bool:
+    if pa.types.is_string(declared):
+        return pa.types.is_string(found) or pa.types.is_large_string(found)
+    if pa.types.is_list(declared):
+        return (pa.types.is_list(found) or pa.types.is_large_list(found)) and _same_type(
+            found.value_type, declared.value_type)
+    return found == declared
+
+
+def check(schema: pa.Schema) -> None:
+    """Raise ``ValueError`` naming the first fixed column that is missing or of another
+    type than declared (a column that is null throughout passes where it may be null),
+    or a ``task.``/``model.``/``theory.`` column that is not a scalar."""
+    for column in SCHEMA:
+        if column.name not in schema.names:
+            raise ValueError(f"rows lack result column {column.name!r}")
+        found = schema.field(column.name).type
+        if pa.types.is_null(found) and column.nullable:
+            continue
+        if not _same_type(found, column.type):
+            raise ValueError(f"result column {column.name!r} is {found}, declared {column.type}"
+                             + (" (nullable)" if column.nullable else ""))
+    for field in schema:
+        if field.name.startswith(PREFIXES) and pa.types.is_nested(field.type):
+            raise ValueError(f"result column {field.name!r} is {field.type}; task, model and "
+                             "theory columns hold scalars")
