@@ -18,6 +18,9 @@ import pyarrow as pa
 SCHEMA_VERSION = 3  # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps
 STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline")
 PREFIXES = ("task.", "model.", "theory.")
+#: a row's ``n_params`` is within this fraction of its ``budget`` (a width that cannot
+#: meet it makes the run ``infeasible``)
+BUDGET_TOLERANCE = 0.10
 
 #: the theory keys the report reads (columns ``theory.<key>``): hidden neurons (ReLU
 #: units for piecewise-linear constructions) that a one-hidden-layer and a deep network

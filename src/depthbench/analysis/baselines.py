@@ -11,8 +11,9 @@ from __future__ import annotations
 import pandas as pd
 
 from depthbench.analysis.cells import INSTANCE, TASK
+from depthbench.schema import BUDGET_TOLERANCE
 
-SAME_SIZE = 1.1  # a baseline counts as "the same size" up to the 10% a budget's width may miss
+SAME_SIZE = 1 + BUDGET_TOLERANCE  # "the same size" up to what a budget's width may miss
 
 
 def baseline_curves(df: pd.DataFrame) -> pd.DataFrame:

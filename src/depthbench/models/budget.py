@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-TOLERANCE = 0.10  # a feasible width misses the budget by at most 10%
+from depthbench.schema import BUDGET_TOLERANCE
+
+TOLERANCE = BUDGET_TOLERANCE  # a feasible width misses the budget by at most this fraction
 
 
 @dataclass(frozen=True)
