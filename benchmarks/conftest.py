@@ -5,8 +5,12 @@ import torch
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--bench-device", default="cpu", choices=("cpu", "cuda"),
-                     help="device the performance benchmarks run on (default: cpu)")
+    parser.addoption(
+        "--bench-device",
+        default="cpu",
+        choices=("cpu", "cuda"),
+        help="device the performance benchmarks run on (default: cpu)",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 
 from depthbench import config, grid, results, tasks, trainer
-from depthbench.experiments import conf_dir
 from depthbench.errors import DepthbenchError
+from depthbench.experiments import compose_job, conf_dir, jobs
 from depthbench.run import run
-from depthbench.experiments import compose_job, jobs
 
 
 def train_flops(experiment: str) -> tuple[float, int]:
@@ -52,9 +51,11 @@ def from_cpu_rate(experiment: str, store: Path) -> None:
     rate = done.sum() / ok["train_time_s"].sum() if len(ok) else float("nan")
     for name in (experiment, f"{experiment}_full"):
         flops, models = train_flops(name)
-        print(f"{name}: {models} models, {flops:.3g} training FLOPs, "
-              f"{flops / rate / 3600:.3g} h at this CPU's rate in the {experiment} run "
-              f"({rate / 1e9:.2f} GFLOP/s)")
+        print(
+            f"{name}: {models} models, {flops:.3g} training FLOPs, "
+            f"{flops / rate / 3600:.3g} h at this CPU's rate in the {experiment} run "
+            f"({rate / 1e9:.2f} GFLOP/s)"
+        )
 
 
 def probe(experiment: str, steps: int, device: str) -> dict:
@@ -64,36 +65,65 @@ def probe(experiment: str, steps: int, device: str) -> dict:
     out = {"experiment": name, "probe_steps": steps, "device": device, "jobs": []}
     with tempfile.TemporaryDirectory() as store:
         for n, overrides in enumerate(jobs(name)):
-            cfg = compose_job([*overrides, f"train.steps={steps}", f"train.device={device}",
-                               "train.progress=false", f"results_dir={store}/{n}"])
+            cfg = compose_job(
+                [
+                    *overrides,
+                    f"train.steps={steps}",
+                    f"train.device={device}",
+                    "train.progress=false",
+                    f"results_dir={store}/{n}",
+                ]
+            )
             full_steps = config.parse(compose_job(overrides)).train.steps
             start = time.perf_counter()
             rows = run(cfg)
             wall = time.perf_counter() - start
             trained = rows[rows["status"].isin(["ok", "diverged"])]
             train_s = float(trained["train_time_s"].sum())
-            out["jobs"].append({
-                "overrides": overrides[1:], "models": len(trained), "wall_s": wall,
-                "train_s": train_s, "full_steps": full_steps,
-                "full_wall_s": wall + train_s * (full_steps / steps - 1),
-                "device_name": rows["device_name"].iloc[0] if len(rows) else None,
-            })
-            print(f"  {' '.join(overrides[1:]) or name}: {len(trained)} models, "
-                  f"{wall:.1f} s at {steps} steps -> {out['jobs'][-1]['full_wall_s']:.0f} s "
-                  f"at {full_steps}", flush=True)
+            out["jobs"].append(
+                {
+                    "overrides": overrides[1:],
+                    "models": len(trained),
+                    "wall_s": wall,
+                    "train_s": train_s,
+                    "full_steps": full_steps,
+                    "full_wall_s": wall + train_s * (full_steps / steps - 1),
+                    "device_name": rows["device_name"].iloc[0] if len(rows) else None,
+                }
+            )
+            print(
+                f"  {' '.join(overrides[1:]) or name}: {len(trained)} models, "
+                f"{wall:.1f} s at {steps} steps -> {out['jobs'][-1]['full_wall_s']:.0f} s "
+                f"at {full_steps}",
+                flush=True,
+            )
     out["full_wall_s"] = sum(j["full_wall_s"] for j in out["jobs"])
     out["probe_wall_s"] = sum(j["wall_s"] for j in out["jobs"])
-    print(f"{name}: {sum(j['models'] for j in out['jobs'])} models; probe {out['probe_wall_s']:.0f} s; "
-          f"full size estimated {out['full_wall_s'] / 3600:.2f} h on {device}", flush=True)
+    print(
+        f"{name}: {sum(j['models'] for j in out['jobs'])} models; probe {out['probe_wall_s']:.0f} s; "
+        f"full size estimated {out['full_wall_s'] / 3600:.2f} h on {device}",
+        flush=True,
+    )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    with_full = sorted(p.stem[: -len("_full")] for p in (conf_dir() / "experiment").glob("*_full.yaml"))
-    parser.add_argument("experiment", choices=with_full, help="a literature experiment with a _full config")
-    parser.add_argument("store", nargs="?", type=Path, help="its CPU-size results (default results/EXPERIMENT)")
-    parser.add_argument("--probe", type=int, metavar="STEPS", help="measure by running the full sweep at STEPS steps")
+    with_full = sorted(
+        p.stem[: -len("_full")] for p in (conf_dir() / "experiment").glob("*_full.yaml")
+    )
+    parser.add_argument(
+        "experiment", choices=with_full, help="a literature experiment with a _full config"
+    )
+    parser.add_argument(
+        "store", nargs="?", type=Path, help="its CPU-size results (default results/EXPERIMENT)"
+    )
+    parser.add_argument(
+        "--probe",
+        type=int,
+        metavar="STEPS",
+        help="measure by running the full sweep at STEPS steps",
+    )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--json", type=Path, help="with --probe: also write the measurements here")
     args = parser.parse_args()

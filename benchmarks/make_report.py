@@ -34,15 +34,24 @@ def _plot(cells: pd.DataFrame, rate: float, rate_label: str, stem: Path) -> None
     measured matmul rate as a line; ``stem``.png and .pdf."""
     sns.set_theme(style="whitegrid", palette="colorblind")
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    long = cells.melt(id_vars=["width", "depth"], value_vars=["ours_flops", "peer_flops"],
-                      var_name="trainer", value_name="flops")
+    long = cells.melt(
+        id_vars=["width", "depth"],
+        value_vars=["ours_flops", "peer_flops"],
+        var_name="trainer",
+        value_name="flops",
+    )
     long["GFLOP/s"] = long["flops"] / 1e9
-    long["trainer"] = long["trainer"].map({"ours_flops": "depthbench (9-member groups)",
-                                           "peer_flops": "peer (one model at a time)"})
+    long["trainer"] = long["trainer"].map(
+        {"ours_flops": "depthbench (9-member groups)", "peer_flops": "peer (one model at a time)"}
+    )
     sns.scatterplot(data=long, x="width", y="GFLOP/s", hue="trainer", style="depth", ax=ax)
     ax.axhline(rate / 1e9, color="grey", linestyle="--", label=rate_label)
-    ax.set(xscale="log", yscale="log", xlabel="width (hidden units per layer)",
-           ylabel="achieved GFLOP/s (fwd + bwd matmuls)")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="width (hidden units per layer)",
+        ylabel="achieved GFLOP/s (fwd + bwd matmuls)",
+    )
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -69,8 +78,14 @@ def main(source: Path, out_dir: Path, gpu: Path | None = None) -> Path:
     # at the measured matmul rate, or its activation passes (forward + backward, once
     # per hidden unit, sample and step) at their measured cost, whichever is larger.
     matmul_s = cells["ours_flops"] * cells["ours_s"] / rate
-    activation_s = (cells["members"] * grid["steps"] * BATCH * cells["depth"] * cells["width"]
-                    * grid["activation_s_per_element"])
+    activation_s = (
+        cells["members"]
+        * grid["steps"]
+        * BATCH
+        * cells["depth"]
+        * cells["width"]
+        * grid["activation_s_per_element"]
+    )
     cells["floor_s"] = pd.concat([matmul_s, activation_s], axis=1).max(axis=1)
     cells["ceiling_fraction"] = matmul_s / cells["floor_s"]
     wide = cells[cells["width"] >= 128]
@@ -78,7 +93,12 @@ def main(source: Path, out_dir: Path, gpu: Path | None = None) -> Path:
     ceiling = peer_total / cells["floor_s"].sum()
     shallow_ceiling = cells.loc[cells["depth"] == 1, "ceiling_fraction"].max()
 
-    _plot(cells, rate, f"fp32 matmul, {grid.get('matmul_size', 2048)}^2", out_dir / "performance_flops_vs_width")
+    _plot(
+        cells,
+        rate,
+        f"fp32 matmul, {grid.get('matmul_size', 2048)}^2",
+        out_dir / "performance_flops_vs_width",
+    )
 
     ratio = grid["ratio"]
     fraction = wide["ours_fraction"].median() if len(wide) else float("nan")
@@ -118,7 +138,8 @@ def main(source: Path, out_dir: Path, gpu: Path | None = None) -> Path:
             f"< {TARGETS['memory_gb']:.0f} GB | {_verdict(e2e['peak_rss_gb'] < TARGETS['memory_gb'])} |",
         ]
     table = cells[["depth", "width", "ours_fraction", "peer_fraction", "ceiling_fraction"]].astype(
-        {"depth": str, "width": str})
+        {"depth": str, "width": str}
+    )
     table["speed-up"] = (cells["peer_s"] * cells["members"]) / cells["ours_s"]
     table["ceiling"] = (cells["peer_s"] * cells["members"]) / cells["floor_s"]
     lines += [
@@ -164,7 +185,12 @@ def gpu_section(source: Path, out_dir: Path) -> list[str]:
     cells["us per step"] = cells["ours_s"] / steps * 1e6
     wide = cells[cells["width"] >= 128]
     eager = cells["members"].sum() * steps / cells["ours_eager_s"].sum()
-    _plot(cells, rate, f"fp32 matmul, {grid['matmul_size']}^2", out_dir / "performance_gpu_flops_vs_width")
+    _plot(
+        cells,
+        rate,
+        f"fp32 matmul, {grid['matmul_size']}^2",
+        out_dir / "performance_gpu_flops_vs_width",
+    )
     ratio = grid["ratio"]
     lines = [
         f"## GPU: {grid['device_name']}",
@@ -192,7 +218,8 @@ def gpu_section(source: Path, out_dir: Path) -> list[str]:
         lines.append(
             f"| whole grid through `depthbench run` ({e2e['steps']} steps): wall / training "
             f"time | {e2e['wall_s']:.1f} s / {e2e['train_s']:.1f} s = {overhead:.2f}x | | "
-            f"<= {TARGETS['overhead']}x | {_verdict(overhead <= TARGETS['overhead'])} |")
+            f"<= {TARGETS['overhead']}x | {_verdict(overhead <= TARGETS['overhead'])} |"
+        )
     table = cells[["depth", "width", "us per step", "ours_fraction", "speed-up", "graph gain"]]
     lines += [
         "",
@@ -218,9 +245,16 @@ def gpu_section(source: Path, out_dir: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Write reports/performance.md from benchmark JSON.")
-    parser.add_argument("source", nargs="?", type=Path, default=Path(".benchmarks/latest.json"),
-                        help="a CPU run of pytest benchmarks/ (--benchmark-json)")
+    parser = argparse.ArgumentParser(
+        description="Write reports/performance.md from benchmark JSON."
+    )
+    parser.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        default=Path(".benchmarks/latest.json"),
+        help="a CPU run of pytest benchmarks/ (--benchmark-json)",
+    )
     parser.add_argument("out", nargs="?", type=Path, default=Path("reports"))
     parser.add_argument("--gpu", type=Path, help="a run of pytest benchmarks/ --bench-device cuda")
     args = parser.parse_args()

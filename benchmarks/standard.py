@@ -32,11 +32,18 @@ N_TEST = 8192
 ACTIVATION = "silu"
 
 OVERRIDES = [  # the same grid for `depthbench run` (train.device is added per run)
-    "task=product", f"task.n={N_INPUTS}", f"grid.depths=[{','.join(map(str, DEPTHS))}]",
-    f"grid.budgets=[{','.join(map(str, BUDGETS))}]", f"grid.seeds={SEEDS}",
-    f"grid.lrs=[{','.join(map(str, LRS))}]", f"grid.n_train=[{N_TRAIN}]",
-    f"train.n_val={N_VAL}", f"train.n_test={N_TEST}", f"train.batch_size={BATCH}",
-    "train.progress=false", f"model.activation={ACTIVATION}",
+    "task=product",
+    f"task.n={N_INPUTS}",
+    f"grid.depths=[{','.join(map(str, DEPTHS))}]",
+    f"grid.budgets=[{','.join(map(str, BUDGETS))}]",
+    f"grid.seeds={SEEDS}",
+    f"grid.lrs=[{','.join(map(str, LRS))}]",
+    f"grid.n_train=[{N_TRAIN}]",
+    f"train.n_val={N_VAL}",
+    f"train.n_test={N_TEST}",
+    f"train.batch_size={BATCH}",
+    "train.progress=false",
+    f"model.activation={ACTIVATION}",
     "baselines=false",  # the benchmark times training: the peer fits no baselines
 ]
 
@@ -120,8 +127,10 @@ def matmul_rate(device: torch.device = torch.device("cpu"), repeats: int = 5) ->
 
 
 def activation_seconds(
-    device: torch.device = torch.device("cpu"), widths: tuple[int, ...] = (64, 512, 3000),
-    members: int = 9, repeats: int = 5,
+    device: torch.device = torch.device("cpu"),
+    widths: tuple[int, ...] = (64, 512, 3000),
+    members: int = 9,
+    repeats: int = 5,
 ) -> float:
     """Measured seconds per element of the activation's forward plus backward pass
     (SiLU: ``silu`` and ``silu_backward``), on group-shaped tensors

@@ -17,9 +17,9 @@ import subprocess
 import sys
 import time
 
-import standard as S
 import torch
 
+import standard as S
 from depthbench import models, results
 from depthbench.trainer import Member, train_group
 
@@ -29,8 +29,15 @@ E2E_STEPS = 200
 
 def _ours(data, depth, width, steps, cuda_graph=True):
     members = [Member(seed, lr, S.N_TRAIN) for seed in range(S.SEEDS) for lr in S.LRS]
-    model = models.build("mlp", input_shape=(1, S.N_INPUTS), output_dim=1, depth=depth,
-                         width=width, members=len(members), activation=S.ACTIVATION)
+    model = models.build(
+        "mlp",
+        input_shape=(1, S.N_INPUTS),
+        output_dim=1,
+        depth=depth,
+        width=width,
+        members=len(members),
+        activation=S.ACTIVATION,
+    )
     model.to(data.x_train.device).reset_parameters(list(range(len(members))))
     result = train_group(model, data, members, steps, S.BATCH, cuda_graph=cuda_graph)
     return result.train_time_s, len(members)
@@ -46,9 +53,15 @@ def _measure(device):
         ours_s, members = _ours(data, depth, width, steps)
         _, peer_s = S.peer_train(data, depth, width, 0.003, 0, steps)
         flops = 3 * S.BATCH * S.matmul_flops_per_sample(depth, width) * steps  # fwd + bwd
-        row = {"depth": depth, "width": width, "members": members,
-               "ours_s": ours_s, "peer_s": peer_s,
-               "ours_flops": members * flops / ours_s, "peer_flops": flops / peer_s}
+        row = {
+            "depth": depth,
+            "width": width,
+            "members": members,
+            "ours_s": ours_s,
+            "peer_s": peer_s,
+            "ours_flops": members * flops / ours_s,
+            "peer_flops": flops / peer_s,
+        }
         if device.type == "cuda":  # what the CUDA graph is worth: the same group, launched eagerly
             row["ours_eager_s"] = _ours(data, depth, width, steps, cuda_graph=False)[0]
         rows.append(row)
@@ -63,13 +76,21 @@ def test_standard_grid_against_the_peer(benchmark, device):
     steps = STEPS[device.type]
     ours = sum(r["members"] for r in rows) * steps / sum(r["ours_s"] for r in rows)
     peer = len(rows) * steps / sum(r["peer_s"] for r in rows)
-    benchmark.extra_info.update({
-        "steps": steps, "cells": rows, "matmul_flops": rate, "matmul_size": S.matmul_size(device),
-        "activation_s_per_element": activation, "ours_model_steps_per_s": ours,
-        "peer_model_steps_per_s": peer, "ratio": ours / peer, "threads": torch.get_num_threads(),
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-    })
+    benchmark.extra_info.update(
+        {
+            "steps": steps,
+            "cells": rows,
+            "matmul_flops": rate,
+            "matmul_size": S.matmul_size(device),
+            "activation_s_per_element": activation,
+            "ours_model_steps_per_s": ours,
+            "peer_model_steps_per_s": peer,
+            "ratio": ours / peer,
+            "threads": torch.get_num_threads(),
+            "device": str(device),
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        }
+    )
     assert ours > 0 and peer > 0
 
 
@@ -87,22 +108,36 @@ RUNNER = (
 
 
 def test_whole_grid_through_depthbench_run(benchmark, tmp_path, device):
-    args = ["run", *S.OVERRIDES, f"train.device={device.type}", f"train.steps={E2E_STEPS}",
-            f"results_dir={tmp_path / 'results'}"]
+    args = [
+        "run",
+        *S.OVERRIDES,
+        f"train.device={device.type}",
+        f"train.steps={E2E_STEPS}",
+        f"results_dir={tmp_path / 'results'}",
+    ]
 
     def run():
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(args)], cwd=tmp_path,
-                              check=True, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", RUNNER, json.dumps(args)],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return time.perf_counter() - start, int(re.search(r"MAXRSS_KB (\d+)", proc.stdout)[1])
 
     wall, rss_kb = benchmark.pedantic(run, rounds=1, iterations=1)
     rows = results.load(tmp_path / "results")
     trained = rows[rows["status"] == "ok"]
-    benchmark.extra_info.update({
-        "steps": E2E_STEPS, "wall_s": wall, "models": len(trained),
-        "train_s": float(trained["train_time_s"].sum()),
-        "eval_s": float(trained["eval_time_s"].sum()),
-        "peak_rss_gb": rss_kb / 2**20,
-    })
+    benchmark.extra_info.update(
+        {
+            "steps": E2E_STEPS,
+            "wall_s": wall,
+            "models": len(trained),
+            "train_s": float(trained["train_time_s"].sum()),
+            "eval_s": float(trained["eval_time_s"].sum()),
+            "peak_rss_gb": rss_kb / 2**20,
+        }
+    )
     assert len(trained) == 38 * 9

@@ -17,8 +17,12 @@ STEPS = 200
 @pytest.fixture(scope="module")
 def data(device):
     task = tasks.make("product", n=6)
-    return Data.from_draws(task.kind, task.sample(4096, 0, device), task.sample(1024, 2, device),
-                           task.sample(1024, 1, device))
+    return Data.from_draws(
+        task.kind,
+        task.sample(4096, 0, device),
+        task.sample(1024, 2, device),
+        task.sample(1024, 1, device),
+    )
 
 
 @pytest.mark.parametrize("members", [1, 4, 16])

@@ -22,8 +22,9 @@ def smoke() -> Callable[..., DictConfig]:
     without progress bars."""
 
     def _smoke(results_dir: Path, *overrides: str) -> DictConfig:
-        return compose_job(["experiment=smoke", f"results_dir={results_dir}",
-                            "train.progress=false", *overrides])
+        return compose_job(
+            ["experiment=smoke", f"results_dir={results_dir}", "train.progress=false", *overrides]
+        )
 
     return _smoke
 
@@ -39,7 +40,8 @@ def make_cfg(smoke: Callable[..., DictConfig], tmp_path: Path) -> Callable[..., 
 def _tree_digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -52,8 +54,14 @@ def tree_digest() -> Callable[[Path], dict[str, str]]:
 
 def _depthbench(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "depthbench.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "depthbench.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,19 @@ from depthbench.analysis.efficiency import censored_median, crossing, ratio
 from depthbench.analysis.scaling import power_law
 
 
-def frame(curves: dict[int, tuple[float, float]], budgets, seeds=8, noise=0.0, draw=0,
-          lrs=(0.01,), n_train=(1000,), chance=1.0, size=None, eps=(0.5, 0.2, 0.1),
-          eps_scale="chance") -> pd.DataFrame:
+def frame(
+    curves: dict[int, tuple[float, float]],
+    budgets,
+    seeds=8,
+    noise=0.0,
+    draw=0,
+    lrs=(0.01,),
+    n_train=(1000,),
+    chance=1.0,
+    size=None,
+    eps=(0.5, 0.2, 0.1),
+    eps_scale="chance",
+) -> pd.DataFrame:
     """Result rows where depth d has test_metric c_d * n_params^(-a_d) times
     log-normal noise (median 1) per seed; extra learning rates only do worse. The
     validation metric equals the test metric; every member converged."""
@@ -27,18 +37,35 @@ def frame(curves: dict[int, tuple[float, float]], budgets, seeds=8, noise=0.0, d
                 for seed in range(seeds):
                     value = c * budget ** (-a) * scale * math.exp(noise * rng.standard_normal())
                     for k, lr in enumerate(lrs):
-                        rows.append({
-                            "task": "synthetic", "task.n": size if size is not None else 4,
-                            "model": "mlp", "model.activation": "silu", "depth": depth,
-                            "width": budget // (10 * depth), "budget": budget, "n_params": budget,
-                            "n_hidden": budget // 10, "n_train": n, "seed": seed, "lr": lr,
-                            "test_metric": value * (1 + k), "val_metric": value * (1 + k),
-                            "status": "ok", "chance": chance, "data_seed": 0,
-                            "train_loss": value * (1 + k), "converged": True,
-                            "eps": json.dumps(list(eps)), "eps_scale": eps_scale,
-                            "bayes_metric": float("nan"), "train_time_s": 1.0,
-                            "theory.shallow_neurons": 16.0, "theory.deep_neurons": 12.0,
-                        })
+                        rows.append(
+                            {
+                                "task": "synthetic",
+                                "task.n": size if size is not None else 4,
+                                "model": "mlp",
+                                "model.activation": "silu",
+                                "depth": depth,
+                                "width": budget // (10 * depth),
+                                "budget": budget,
+                                "n_params": budget,
+                                "n_hidden": budget // 10,
+                                "n_train": n,
+                                "seed": seed,
+                                "lr": lr,
+                                "test_metric": value * (1 + k),
+                                "val_metric": value * (1 + k),
+                                "status": "ok",
+                                "chance": chance,
+                                "data_seed": 0,
+                                "train_loss": value * (1 + k),
+                                "converged": True,
+                                "eps": json.dumps(list(eps)),
+                                "eps_scale": eps_scale,
+                                "bayes_metric": float("nan"),
+                                "train_time_s": 1.0,
+                                "theory.shallow_neurons": 16.0,
+                                "theory.deep_neurons": 12.0,
+                            }
+                        )
     return analysis.label(pd.DataFrame(rows))
 
 
@@ -52,7 +79,7 @@ BUDGETS = [100, 300, 1000, 3000, 10000]
 
 def test_crossing_interpolates_log_log_and_censors_at_both_ends():
     x = np.array([100.0, 1000.0, 10000.0])
-    y = 5.0 * x ** -0.5  # 0.5, 0.158, 0.05
+    y = 5.0 * x**-0.5  # 0.5, 0.158, 0.05
     value, censor = crossing(x, y, 0.1)
     assert censor == "" and value == pytest.approx(truth(5.0, 0.5, 0.1))
     assert crossing(x, y, 0.01) == (10000.0, ">")
@@ -67,20 +94,25 @@ def test_first_crossing_counts_on_a_non_monotone_curve():
     assert censor == "" and 10 < value < 100
 
 
-@pytest.mark.parametrize("shallow,deep,expected", [
-    ((1000.0, ""), (100.0, ""), (10.0, "")),
-    ((1000.0, ">"), (100.0, ""), (10.0, ">=")),
-    ((1000.0, ""), (100.0, "<="), (10.0, ">=")),
-    ((1000.0, ">"), (100.0, "<="), (10.0, ">=")),
-    ((1000.0, ""), (3000.0, ">"), (1 / 3, "<=")),
-    ((100.0, "<="), (50.0, ""), (2.0, "<=")),
-])
+@pytest.mark.parametrize(
+    "shallow,deep,expected",
+    [
+        ((1000.0, ""), (100.0, ""), (10.0, "")),
+        ((1000.0, ">"), (100.0, ""), (10.0, ">=")),
+        ((1000.0, ""), (100.0, "<="), (10.0, ">=")),
+        ((1000.0, ">"), (100.0, "<="), (10.0, ">=")),
+        ((1000.0, ""), (3000.0, ">"), (1 / 3, "<=")),
+        ((100.0, "<="), (50.0, ""), (2.0, "<=")),
+    ],
+)
 def test_censored_sizes_give_bounds_on_the_ratio(shallow, deep, expected):
     value, censor = ratio(shallow, deep)
     assert censor == expected[1] and value == pytest.approx(expected[0])
 
 
-@pytest.mark.parametrize("shallow,deep", [((1000.0, ">"), (3000.0, ">")), ((100.0, "<="), (100.0, "<="))])
+@pytest.mark.parametrize(
+    "shallow,deep", [((1000.0, ">"), (3000.0, ">")), ((100.0, "<="), (100.0, "<="))]
+)
 def test_ratio_of_two_censored_sizes_in_the_same_direction_is_undetermined(shallow, deep):
     value, censor = ratio(shallow, deep)
     assert censor == "undetermined" and math.isnan(value)
@@ -95,17 +127,22 @@ def test_p_d_and_e_d_recover_planted_power_laws():
     assert p.loc[(1, 0.02), "censor"] == ">" and p.loc[(1, 0.02), "value"] == 10000
     e = a.e.set_index("eps")
     assert e.loc[0.5, "value"] == pytest.approx(truth(20, 0.5, 0.5) / truth(60, 1.0, 0.5))
-    assert e.loc[0.02, "censor"] == ">=" and e.loc[0.02, "value"] == pytest.approx(10000 / truth(60, 1.0, 0.02))
+    assert e.loc[0.02, "censor"] == ">=" and e.loc[0.02, "value"] == pytest.approx(
+        10000 / truth(60, 1.0, 0.02)
+    )
     # N_d uses hidden neurons (budget / 10 here): the same crossing on another axis
     n = a.n.set_index(["depth", "eps"])
     assert n.loc[(2, 0.5), "value"] == pytest.approx(truth(60, 1.0, 0.5) / 10)
 
 
-@pytest.mark.parametrize("scale,bayes,expected", [
-    ("chance", float("nan"), [0.25, 0.1, 0.05]),
-    ("absolute", float("nan"), [0.5, 0.2, 0.1]),
-    ("bayes", 0.1, [0.1 + 0.5 * 0.4, 0.1 + 0.2 * 0.4, 0.1 + 0.1 * 0.4]),
-])
+@pytest.mark.parametrize(
+    "scale,bayes,expected",
+    [
+        ("chance", float("nan"), [0.25, 0.1, 0.05]),
+        ("absolute", float("nan"), [0.5, 0.2, 0.1]),
+        ("bayes", 0.1, [0.1 + 0.5 * 0.4, 0.1 + 0.2 * 0.4, 0.1 + 0.1 * 0.4]),
+    ],
+)
 def test_eps_come_from_the_rows_on_their_declared_scale(scale, bayes, expected):
     df = frame({1: (20.0, 0.5)}, BUDGETS, chance=0.5, eps_scale=scale).assign(bayes_metric=bayes)
     a = analysis.analyze(df)
@@ -130,7 +167,11 @@ def test_the_learning_rate_is_chosen_on_validation_not_on_test():
 def test_cells_count_members_and_a_diverged_member_counts_at_chance():
     df = frame({1: (20.0, 0.5)}, BUDGETS, seeds=3, noise=0.3, lrs=(0.01, 0.1))
     first = df.index[(df["budget"] == 100) & (df["lr"] == 0.01)][0]
-    df.loc[first, ["status", "test_metric", "val_metric"]] = ["diverged", float("nan"), float("nan")]
+    df.loc[first, ["status", "test_metric", "val_metric"]] = [
+        "diverged",
+        float("nan"),
+        float("nan"),
+    ]
     cells = analysis.analyze(df).cells.set_index("budget")
     assert cells.loc[100, ["ok", "diverged"]].tolist() == [5, 1]
     assert cells.loc[300, "ok"] == 6
@@ -150,7 +191,9 @@ def test_flags_name_cells_at_the_grid_edge_or_unconverged_and_no_others():
     assert analysis.flags(analysis.analyze(middle).cells).empty
     edge = middle.copy()
     edge.loc[edge["lr"] == 0.1, "val_metric"] /= 100  # now the largest rate wins
-    edge.loc[(edge["budget"] == 1000) & (edge["lr"] == 0.1) & (edge["seed"] == 0), "converged"] = False
+    edge.loc[(edge["budget"] == 1000) & (edge["lr"] == 0.1) & (edge["seed"] == 0), "converged"] = (
+        False
+    )
     flagged = analysis.flags(analysis.analyze(edge).cells).set_index("budget")["problem"]
     assert flagged.loc[300] == "lr at high edge (0.1)"
     assert flagged.loc[1000] == "lr at high edge (0.1), 1/3 not converged"
@@ -187,7 +230,9 @@ def test_e_d_interval_covers_the_truth_in_most_repeated_draws():
 
 
 def test_scaling_fit_recovers_a_planted_exponent():
-    assert power_law(np.array([1e2, 1e3, 1e4]), 3.0 * np.array([1e2, 1e3, 1e4]) ** -0.7) == pytest.approx((0.7, 3.0))
+    assert power_law(
+        np.array([1e2, 1e3, 1e4]), 3.0 * np.array([1e2, 1e3, 1e4]) ** -0.7
+    ) == pytest.approx((0.7, 3.0))
     a = analysis.analyze(frame({2: (60.0, 0.7)}, BUDGETS, noise=0.2, draw=3))
     fit = a.fits.iloc[0]
     assert fit["lo"] <= 0.7 <= fit["hi"] and abs(fit["alpha"] - 0.7) < 0.1
@@ -198,7 +243,9 @@ def test_sample_complexity_interpolates_over_n_train():
     # test_metric = 1000 / n_train at budget 100 (c = 10, a = 0.5): learned (<= 0.1) at n = 10^4
     df = frame({1: (10.0, 0.5)}, [100], n_train=(1000, 3000, 30000))
     s = analysis.analyze(df).samples.iloc[0]
-    assert s["censor"] == "" and s["value"] == pytest.approx(10000) and s["eps"] == pytest.approx(0.1)
+    assert (
+        s["censor"] == "" and s["value"] == pytest.approx(10000) and s["eps"] == pytest.approx(0.1)
+    )
 
 
 def test_function_and_data_seeds_are_replicates_of_one_instance():
@@ -217,23 +264,29 @@ def test_panels_sort_by_the_numbers_in_their_labels():
 def test_labels_name_the_instance_and_the_panel():
     df = frame({1: (20.0, 0.5)}, [100], n_train=(500, 1000))
     assert set(df["instance"]) == {"synthetic n=4 · mlp activation=silu"}
-    assert set(df["panel"]) == {"synthetic n=4 · mlp activation=silu · n_train=500",
-                                "synthetic n=4 · mlp activation=silu · n_train=1000"}
+    assert set(df["panel"]) == {
+        "synthetic n=4 · mlp activation=silu · n_train=500",
+        "synthetic n=4 · mlp activation=silu · n_train=1000",
+    }
 
 
-@pytest.mark.parametrize("values,censors,expected", [
-    ([3.0, 1.0, 2.0], ["", "", ""], (2.0, "")),
-    ([1.0, 2.0, 10.0, 4.0], ["", "", ">", ""], (3.0, "")),  # the bound lies beyond the middle
-    ([1.0, 10.0, 10.0], ["", ">", ">"], (10.0, ">")),
-    ([1.0, 2.0, 10.0, 10.0], ["", "", ">", ">"], (6.0, ">")),  # at least the mean of 2 and 10
-    ([1.0, 1.0, 5.0], ["<=", "<=", ""], (1.0, "<=")),
-    ([1.0, 10.0], ["<=", ">"], (math.nan, "undetermined")),
-    ([1.0, math.nan, 3.0], ["", "undetermined", ""], (math.nan, "undetermined")),
-    ([2.0, 9.0, 8.0], [">", "", ""], (8.0, ">")),  # a bound below the exact values: >= 8
-    ([100.0, 300.0, 400.0], [">", "", ""], (300.0, ">")),  # a replicate stopped early
-])
-def test_the_median_of_censored_replicates_is_a_bound_only_where_the_middle_is(values, censors,
-                                                                               expected):
+@pytest.mark.parametrize(
+    "values,censors,expected",
+    [
+        ([3.0, 1.0, 2.0], ["", "", ""], (2.0, "")),
+        ([1.0, 2.0, 10.0, 4.0], ["", "", ">", ""], (3.0, "")),  # the bound lies beyond the middle
+        ([1.0, 10.0, 10.0], ["", ">", ">"], (10.0, ">")),
+        ([1.0, 2.0, 10.0, 10.0], ["", "", ">", ">"], (6.0, ">")),  # at least the mean of 2 and 10
+        ([1.0, 1.0, 5.0], ["<=", "<=", ""], (1.0, "<=")),
+        ([1.0, 10.0], ["<=", ">"], (math.nan, "undetermined")),
+        ([1.0, math.nan, 3.0], ["", "undetermined", ""], (math.nan, "undetermined")),
+        ([2.0, 9.0, 8.0], [">", "", ""], (8.0, ">")),  # a bound below the exact values: >= 8
+        ([100.0, 300.0, 400.0], [">", "", ""], (300.0, ">")),  # a replicate stopped early
+    ],
+)
+def test_the_median_of_censored_replicates_is_a_bound_only_where_the_middle_is(
+    values, censors, expected
+):
     value, censor = censored_median(values, censors, ">")
     assert censor == expected[1]
     assert (math.isnan(value) and math.isnan(expected[0])) or value == pytest.approx(expected[0])

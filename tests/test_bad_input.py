@@ -71,21 +71,28 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("+train.step=10", "train.step", "unknown parameter; allowed:"),
     ("+report.epsilon=[0.1]", "report.epsilon", "unknown parameter; allowed: eps, eps_scale"),
     ("train.batch_size=1024", "train.batch_size", "1024 is larger than the smallest training set"),
-    ("grid.depths=[2] grid.budgets=[100000000000]", "grid.budgets",
-     "budget 100000000000 at depth 2 needs about"),
+    (
+        "grid.depths=[2] grid.budgets=[100000000000]",
+        "grid.budgets",
+        "budget 100000000000 at depth 2 needs about",
+    ),
     ("+results=x", "results", "unknown key; allowed: baselines, constructions, data_seed"),
     ("grid.n_train=[offline]", "grid.n_train", "must be an integer >= 1"),
     ("task=rhm grid.n_train=[online]", "grid.n_train", "online data needs fresh inputs"),
     ("fail_fast=maybe", "fail_fast", "must be true or false"),
     ("model=tree model.s=3", "grid.depths", "not a power of s=3"),
-    ("task=rhm task.v=4 task.m=2 task.s=2 task.L=2 task.n_c=3 model=tree grid.depths=[2]",
-     "grid.n_train", ""),
+    (
+        "task=rhm task.v=4 task.m=2 task.s=2 task.L=2 task.n_c=3 model=tree grid.depths=[2]",
+        "grid.n_train",
+        "",
+    ),
 ]
 
 
 @pytest.mark.parametrize("overrides,key,says", CONFIG, ids=[c[0] for c in CONFIG])
-def test_bad_config_is_refused_by_name_and_stores_nothing(store, smoke, tree_digest, overrides, key,
-                                                           says):
+def test_bad_config_is_refused_by_name_and_stores_nothing(
+    store, smoke, tree_digest, overrides, key, says
+):
     before = tree_digest(store)
     with pytest.raises(ConfigError) as err:
         run(smoke(store, *overrides.split()))
@@ -105,19 +112,31 @@ def workdir(store, tmp_path) -> Path:
 
 CLI = [  # arguments, exit status, what stderr says
     (["run", "experiment=smoke", "task=nope"], 1, "Could not find 'task/nope'"),
-    (["run", "experiment=smoke", "model.activation=swish2"], 2,
-     "error: model.activation: must be one of relu, tanh, gelu, silu, softplus, sigmoid, got 'swish2'"),
-    (["run", "-m", "experiment=smoke", "task.n=99,3", "fail_fast=true"], 2,
-     "error: task.n: must be an integer in [2, 64], got 99"),
+    (
+        ["run", "experiment=smoke", "model.activation=swish2"],
+        2,
+        "error: model.activation: must be one of relu, tanh, gelu, silu, softplus, sigmoid, got 'swish2'",
+    ),
+    (
+        ["run", "-m", "experiment=smoke", "task.n=99,3", "fail_fast=true"],
+        2,
+        "error: task.n: must be an integer in [2, 64], got 99",
+    ),
     (["report", "missing", "--out", "r"], 2, "error: results directory missing does not exist"),
     (["report", "empty", "--out", "r"], 2, "error: no result rows in empty"),
     (["report", "results", "--out", "afile"], 2, "error: --out afile is a file"),
-    (["report", "results", "--out", "r", "--eps", "0.1", "-1"], 2, "error: --eps: thresholds must be positive"),
+    (
+        ["report", "results", "--out", "r", "--eps", "0.1", "-1"],
+        2,
+        "error: --eps: thresholds must be positive",
+    ),
 ]
 
 
 @pytest.mark.parametrize("args,status,says", CLI, ids=[" ".join(c[0]) for c in CLI])
-def test_bad_arguments_exit_non_zero_with_one_line(workdir, depthbench, tree_digest, args, status, says):
+def test_bad_arguments_exit_non_zero_with_one_line(
+    workdir, depthbench, tree_digest, args, status, says
+):
     before = tree_digest(workdir / "results")
     if args[0] == "run":
         args = [*args, "results_dir=results"]
@@ -128,20 +147,42 @@ def test_bad_arguments_exit_non_zero_with_one_line(workdir, depthbench, tree_dig
 
 
 def _older_schema(path: Path) -> None:
-    rows = pd.read_parquet(path).drop(columns=["val_loss", "val_metric", "n_val", "converged",
-                                               "loss_steps", "loss_curve", "eps", "eps_scale",
-                                               "schedule", "ridge"]).assign(schema_version=2)
+    rows = (
+        pd.read_parquet(path)
+        .drop(
+            columns=[
+                "val_loss",
+                "val_metric",
+                "n_val",
+                "converged",
+                "loss_steps",
+                "loss_curve",
+                "eps",
+                "eps_scale",
+                "schedule",
+                "ridge",
+            ]
+        )
+        .assign(schema_version=2)
+    )
     rows.to_parquet(path.with_name("old-" + path.name), index=False)
 
 
 STORED = [  # what lands in the results dir, what the report says about it
-    (lambda p: (p / "truncated.parquet").write_bytes(p.joinpath(results.files(p)[0].name)
-                                                     .read_bytes()[:300]),
-     "truncated.parquet: not a readable Parquet file"),
-    (lambda p: (p / "notes.parquet").write_text("a text file, not Parquet"),
-     "notes.parquet: not a readable Parquet file"),
-    (lambda p: pd.DataFrame({"a": [1]}).to_parquet(p / "foreign.parquet"),
-     "foreign.parquet: not a depthbench results file"),
+    (
+        lambda p: (p / "truncated.parquet").write_bytes(
+            p.joinpath(results.files(p)[0].name).read_bytes()[:300]
+        ),
+        "truncated.parquet: not a readable Parquet file",
+    ),
+    (
+        lambda p: (p / "notes.parquet").write_text("a text file, not Parquet"),
+        "notes.parquet: not a readable Parquet file",
+    ),
+    (
+        lambda p: pd.DataFrame({"a": [1]}).to_parquet(p / "foreign.parquet"),
+        "foreign.parquet: not a depthbench results file",
+    ),
 ]
 
 

@@ -37,25 +37,36 @@ def test_random_features_fit_a_smooth_function_with_the_validation_best_setting(
     assert fitted.test_metric < 0.01
     assert fitted.gain in GAINS and fitted.ridge in RIDGES
     # every other grid point, fitted alone, does no better on validation
-    others = [baselines.random_features(split, "regression", 0, 200, "silu", seed=0,
-                                        gains=(gain,), ridges=(ridge,)).val_metric
-              for gain in GAINS for ridge in RIDGES[::2]]
+    others = [
+        baselines.random_features(
+            split, "regression", 0, 200, "silu", seed=0, gains=(gain,), ridges=(ridge,)
+        ).val_metric
+        for gain in GAINS
+        for ridge in RIDGES[::2]
+    ]
     assert fitted.val_metric <= min(others)
-    alone = baselines.random_features(split, "regression", 0, 200, "silu", seed=0,
-                                      gains=(fitted.gain,), ridges=(fitted.ridge,))
+    alone = baselines.random_features(
+        split, "regression", 0, 200, "silu", seed=0, gains=(fitted.gain,), ridges=(fitted.ridge,)
+    )
     assert alone.val_metric == pytest.approx(fitted.val_metric, rel=1e-6)
     assert alone.test_metric == pytest.approx(fitted.test_metric, rel=1e-6)
 
 
-@pytest.mark.parametrize("fit", [
-    lambda s, **kw: baselines.linear(s, "regression", 0, **kw),
-    lambda s, **kw: baselines.random_features(s, "regression", 0, 64, "tanh", 0, **kw),
-], ids=["linear", "random_features"])
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda s, **kw: baselines.linear(s, "regression", 0, **kw),
+        lambda s, **kw: baselines.random_features(s, "regression", 0, 64, "tanh", 0, **kw),
+    ],
+    ids=["linear", "random_features"],
+)
 def test_ridge_is_chosen_on_validation_not_test(fit):
     # train and test: y = x; validation: y = -x, where any fitted slope hurts, so the
     # validation-best ridge is the largest while the test-best is the smallest
-    x = [torch.rand(n, 1, generator=torch.Generator().manual_seed(k)) * 2 - 1
-         for k, n in enumerate((256, 256, 256))]
+    x = [
+        torch.rand(n, 1, generator=torch.Generator().manual_seed(k)) * 2 - 1
+        for k, n in enumerate((256, 256, 256))
+    ]
     split = Split(x[0], x[0][:, 0], x[1], -x[1][:, 0], x[2], x[2][:, 0])
     fitted = fit(split)
     assert fitted.ridge == max(RIDGES)
@@ -90,8 +101,9 @@ def test_linear_ridge_classifier_separates_two_blobs():
     assert math.isnan(fitted.test_loss) and fitted.n_params == 3 * 2
 
 
-@pytest.mark.parametrize("kind, n_classes, outputs",
-                         [("regression", 0, 1), ("classification", 3, 3)])
+@pytest.mark.parametrize(
+    "kind, n_classes, outputs", [("regression", 0, 1), ("classification", 3, 3)]
+)
 def test_random_features_count_parameters_like_a_one_hidden_layer_mlp(kind, n_classes, outputs):
     x = [torch.rand(n, 4, generator=torch.Generator().manual_seed(n)) for n in (64, 32, 32)]
     y = [torch.randint(3, (len(v),), generator=torch.Generator().manual_seed(1)) for v in x]
@@ -105,8 +117,9 @@ def test_random_features_count_parameters_like_a_one_hidden_layer_mlp(kind, n_cl
 
 def test_random_features_are_determined_by_the_seed():
     split = uniform_split(lambda x: x[:, 0] * x[:, 1], 2, sizes=(256, 128, 128))
-    a, b, c = (baselines.random_features(split, "regression", 0, 16, "gelu", seed)
-               for seed in (3, 3, 4))
+    a, b, c = (
+        baselines.random_features(split, "regression", 0, 16, "gelu", seed) for seed in (3, 3, 4)
+    )
     assert a == b
     assert a.test_metric != c.test_metric
 
@@ -124,16 +137,21 @@ def test_broadcast_majority_rule():
     noiseless = tasks.make("broadcast", s=2, L=4, eps=1e-6)  # eps must lie in (0, 0.5)
     draws = [noiseless.sample(2048, seed) for seed in range(3)]
     predict = noiseless.rules()["majority"]
-    clean = baselines.rule(Split(*draws[0], *draws[1], *draws[2]), "majority", predict,
-                           noiseless.kind)
+    clean = baselines.rule(
+        Split(*draws[0], *draws[1], *draws[2]), "majority", predict, noiseless.kind
+    )
     assert clean.test_metric == clean.train_metric == 0.0
     assert (clean.n_params, clean.n_hidden, clean.width) == (0, 0, None)
     assert math.isnan(clean.ridge) and math.isnan(clean.test_loss)
 
     task = tasks.make("broadcast", s=2, L=4, eps=0.15)
     x, y = task.sample(8192, seed=2)
-    noisy = baselines.rule(Split(*task.sample(256, 0), *task.sample(256, 1), x, y),
-                           "majority", task.rules()["majority"], task.kind)
+    noisy = baselines.rule(
+        Split(*task.sample(256, 0), *task.sample(256, 1), x, y),
+        "majority",
+        task.rules()["majority"],
+        task.kind,
+    )
     assert abs(noisy.test_metric - task.bayes_metric(x, y)) < 0.03
     assert noisy.test_metric < 0.3  # far from chance (0.5): the Bayes error is about 0.25
 
@@ -153,13 +171,15 @@ def test_ridge_path_solves_each_ridge_system(n, p):
     # both eigendecompositions (of Hc^T Hc when p <= N, of Hc Hc^T when p > N) give the
     # read-out solving (Hc^T Hc + r mean(diag) I) W = Hc^T Tc with an unpenalised intercept
     g = torch.Generator().manual_seed(0)
-    h, t, query = (torch.randn(*shape, generator=g, dtype=torch.float64)
-                   for shape in ((n, p), (n, 2), (5, p)))
+    h, t, query = (
+        torch.randn(*shape, generator=g, dtype=torch.float64) for shape in ((n, p), (n, 2), (5, p))
+    )
     ridges = (1e-6, 1e-2, 10.0)
     outputs = baselines.ridge_path(h, t, ridges)(query)
     hc, tc = h - h.mean(0), t - t.mean(0)
     gram = hc.T @ hc
     for ridge, out in zip(ridges, outputs):
-        w = torch.linalg.solve(gram + ridge * gram.diagonal().mean() * torch.eye(p, dtype=h.dtype),
-                               hc.T @ tc)
+        w = torch.linalg.solve(
+            gram + ridge * gram.diagonal().mean() * torch.eye(p, dtype=h.dtype), hc.T @ tc
+        )
         torch.testing.assert_close(out, (query - h.mean(0)) @ w + t.mean(0))

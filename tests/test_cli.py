@@ -37,16 +37,31 @@ def test_report_writes_tables_and_plots(smoke_dir, depthbench):
 
 
 def test_multirun_sweeps_task_instances(tmp_path, depthbench):
-    proc = depthbench("run", "-m", "experiment=smoke", "task.n=3,5", "grid.depths=[1]",
-                      "grid.budgets=[100]", "results_dir=results/multi", cwd=tmp_path)
+    proc = depthbench(
+        "run",
+        "-m",
+        "experiment=smoke",
+        "task.n=3,5",
+        "grid.depths=[1]",
+        "grid.budgets=[100]",
+        "results_dir=results/multi",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     stored = results.load(tmp_path / "results/multi")
     assert sorted(stored["task.n"].unique()) == [3, 5]
 
 
 def test_every_family_runs_end_to_end(tmp_path, depthbench):
-    proc = depthbench("run", "-m", f"task={','.join(tasks.FAMILIES)}", "experiment=smoke",
-                      "grid.seeds=1", "results_dir=results/all", cwd=tmp_path)
+    proc = depthbench(
+        "run",
+        "-m",
+        f"task={','.join(tasks.FAMILIES)}",
+        "experiment=smoke",
+        "grid.seeds=1",
+        "results_dir=results/all",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     stored = results.load(tmp_path / "results/all")
     assert sorted(stored["task"].unique()) == sorted(tasks.FAMILIES)

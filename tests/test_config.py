@@ -18,8 +18,17 @@ def test_the_reader_knows_exactly_the_keys_the_yaml_declares():
     assert set(top["report"]) == config.SECTION_KEYS["report"]
 
 
-@pytest.mark.parametrize("key", ["train.schedule", "train.cuda_graph", "train.threads",
-                                 "baselines", "plugins", "report.eps_scale"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "train.schedule",
+        "train.cuda_graph",
+        "train.threads",
+        "baselines",
+        "plugins",
+        "report.eps_scale",
+    ],
+)
 def test_a_key_missing_from_the_yaml_is_an_error_not_a_hidden_default(key):
     cfg = compose_job(["experiment=smoke"])
     section, _, name = key.rpartition(".")

@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from depthbench import constructions as C
-from depthbench import metrics
-from depthbench import tasks
+from depthbench import metrics, tasks
 from depthbench.tasks.sawtooth import tent
 
 
@@ -17,8 +16,14 @@ def _built(family, **params):
     x_val, y_val = task.sample(1024, seed=1)
     x_test, y_test = task.sample(4096, seed=2)
     nets = {name: make(x_val, y_val) for name, make in task.constructions(C.MAX_NEURONS).items()}
-    return task, nets, {name: metrics.output_metric(task.kind, net(x_test), y_test).item()
-                        for name, net in nets.items()}
+    return (
+        task,
+        nets,
+        {
+            name: metrics.output_metric(task.kind, net(x_test), y_test).item()
+            for name, net in nets.items()
+        },
+    )
 
 
 def test_gate_error_falls_as_lambda_squared_until_rounding_wins():
@@ -27,8 +32,12 @@ def test_gate_error_falls_as_lambda_squared_until_rounding_wins():
     scales = np.logspace(-4, 0, 17)
     # relative RMS error of the 4-neuron multiplication gate, evaluated in float32
     program = C.product_program(2)
-    error = np.array([math.sqrt(metrics.output_metric(task.kind, C.compile_program(program, 2, s)(x), y))
-                      for s in scales])
+    error = np.array(
+        [
+            math.sqrt(metrics.output_metric(task.kind, C.compile_program(program, 2, s)(x), y))
+            for s in scales
+        ]
+    )
     truncation = scales >= 0.1  # well above the float32 rounding floor
     slope = np.polyfit(np.log(scales[truncation]), np.log(error[truncation]), 1)[0]
     assert 1.8 < slope < 2.2
@@ -62,9 +71,16 @@ def test_product_neuron_counts(n):
     assert max(metric.values()) < 1e-2
 
 
-@pytest.mark.parametrize("family,params", [("power", {"d": 2}), ("power", {"d": 7}),
-                                           ("power", {"d": 16}), ("monomial", {"exponents": [1, 2, 3]}),
-                                           ("monomial", {"exponents": [3, 3, 1, 2]})])
+@pytest.mark.parametrize(
+    "family,params",
+    [
+        ("power", {"d": 2}),
+        ("power", {"d": 7}),
+        ("power", {"d": 16}),
+        ("monomial", {"exponents": [1, 2, 3]}),
+        ("monomial", {"exponents": [3, 3, 1, 2]}),
+    ],
+)
 def test_power_and_monomial_within_the_deep_bound(family, params):
     task, nets, metric = _built(family, **params)
     (name,) = nets

@@ -27,11 +27,23 @@ def _data(task: str, device: str, **params: object) -> tuple[Data, tasks.Task]:
     return Data.from_draws(t.kind, *t.split(512, 128, 256, 0)).to(torch.device(device)), t
 
 
-def _train(drawn: tuple[Data, tasks.Task], members: list[Member], model: str = "mlp",
-           graph: bool = True, steps: int = 100, on_steps=lambda n: None):
+def _train(
+    drawn: tuple[Data, tasks.Task],
+    members: list[Member],
+    model: str = "mlp",
+    graph: bool = True,
+    steps: int = 100,
+    on_steps=lambda n: None,
+):
     data, task = drawn
-    net = models.build(model, input_shape=task.input_shape, output_dim=task.output_dim,
-                       members=len(members), depth=2, width=16).to(data.x_train.device)
+    net = models.build(
+        model,
+        input_shape=task.input_shape,
+        output_dim=task.output_dim,
+        members=len(members),
+        depth=2,
+        width=16,
+    ).to(data.x_train.device)
     net.reset_parameters([100 + m.seed for m in members])
     result = train_group(net, data, members, steps, 32, on_steps=on_steps, cuda_graph=graph)
     return net, result
@@ -42,10 +54,13 @@ def _same(a, b) -> None:
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
 
 
-@pytest.mark.parametrize("task, params, model", [
-    ("product", {"n": 4}, "mlp"),
-    ("rhm", {"v": 8, "n_c": 4, "m": 8, "s": 2, "L": 2}, "tree"),  # classification, tree-shaped
-])
+@pytest.mark.parametrize(
+    "task, params, model",
+    [
+        ("product", {"n": 4}, "mlp"),
+        ("rhm", {"v": 8, "n_c": 4, "m": 8, "s": 2, "L": 2}, "tree"),  # classification, tree-shaped
+    ],
+)
 def test_cuda_graph_gives_the_eager_numbers_bit_for_bit(task, params, model):
     data = _data(task, "cuda", **params)
     graph_net, graph = _train(data, MEMBERS, model, graph=True)
@@ -90,16 +105,24 @@ def test_the_step_loop_never_waits_for_the_gpu(graph):
     within the first block of 64 steps; the blocks after it, which copy their indices
     in, may add none."""
     data, task = _data("product", "cuda", n=4)
-    net = models.build("mlp", input_shape=task.input_shape, output_dim=1, members=len(MEMBERS),
-                       depth=2, width=16).cuda()
+    net = models.build(
+        "mlp", input_shape=task.input_shape, output_dim=1, members=len(MEMBERS), depth=2, width=16
+    ).cuda()
     net.reset_parameters([100 + m.seed for m in MEMBERS])
     seen: list[int] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         torch.cuda.set_sync_debug_mode("warn")
         try:
-            train_group(net, data, MEMBERS, 190, 32, cuda_graph=graph,
-                        on_steps=lambda n: seen.append(sum("synchron" in str(w.message) for w in caught)))
+            train_group(
+                net,
+                data,
+                MEMBERS,
+                190,
+                32,
+                cuda_graph=graph,
+                on_steps=lambda n: seen.append(sum("synchron" in str(w.message) for w in caught)),
+            )
         finally:
             torch.cuda.set_sync_debug_mode("default")
     assert len(seen) == 3 and seen[0] == seen[-1], seen
@@ -108,8 +131,9 @@ def test_the_step_loop_never_waits_for_the_gpu(graph):
 def test_run_on_cuda_with_and_without_graphs_stores_the_same_numbers(make_cfg, tmp_path):
     frames = {}
     for graph in ("true", "false"):
-        cfg = make_cfg("train.device=cuda", f"train.cuda_graph={graph}",
-                       f"results_dir={tmp_path / graph}")
+        cfg = make_cfg(
+            "train.device=cuda", f"train.cuda_graph={graph}", f"results_dir={tmp_path / graph}"
+        )
         run(cfg)
         frames[graph] = results.load(tmp_path / graph).sort_values("run_id").reset_index(drop=True)
     a, b = frames["true"], frames["false"]
@@ -124,10 +148,16 @@ def test_a_config_stores_the_same_run_ids_and_numbers_on_the_cpu_and_on_cuda(mak
     device; the trained numbers then differ by float32 rounding only."""
     frames = {}
     for device in ("cpu", "cuda"):
-        cfg = make_cfg("task.n=3", "train.steps=200", f"train.device={device}",
-                       f"results_dir={tmp_path / device}")
+        cfg = make_cfg(
+            "task.n=3",
+            "train.steps=200",
+            f"train.device={device}",
+            f"results_dir={tmp_path / device}",
+        )
         run(cfg)
-        frames[device] = results.load(tmp_path / device).sort_values("run_id").reset_index(drop=True)
+        frames[device] = (
+            results.load(tmp_path / device).sort_values("run_id").reset_index(drop=True)
+        )
     cpu, gpu = frames["cpu"], frames["cuda"]
     assert cpu["run_id"].tolist() == gpu["run_id"].tolist()
     for column in ("test_metric", "val_metric"):

@@ -4,8 +4,7 @@
 import pytest
 
 from depthbench import config, grid, tasks
-from depthbench.experiments import conf_dir
-from depthbench.experiments import compose_job, jobs
+from depthbench.experiments import compose_job, conf_dir, jobs
 
 EXPERIMENTS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
 
@@ -23,5 +22,7 @@ def test_every_job_of_the_sweep_has_work(experiment):
 
 
 def test_each_literature_experiment_has_a_full_size():
-    base = [e for e in EXPERIMENTS if not e.endswith("_full") and e not in ("smoke", "quick", "oracles")]
+    base = [
+        e for e in EXPERIMENTS if not e.endswith("_full") and e not in ("smoke", "quick", "oracles")
+    ]
     assert len(base) == 8 and all(f"{e}_full" in EXPERIMENTS for e in base)

@@ -18,13 +18,18 @@ def example_files() -> dict[str, str]:
 
 def test_a_family_and_a_model_from_outside_the_package_run_and_report(tmp_path):
     files = example_files()
-    assert set(files) == {"toy_plugin.py", "conf/task/sum_of_squares.yaml",
-                          "conf/model/funnel.yaml", "run.sh"}
+    assert set(files) == {
+        "toy_plugin.py",
+        "conf/task/sum_of_squares.yaml",
+        "conf/model/funnel.yaml",
+        "run.sh",
+    }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    proc = subprocess.run(["bash", "-e", "run.sh"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        ["bash", "-e", "run.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     stored = results.load(tmp_path / "results/toy")
     trained = stored[stored["status"] == "ok"]

@@ -104,11 +104,15 @@ def test_nans_dropped_and_degenerate_sizes():
 
 
 def test_describe_labels():
-    assert describe(7) == "95% order-statistic interval for the median over 7 seeds (coverage 98.4%)"
+    assert (
+        describe(7) == "95% order-statistic interval for the median over 7 seeds (coverage 98.4%)"
+    )
     assert describe(3) == "range over 3 seeds (covers the median with probability 75%)"
     assert describe(1) == "one seed: no interval"
     assert describe(0) == "no seeds: no interval"
-    assert describe(20, unit="runs").startswith("95% order-statistic interval for the median over 20 runs")
+    assert describe(20, unit="runs").startswith(
+        "95% order-statistic interval for the median over 20 runs"
+    )
     assert describe(5, level=0.9).startswith("90% order-statistic interval")
 
 
@@ -122,7 +126,9 @@ def pav_reference(y: np.ndarray, w: np.ndarray) -> np.ndarray:
     for s in range(k):
         for t in range(s, k):
             av[s, t] = (moment[t + 1] - moment[s]) / (mass[t + 1] - mass[s])
-    return np.array([min(max(av[s, t] for t in range(i, k)) for s in range(i + 1)) for i in range(k)])
+    return np.array(
+        [min(max(av[s, t] for t in range(i, k)) for s in range(i + 1)) for i in range(k)]
+    )
 
 
 def sse(y, w, f):
@@ -132,10 +138,16 @@ def sse(y, w, f):
 def test_pav_fixed_cases():
     monotone = np.array([5.0, 4.0, 4.0, 1.0, -2.0])
     np.testing.assert_array_equal(isotonic_decreasing(monotone), monotone)
-    np.testing.assert_allclose(isotonic_decreasing(np.array([3.0, 1.0, 2.0, 0.0])), [3.0, 1.5, 1.5, 0.0])
+    np.testing.assert_allclose(
+        isotonic_decreasing(np.array([3.0, 1.0, 2.0, 0.0])), [3.0, 1.5, 1.5, 0.0]
+    )
     # weights pull the pooled value towards the heavier entry
-    np.testing.assert_allclose(isotonic_decreasing(np.array([1.0, 3.0]), np.array([3.0, 1.0])), [1.5, 1.5])
-    np.testing.assert_allclose(isotonic_decreasing(np.array([1.0, 3.0]), np.array([1.0, 3.0])), [2.5, 2.5])
+    np.testing.assert_allclose(
+        isotonic_decreasing(np.array([1.0, 3.0]), np.array([3.0, 1.0])), [1.5, 1.5]
+    )
+    np.testing.assert_allclose(
+        isotonic_decreasing(np.array([1.0, 3.0]), np.array([1.0, 3.0])), [2.5, 2.5]
+    )
     # NaNs stay in place and do not split the fit: 1 and 3 still pool across them
     fit = isotonic_decreasing(np.array([np.nan, 1.0, np.nan, 3.0, 0.0, np.nan]))
     np.testing.assert_array_equal(np.isnan(fit), [True, False, True, False, False, True])

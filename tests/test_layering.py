@@ -50,7 +50,7 @@ def test_no_import_cycles():
 
     def visit(module: str, path: list[str]) -> None:
         if module in path:
-            pytest.fail(f"import cycle: {' -> '.join(path[path.index(module):] + [module])}")
+            pytest.fail(f"import cycle: {' -> '.join(path[path.index(module) :] + [module])}")
         if module in done:
             return
         for dep in sorted(GRAPH.get(module, ())):
@@ -61,9 +61,17 @@ def test_no_import_cycles():
         visit(module, [])
 
 
-TRAINING = {"depthbench.run", "depthbench.trainer", "depthbench.grid", "depthbench.tasks",
-            "depthbench.models", "depthbench.constructions", "depthbench.baselines",
-            "depthbench.jobrun", "depthbench.jobproc"}
+TRAINING = {
+    "depthbench.run",
+    "depthbench.trainer",
+    "depthbench.grid",
+    "depthbench.tasks",
+    "depthbench.models",
+    "depthbench.constructions",
+    "depthbench.baselines",
+    "depthbench.jobrun",
+    "depthbench.jobproc",
+}
 
 
 def reachable(module: str) -> set[str]:

@@ -5,14 +5,16 @@ import pytest
 import torch
 
 from depthbench import models, tasks
-from depthbench.trainer import Data, Member, train_group
 from depthbench.errors import ConfigError
 from depthbench.models import MLP, TreeNet
 from depthbench.models.budget import TOLERANCE
+from depthbench.trainer import Data, Member, train_group
 
 
-@pytest.mark.parametrize("n,o,depth,width", [(2, 1, 1, 1), (8, 1, 1, 30), (8, 1, 2, 17),
-                                             (6, 3, 4, 9), (20, 1, 6, 64), (1, 10, 3, 5)])
+@pytest.mark.parametrize(
+    "n,o,depth,width",
+    [(2, 1, 1, 1), (8, 1, 1, 30), (8, 1, 2, 17), (6, 3, 4, 9), (20, 1, 6, 64), (1, 10, 3, 5)],
+)
 def test_count_params_is_the_sum_of_parameter_sizes(n, o, depth, width):
     model = MLP((1, n), o, depth, width, members=3)
     per_member = sum(p.numel() for p in model.parameters()) // 3
@@ -89,8 +91,10 @@ def test_residual_mlp_adds_its_input_in_later_hidden_layers():
     assert sum(p.numel() for p in res.parameters()) == sum(p.numel() for p in plain.parameters())
 
 
-@pytest.mark.parametrize("shape,s,depth,width,out", [((1, 8), 2, 3, 4, 1), ((16, 8), 2, 3, 7, 8),
-                                                      ((5, 9), 3, 2, 6, 2), ((1, 2), 2, 1, 3, 1)])
+@pytest.mark.parametrize(
+    "shape,s,depth,width,out",
+    [((1, 8), 2, 3, 4, 1), ((16, 8), 2, 3, 7, 8), ((5, 9), 3, 2, 6, 2), ((1, 2), 2, 1, 3, 1)],
+)
 @pytest.mark.parametrize("shared", [False, True])
 def test_tree_count_params_is_the_sum_of_parameter_sizes(shape, s, depth, width, out, shared):
     net = TreeNet(shape, out, depth, width, members=2, s=s, shared=shared)
@@ -112,8 +116,10 @@ def test_tree_is_local_each_output_position_sees_only_its_patch():
     net.readout.data.zero_()
     net.readout.data[0, 0, 0] = 1.0
     x = torch.randn(1, 8, requires_grad=True)
-    first = net.activation(torch.einsum("bpi,pio->bpo", x.view(1, 4, 2), net.weights[0][0])
-                           + net.biases[0][0].squeeze(1))  # level 1: [1, 4 positions, 4]
+    first = net.activation(
+        torch.einsum("bpi,pio->bpo", x.view(1, 4, 2), net.weights[0][0])
+        + net.biases[0][0].squeeze(1)
+    )  # level 1: [1, 4 positions, 4]
     (grad,) = torch.autograd.grad(first[0, 1].sum(), x)
     assert grad[0].nonzero()[:, 0].tolist() == [2, 3]  # position 1 reads inputs 2 and 3
 
@@ -131,8 +137,9 @@ def test_shared_tree_learns_a_small_random_hierarchy():
     errors = []
     for split in range(2):  # "enough samples": 27 of the 32 inputs; 1 to validate, 4 to test
         data = Data.from_draws(task.kind, *task.split(27, 1, 4, seed=split))
-        net = TreeNet(task.input_shape, task.output_dim, 2, 64, members=4, shared=True,
-                      activation="relu")
+        net = TreeNet(
+            task.input_shape, task.output_dim, 2, 64, members=4, shared=True, activation="relu"
+        )
         net.reset_parameters([0, 1, 2, 3])
         result = train_group(net, data, [Member(s, 0.003, 27) for s in range(4)], 2000, 16)
         errors += result.test_metric.tolist()

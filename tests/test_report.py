@@ -13,9 +13,15 @@ from depthbench.errors import ResultsError
 from depthbench.report import build_report
 from depthbench.run import run
 
-FIGURES = ["fig1_metric_vs_params", "fig2_efficiency_vs_size", "fig3_heatmap",
-           "fig4_sample_complexity", "fig5_wall_time", "fig6_efficiency_vs_eps",
-           "fig7_training_loss"]
+FIGURES = [
+    "fig1_metric_vs_params",
+    "fig2_efficiency_vs_size",
+    "fig3_heatmap",
+    "fig4_sample_complexity",
+    "fig5_wall_time",
+    "fig6_efficiency_vs_eps",
+    "fig7_training_loss",
+]
 TABLES = ["efficiency", "p_d", "n_d", "scaling", "samples", "constructed", "baselines", "cells"]
 
 
@@ -25,9 +31,18 @@ def store(tmp_path_factory, smoke) -> Path:
     values, constructions: data for every figure."""
     root = tmp_path_factory.mktemp("report")
     for n in (3, 4):
-        run(smoke(root / f"n{n}", f"task.n={n}", "grid.depths=[1,2]",
-                  "grid.budgets=[100,300,1000]", "grid.n_train=[128,256]", "grid.lrs=[0.01]",
-                  "train.steps=300", "constructions=true"))
+        run(
+            smoke(
+                root / f"n{n}",
+                f"task.n={n}",
+                "grid.depths=[1,2]",
+                "grid.budgets=[100,300,1000]",
+                "grid.n_train=[128,256]",
+                "grid.lrs=[0.01]",
+                "train.steps=300",
+                "constructions=true",
+            )
+        )
     return root
 
 
@@ -86,7 +101,11 @@ def test_manifest_says_what_the_report_was_made_from(report, store):
 def test_same_results_give_identical_tables(report, store, tmp_path):
     again = tmp_path / "again"
     build_report([store / "n3", store / "n4"], again)
-    for path in [*sorted((report / "tables").iterdir()), report / "index.md", report / "manifest.json"]:
+    for path in [
+        *sorted((report / "tables").iterdir()),
+        report / "index.md",
+        report / "manifest.json",
+    ]:
         assert (again / path.relative_to(report)).read_bytes() == path.read_bytes(), path.name
 
 
@@ -120,8 +139,9 @@ def three_rates(tmp_path_factory, smoke) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("planted,flagged", [("middle", False), ("largest", True)])
-def test_flags_appear_exactly_for_a_grid_built_to_trigger_them(three_rates, tmp_path, planted,
-                                                               flagged):
+def test_flags_appear_exactly_for_a_grid_built_to_trigger_them(
+    three_rates, tmp_path, planted, flagged
+):
     rows = three_rates.copy()
     best = rows["lr"] == (0.01 if planted == "middle" else 0.1)
     rows["val_metric"] = rows["val_metric"].where(~best, rows["val_metric"] / 100)

@@ -60,9 +60,7 @@ def test_infeasible_depths_are_recorded_with_their_reason(make_cfg):
     assert infeasible["test_metric"].isna().all() and infeasible["n_params"].isna().all()
 
 
-def test_half_written_and_corrupt_files_are_never_read_as_results(
-    make_cfg, tmp_path, tree_digest
-):
+def test_half_written_and_corrupt_files_are_never_read_as_results(make_cfg, tmp_path, tree_digest):
     cfg = make_cfg()
     run(cfg)
     store = tmp_path / "results"
@@ -88,7 +86,9 @@ def test_tree_model_records_depths_its_input_cannot_take(make_cfg):
     rows = run(make_cfg("model=tree", "task.n=8", "grid.depths=[2,3]", "grid.budgets=[300]"))
     assert set(rows.loc[rows["status"] == "ok", "depth"]) == {3}
     wrong = rows[rows["depth"] == 2]
-    assert (wrong["status"] == "infeasible").all() and wrong["reason"].str.contains("need depth 3").all()
+    assert (wrong["status"] == "infeasible").all() and wrong["reason"].str.contains(
+        "need depth 3"
+    ).all()
     ok = rows[rows["status"] == "ok"]
     assert (ok["n_hidden"] == 7 * ok["width"]).all()  # 4 + 2 + 1 positions per channel
 
@@ -98,7 +98,10 @@ def test_constructions_are_stored_once_beside_trained_rows(make_cfg, monkeypatch
     rows = run(cfg)
     built = rows[rows["status"] == "constructed"].set_index("model")
     assert set(built.index) == {"deep_product", "shallow_product"}
-    assert built.loc["deep_product", "n_hidden"] == 12 and built.loc["shallow_product", "n_hidden"] == 16
+    assert (
+        built.loc["deep_product", "n_hidden"] == 12
+        and built.loc["shallow_product", "n_hidden"] == 16
+    )
     assert (built["test_metric"] < 1e-3).all() and built["scale"].between(1e-3, 1).all()
     assert len(rows[rows["status"] == "ok"]) == 8
 
@@ -144,15 +147,26 @@ def test_tf32_is_recorded_and_names_different_runs_only_when_on(make_cfg, tmp_pa
     assert set(again["run_id"]) == set(off["run_id"])
     # the CPU ignores TF32: same numbers under both settings
     key, cols = ["depth", "budget", "seed", "lr"], ["train_loss", "test_metric"]
-    pd.testing.assert_frame_equal(off.sort_values(key)[cols].reset_index(drop=True),
-                                  on.sort_values(key)[cols].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        off.sort_values(key)[cols].reset_index(drop=True),
+        on.sort_values(key)[cols].reset_index(drop=True),
+    )
 
 
 def test_too_many_samples_for_a_finite_task_writes_nothing(make_cfg, tmp_path):
     # rhm with P_max = 24 inputs; depth 1 of the tree model is infeasible (stored as
     # such in a valid grid), but the whole job must fail before anything is written
-    cfg = make_cfg("task=rhm", "task.v=4", "task.m=2", "task.s=2", "task.L=2", "task.n_c=3",
-                   "model=tree", "grid.depths=[1,2]", "grid.budgets=[300]")
+    cfg = make_cfg(
+        "task=rhm",
+        "task.v=4",
+        "task.m=2",
+        "task.s=2",
+        "task.L=2",
+        "task.n_c=3",
+        "model=tree",
+        "grid.depths=[1,2]",
+        "grid.budgets=[300]",
+    )
     with pytest.raises(ConfigError, match="grid.n_train"):
         run(cfg)
     store = tmp_path / "results"
@@ -160,8 +174,9 @@ def test_too_many_samples_for_a_finite_task_writes_nothing(make_cfg, tmp_path):
 
 
 def test_online_data_trains_its_own_groups_and_names_its_panel(make_cfg):
-    rows = run(make_cfg("task.n=2", "grid.n_train=[online,256]", "grid.depths=[1]",
-                        "baselines=true"))
+    rows = run(
+        make_cfg("task.n=2", "grid.n_train=[online,256]", "grid.depths=[1]", "baselines=true")
+    )
     trained = rows[rows["status"] == "ok"]
     assert sorted(trained["n_train"].unique()) == [0, 256]
     assert set(trained["group_size"]) == {2}  # online and finite members never share a group

@@ -18,8 +18,17 @@ from depthbench.device import resolve_device
 # three task instances; steps enough that a job lasts about a second; one thread
 # per job, so that serial and parallel jobs compute with the same kernels; trained rows
 # only (one file per cell)
-SWEEP = ["run", "-m", "experiment=smoke", "task.n=3,4,5", "grid.depths=[1,2]",
-         "grid.budgets=[100,300]", "train.steps=400", "train.threads=1", "baselines=false"]
+SWEEP = [
+    "run",
+    "-m",
+    "experiment=smoke",
+    "task.n=3,4,5",
+    "grid.depths=[1,2]",
+    "grid.budgets=[100,300]",
+    "train.steps=400",
+    "train.threads=1",
+    "baselines=false",
+]
 NUMBERS = ["n_params", "train_loss", "test_loss", "test_metric", "steps"]
 
 
@@ -56,8 +65,13 @@ def test_launchers_store_the_rows_of_a_serial_sweep(serial, depthbench, tmp_path
 def test_a_killed_sweep_resumes_to_the_rows_of_an_uninterrupted_one(serial, tmp_path):
     store = tmp_path / "results"
     command = [sys.executable, "-m", "depthbench.cli", *SWEEP, "results_dir=results"]
-    proc = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not (store.is_dir() and results.files(store)) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -93,10 +107,17 @@ def job_process(marker: str, timeout: float = 120) -> int:
 def test_a_job_killed_by_a_signal_fails_alone_and_the_sweep_summarises(serial, tmp_path, launcher):
     """What the OOM killer does: SIGKILL to the process holding a job's tensors."""
     store = tmp_path / "results"
-    command = [sys.executable, "-m", "depthbench.cli", *SWEEP, f"hydra/launcher={launcher}",
-               "results_dir=results"]
-    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "depthbench.cli",
+        *SWEEP,
+        f"hydra/launcher={launcher}",
+        "results_dir=results",
+    ]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     os.kill(job_process("task.n=4"), signal.SIGKILL)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
@@ -113,11 +134,26 @@ def test_a_job_killed_by_a_signal_fails_alone_and_the_sweep_summarises(serial, t
 
 
 def test_two_sweeps_into_one_dir_neither_corrupt_nor_duplicate(tmp_path):
-    grid = ["run", "experiment=smoke", "task.n=3", "grid.depths=[1,2]", "train.steps=400",
-            "train.threads=1", "baselines=false", "results_dir=results"]
-    procs = [subprocess.Popen([sys.executable, "-m", "depthbench.cli", *grid, f"grid.budgets={b}"],
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for b in ("[100,300]", "[300,1000]")]
+    grid = [
+        "run",
+        "experiment=smoke",
+        "task.n=3",
+        "grid.depths=[1,2]",
+        "train.steps=400",
+        "train.threads=1",
+        "baselines=false",
+        "results_dir=results",
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "depthbench.cli", *grid, f"grid.budgets={b}"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for b in ("[100,300]", "[300,1000]")
+    ]
     for proc in procs:
         assert proc.wait(timeout=300) == 0, proc.stderr.read()
     rows = numbers(tmp_path / "results")  # raises on an unreadable file
@@ -125,7 +161,9 @@ def test_two_sweeps_into_one_dir_neither_corrupt_nor_duplicate(tmp_path):
 
 
 def test_a_failing_job_is_reported_and_the_others_go_on(depthbench, tmp_path):
-    proc = depthbench("run", "-m", "experiment=smoke", "task.n=99,3", "results_dir=results", cwd=tmp_path)
+    proc = depthbench(
+        "run", "-m", "experiment=smoke", "task.n=99,3", "results_dir=results", cwd=tmp_path
+    )
     assert proc.returncode == 1
     assert "error: task.n: must be an integer in [2, 64], got 99" in proc.stderr
     assert "sweep summary: 2 jobs, 1 done, 1 failed" in proc.stdout
@@ -134,8 +172,15 @@ def test_a_failing_job_is_reported_and_the_others_go_on(depthbench, tmp_path):
 
 
 def test_fail_fast_stops_at_the_first_failure(depthbench, tmp_path):
-    proc = depthbench("run", "-m", "experiment=smoke", "task.n=99,3", "fail_fast=true",
-                      "results_dir=results", cwd=tmp_path)
+    proc = depthbench(
+        "run",
+        "-m",
+        "experiment=smoke",
+        "task.n=99,3",
+        "fail_fast=true",
+        "results_dir=results",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and not (tmp_path / "results").exists()
 
 
@@ -143,7 +188,13 @@ def test_each_job_takes_its_own_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
     assert [str(resolve_device("auto", k)) for k in range(6)] == [
-        "cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:0", "cuda:1"]
+        "cuda:0",
+        "cuda:1",
+        "cuda:2",
+        "cuda:3",
+        "cuda:0",
+        "cuda:1",
+    ]
     assert str(resolve_device("cpu", 3)) == "cpu"
 
 
@@ -161,11 +212,23 @@ def test_jobs_side_by_side_share_the_cpus(monkeypatch):
 @pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_stopped_job_says_what_it_stored_and_the_same_command_resumes(tmp_path, sig, status):
     store = tmp_path / "results"
-    command = [sys.executable, "-m", "depthbench.cli", "run", "experiment=smoke", "task.n=3",
-               "grid.depths=[1,2]", "grid.budgets=[100,300,1000]", "train.steps=2000",
-               "train.threads=1", "baselines=false", "results_dir=results"]
-    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "depthbench.cli",
+        "run",
+        "experiment=smoke",
+        "task.n=3",
+        "grid.depths=[1,2]",
+        "grid.budgets=[100,300,1000]",
+        "train.steps=2000",
+        "train.threads=1",
+        "baselines=false",
+        "results_dir=results",
+    ]
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while not (store.is_dir() and results.files(store)) and time.monotonic() < deadline:
         time.sleep(0.02)

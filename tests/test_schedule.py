@@ -37,8 +37,9 @@ def test_a_constant_schedule_reproduces_the_numbers_before_schedules(make_cfg):
 
 def test_the_default_schedule_fits_x1_x2_better_than_a_constant_rate_at_equal_steps():
     task = tasks.make("product", n=2)  # y = x_1 x_2
-    data = Data.from_draws(task.kind, task.sample(4096, 1), task.sample(1024, 3),
-                           task.sample(1024, 2))
+    data = Data.from_draws(
+        task.kind, task.sample(4096, 1), task.sample(1024, 3), task.sample(1024, 2)
+    )
     lrs = (0.003, 0.01, 0.03, 0.1)
     best = {}
     for schedule in (Schedule("constant"), Schedule()):
@@ -67,12 +68,20 @@ def test_the_loss_record_has_windows_ending_in_the_last_two_tenths():
 
 
 def test_converged_means_a_flat_last_tenth_or_a_fitted_training_set():
-    curve = np.array([[1.0, 0.5, 0.400, 0.399],   # flat: converged
-                      [1.0, 0.5, 0.400, 0.300],   # still falling: not converged
-                      [1.0, 0.1, 0.010, 0.0005],  # falling but fitted: converged
-                      [1.0, 0.5, 0.400, 0.399]])  # flat but diverged
-    assert converged(curve, np.array([False, False, False, True])).tolist() == [True, False, True,
-                                                                                False]
+    curve = np.array(
+        [
+            [1.0, 0.5, 0.400, 0.399],  # flat: converged
+            [1.0, 0.5, 0.400, 0.300],  # still falling: not converged
+            [1.0, 0.1, 0.010, 0.0005],  # falling but fitted: converged
+            [1.0, 0.5, 0.400, 0.399],
+        ]
+    )  # flat but diverged
+    assert converged(curve, np.array([False, False, False, True])).tolist() == [
+        True,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_rows_carry_the_loss_curve_and_the_flag(make_cfg):

@@ -43,13 +43,21 @@ def test_rows_that_share_a_run_id_but_disagree_are_refused_naming_both_files(sto
         assert len(results.load([a, b], conflicts="warn")) == len(results.load(a))
 
 
-@pytest.mark.parametrize("column,value,says", [
-    ("test_metric", "0.1", "'test_metric' is large_string, declared double"),
-    ("depth", 2.5, "'depth' is double, declared int64"),
-    ("task.n", [1, 2], "'task.n' is list<item: int64>; task, model and theory columns hold scalars"),
-])
-def test_rows_of_another_type_than_the_schema_are_refused_before_writing(stored, tmp_path, column,
-                                                                          value, says):
+@pytest.mark.parametrize(
+    "column,value,says",
+    [
+        ("test_metric", "0.1", "'test_metric' is large_string, declared double"),
+        ("depth", 2.5, "'depth' is double, declared int64"),
+        (
+            "task.n",
+            [1, 2],
+            "'task.n' is list<item: int64>; task, model and theory columns hold scalars",
+        ),
+    ],
+)
+def test_rows_of_another_type_than_the_schema_are_refused_before_writing(
+    stored, tmp_path, column, value, says
+):
     rows = pd.read_parquet(results.files(stored)[0])
     with pytest.raises(ValueError, match=re.escape(says)):
         results.write(rows.assign(**{column: [value] * len(rows)}), tmp_path, "cell")
@@ -63,7 +71,9 @@ def test_agreeing_duplicates_merge_the_same_in_any_order(stored, tmp_path):
     build_report([a, b], tmp_path / "ab")
     build_report([b, a], tmp_path / "ba")
     for name in ("cells.csv", "p_d.csv"):
-        assert (tmp_path / "ab/tables" / name).read_bytes() == (tmp_path / "ba/tables" / name).read_bytes()
+        assert (tmp_path / "ab/tables" / name).read_bytes() == (
+            tmp_path / "ba/tables" / name
+        ).read_bytes()
 
 
 def test_a_derived_table_in_the_results_dir_hides_nothing(stored, tmp_path):
@@ -127,6 +137,7 @@ def test_a_file_of_an_older_schema_survives_a_run_that_writes_its_name(stored, t
 
 def test_stale_temporary_files_of_dead_writers_are_removed(tmp_path):
     import socket
+
     dead = tmp_path / f".cell.{socket.gethostname()}.999999999.ab12cd34.tmp"
     alive = tmp_path / f".cell.{socket.gethostname()}.{os.getppid()}.ab12cd34.tmp"
     elsewhere = tmp_path / ".cell.another-host.1.ab12cd34.tmp"
@@ -166,7 +177,10 @@ def test_a_file_as_results_dir_is_refused_before_any_work(tmp_path, depthbench):
     (tmp_path / "taken").write_text("not a directory")
     proc = depthbench("run", "experiment=smoke", "results_dir=taken", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == "error: results_dir: taken is a file; give a directory to store rows in"
+    assert (
+        proc.stderr.strip()
+        == "error: results_dir: taken is a file; give a directory to store rows in"
+    )
     assert "done:" not in proc.stderr + proc.stdout  # refused before training anything
 
 
@@ -179,11 +193,21 @@ def test_a_target_whose_square_overflows_float32_trains_and_is_not_diverged(make
 NUMBERS = ["train_loss", "val_metric", "test_metric"]
 
 
-@pytest.mark.parametrize("task", [
-    ["task.n=3"],
-    ["task=rhm", "task.v=8", "task.m=4", "task.L=3", "task.n_c=4", "train.n_val=256",
-     "train.n_test=256"],  # drawn without replacement
-])
+@pytest.mark.parametrize(
+    "task",
+    [
+        ["task.n=3"],
+        [
+            "task=rhm",
+            "task.v=8",
+            "task.m=4",
+            "task.L=3",
+            "task.n_c=4",
+            "train.n_val=256",
+            "train.n_test=256",
+        ],  # drawn without replacement
+    ],
+)
 def test_a_grid_extended_in_place_stores_what_a_fresh_run_computes(make_cfg, tmp_path, task):
     run(make_cfg(*task, "grid.n_train=[128]", f"results_dir={tmp_path / 'grown'}"))
     added = run(make_cfg(*task, "grid.n_train=[128,384]", f"results_dir={tmp_path / 'grown'}"))

@@ -35,9 +35,10 @@ def test_rhm_inputs_follow_the_rules_level_by_level():
     for row, y in zip(leaves.tolist(), label.tolist()):
         middle = []
         for j in range(task.s):  # each leaf s-tuple is a rule of exactly one middle symbol
-            block = tuple(row[j * task.s:(j + 1) * task.s])
-            owners = [p for p in range(task.v)
-                      if block in {tuple(t) for t in task.grammar[1][p].tolist()}]
+            block = tuple(row[j * task.s : (j + 1) * task.s])
+            owners = [
+                p for p in range(task.v) if block in {tuple(t) for t in task.grammar[1][p].tolist()}
+            ]
             assert len(owners) == 1
             middle.append(owners[0])
         assert tuple(middle) in {tuple(t) for t in task.grammar[0][y].tolist()}
@@ -46,8 +47,10 @@ def test_rhm_inputs_follow_the_rules_level_by_level():
 def test_rhm_train_validation_and_test_never_overlap_and_one_hot_layout():
     task = tasks.make("rhm")
     (x_train, y_train), (x_val, _), (x_test, _) = task.split(3000, 1000, 2000, seed=0)
-    train, val, test = ({tuple(r) for r in x.nonzero()[:, 1].view(len(x), -1).tolist()}
-                        for x in (x_train, x_val, x_test))
+    train, val, test = (
+        {tuple(r) for r in x.nonzero()[:, 1].view(len(x), -1).tolist()}
+        for x in (x_train, x_val, x_test)
+    )
     assert (len(train), len(val), len(test)) == (3000, 1000, 2000)
     assert not train & test and not train & val and not val & test
     grid = x_train.view(-1, *task.input_shape)  # [N, v, s^L]: one symbol per position

@@ -4,6 +4,7 @@ import torch
 from depthbench import tasks
 from depthbench.errors import ConfigError
 
+
 @pytest.mark.parametrize("family", tasks.FAMILIES)
 def test_same_seed_same_data_different_seed_different_data(family):
     task = tasks.make(family)  # the defaults that conf/task/<family>.yaml also uses
@@ -64,30 +65,42 @@ def test_tree_is_composed_level_by_level():
 
 @pytest.mark.parametrize(
     "family,params,key",
-    [("product", {"n": -3}, "task.n"), ("product", {"n": 2.5}, "task.n"),
-     ("product", {"n": 4, "low": 1.0, "high": 0.0}, "task.high"),
-     ("tree", {"s": 1}, "task.s"), ("tree", {"s": 4, "L": 7}, "task.L"),
-     ("tree", {"function_seed": -1}, "task.function_seed"),
-     ("product", {"m": 3}, "task.m"), ("broadcastx", {}, "task"),
-     ("monomial", {"exponents": []}, "task.exponents"),
-     ("monomial", {"exponents": [1, 0]}, "task.exponents"),
-     ("monomial", {"exponents": "12"}, "task.exponents"), ("power", {"d": 1}, "task.d"),
-     ("polynomial", {"degree": 5}, "task.degree"), ("polynomial", {"lattice": "hex"}, "task.lattice"),
-     ("polynomial", {"n": 10, "lattice": "square"}, "task.n"),
-     ("polynomial", {"symmetric": "yes"}, "task.symmetric"),
-     ("sawtooth", {"k": 0}, "task.k"), ("sawtooth", {"mode": "ranking"}, "task.mode"),
-     ("radial", {"d": 0}, "task.d"), ("radial", {"profile": "cube"}, "task.profile"),
-     ("radial", {"frequency": -1.0}, "task.frequency"),
-     ("rhm", {"v": 4, "s": 2, "m": 5, "n_c": 4}, "task.m"),  # n_c m = 20 > v^s = 16
-     ("rhm", {"v": 8, "s": 2, "m": 9, "n_c": 2, "L": 2}, "task.m"),  # m > v^(s-1) = 8
-     ("rhm", {"v": 16, "m": 4, "s": 2, "L": 6, "n_c": 8}, "task.L"),  # P_max = 8 * 4^63
-     ("rhm", {"n_c": 1}, "task.n_c"), ("rhm", {"v": 64, "s": 5}, "task.v"),
-     ("broadcast", {"eps": 0.5}, "task.eps"), ("broadcast", {"eps": 0.0}, "task.eps"),
-     ("broadcast", {"s": 2, "L": 13}, "task.L"),
-     ("teacher", {"L_t": 0}, "task.L_t"), ("teacher", {"activation": "gelu"}, "task.activation"),
-     ("teacher", {"width": 0}, "task.width"),
-     ("teacher", {"distribution": "cauchy"}, "task.distribution"),
-     ("radial", {"distribution": "sphere"}, "task.distribution")],
+    [
+        ("product", {"n": -3}, "task.n"),
+        ("product", {"n": 2.5}, "task.n"),
+        ("product", {"n": 4, "low": 1.0, "high": 0.0}, "task.high"),
+        ("tree", {"s": 1}, "task.s"),
+        ("tree", {"s": 4, "L": 7}, "task.L"),
+        ("tree", {"function_seed": -1}, "task.function_seed"),
+        ("product", {"m": 3}, "task.m"),
+        ("broadcastx", {}, "task"),
+        ("monomial", {"exponents": []}, "task.exponents"),
+        ("monomial", {"exponents": [1, 0]}, "task.exponents"),
+        ("monomial", {"exponents": "12"}, "task.exponents"),
+        ("power", {"d": 1}, "task.d"),
+        ("polynomial", {"degree": 5}, "task.degree"),
+        ("polynomial", {"lattice": "hex"}, "task.lattice"),
+        ("polynomial", {"n": 10, "lattice": "square"}, "task.n"),
+        ("polynomial", {"symmetric": "yes"}, "task.symmetric"),
+        ("sawtooth", {"k": 0}, "task.k"),
+        ("sawtooth", {"mode": "ranking"}, "task.mode"),
+        ("radial", {"d": 0}, "task.d"),
+        ("radial", {"profile": "cube"}, "task.profile"),
+        ("radial", {"frequency": -1.0}, "task.frequency"),
+        ("rhm", {"v": 4, "s": 2, "m": 5, "n_c": 4}, "task.m"),  # n_c m = 20 > v^s = 16
+        ("rhm", {"v": 8, "s": 2, "m": 9, "n_c": 2, "L": 2}, "task.m"),  # m > v^(s-1) = 8
+        ("rhm", {"v": 16, "m": 4, "s": 2, "L": 6, "n_c": 8}, "task.L"),  # P_max = 8 * 4^63
+        ("rhm", {"n_c": 1}, "task.n_c"),
+        ("rhm", {"v": 64, "s": 5}, "task.v"),
+        ("broadcast", {"eps": 0.5}, "task.eps"),
+        ("broadcast", {"eps": 0.0}, "task.eps"),
+        ("broadcast", {"s": 2, "L": 13}, "task.L"),
+        ("teacher", {"L_t": 0}, "task.L_t"),
+        ("teacher", {"activation": "gelu"}, "task.activation"),
+        ("teacher", {"width": 0}, "task.width"),
+        ("teacher", {"distribution": "cauchy"}, "task.distribution"),
+        ("radial", {"distribution": "sphere"}, "task.distribution"),
+    ],
 )
 def test_invalid_parameters_name_the_key(family, params, key):
     with pytest.raises(ConfigError) as err:
@@ -97,6 +110,8 @@ def test_invalid_parameters_name_the_key(family, params, key):
 
 def test_a_family_name_taken_twice_is_refused():
     with pytest.raises(TypeError, match="task family 'product' is defined twice"):
+
         class Another(tasks.Task):
             family = "product"
+
     assert tasks.FAMILIES["product"].__name__ == "Product"

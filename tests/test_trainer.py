@@ -8,8 +8,9 @@ from depthbench.trainer import Data, Member, train_group
 
 
 def _data(task, n_train=512, n_test=256):
-    return Data.from_draws(task.kind, task.sample(n_train, 1), task.sample(n_test, 3),
-                           task.sample(n_test, 2))
+    return Data.from_draws(
+        task.kind, task.sample(n_train, 1), task.sample(n_test, 3), task.sample(n_test, 2)
+    )
 
 
 def _train(data, members, depth=2, width=8, steps=40, batch_size=32):
@@ -21,8 +22,12 @@ def _train(data, members, depth=2, width=8, steps=40, batch_size=32):
 
 def test_group_equals_separate_one_member_runs():
     data = _data(tasks.make("product", n=3))
-    members = [Member(0, 0.01, 512), Member(1, 0.003, 512), Member(2, 0.03, 256),
-               Member(0, 0.001, 128)]
+    members = [
+        Member(0, 0.01, 512),
+        Member(1, 0.003, 512),
+        Member(2, 0.03, 256),
+        Member(0, 0.001, 128),
+    ]
     group_model, group = _train(data, members)
     for k, member in enumerate(members):
         solo_model, solo = _train(data, [member])
@@ -47,8 +52,9 @@ def test_trainer_learns_the_product_of_two_inputs():
     data = _data(task, n_train=4096, n_test=2048)
     width = 20
     assert abs(MLP.count_params((1, 2), 1, 2, width) - 500) < 50
-    _, result = _train(data, [Member(0, 0.01, 4096)], depth=2, width=width, steps=1500,
-                       batch_size=128)
+    _, result = _train(
+        data, [Member(0, 0.01, 4096)], depth=2, width=width, steps=1500, batch_size=128
+    )
     assert result.test_metric[0] < 0.05
 
 
@@ -56,8 +62,9 @@ def test_classification_targets_use_cross_entropy_and_error_rate():
     torch.manual_seed(0)
     x = torch.randn(600, 2)
     y = (x[:, 0] > 0).long()  # a separable two-class problem
-    data = Data.from_draws("classification", (x[:400], y[:400]), (x[400:500], y[400:500]),
-                           (x[500:], y[500:]))
+    data = Data.from_draws(
+        "classification", (x[:400], y[:400]), (x[400:500], y[400:500]), (x[500:], y[500:])
+    )
     model = MLP((1, 2), 2, 1, 8, members=1)
     model.reset_parameters([0])
     result = train_group(model, data, [Member(0, 0.03, 400)], steps=200, batch_size=64)
@@ -93,8 +100,9 @@ def test_online_members_draw_fresh_samples_and_equal_their_one_member_runs():
         assert group.train_loss[k] == pytest.approx(group.curve[k, -1], rel=1e-6)
     assert (group.curve[:, -1] < group.curve[:, 0]).all()
     with pytest.raises(ValueError, match="all online"):
-        train_group(_model(members), data, [Member(0, 0.01, 0), Member(1, 0.01, 512)], 10, 8,
-                    online=sample)
+        train_group(
+            _model(members), data, [Member(0, 0.01, 0), Member(1, 0.01, 512)], 10, 8, online=sample
+        )
 
 
 def _model(members):
@@ -107,5 +115,7 @@ def test_a_member_whose_last_step_blows_up_is_diverged_not_ok():
     data = _data(tasks.make("product", n=2))
     model = MLP((1, 2), 1, 3, 8, members=1)
     model.reset_parameters([100])
-    result = train_group(model, data, [Member(0, 1e30, 512)], 1, 16)  # one step: the loss was finite
+    result = train_group(
+        model, data, [Member(0, 1e30, 512)], 1, 16
+    )  # one step: the loss was finite
     assert result.diverged.tolist() == [True]

@@ -63,9 +63,7 @@ class Fitted:
     test_metric: float
 
 
-def linear(
-    split: Split, kind: str, n_classes: int, *, ridges: Sequence[float] = RIDGES
-) -> Fitted:
+def linear(split: Split, kind: str, n_classes: int, *, ridges: Sequence[float] = RIDGES) -> Fitted:
     """Ridge regression on the raw inputs ``x`` ``[N, n]`` with an unpenalised intercept.
 
     For classification this is a ridge classifier: least squares on one-hot targets
@@ -76,8 +74,17 @@ def linear(
     outputs = _outputs(kind, n_classes)
     gain, ridge, predict = _select(split, kind, n_classes, {math.nan: torch.Tensor.double}, ridges)
     n = split.x_train.shape[1]
-    return _fitted("linear", kind, split, predict, width=None, n_hidden=0,
-                   n_params=(n + 1) * outputs, ridge=ridge, gain=gain)
+    return _fitted(
+        "linear",
+        kind,
+        split,
+        predict,
+        width=None,
+        n_hidden=0,
+        n_params=(n + 1) * outputs,
+        ridge=ridge,
+        gain=gain,
+    )
 
 
 def random_features(
@@ -119,16 +126,34 @@ def random_features(
         return lambda x: act(gain * (((x.double() - mean) / std) @ w + b))
 
     gain, ridge, predict = _select(split, kind, n_classes, {c: features(c) for c in gains}, ridges)
-    return _fitted("random_features", kind, split, predict, width=width, n_hidden=width,
-                   n_params=(n + 1) * width + (width + 1) * outputs, ridge=ridge, gain=gain)
+    return _fitted(
+        "random_features",
+        kind,
+        split,
+        predict,
+        width=width,
+        n_hidden=width,
+        n_params=(n + 1) * width + (width + 1) * outputs,
+        ridge=ridge,
+        gain=gain,
+    )
 
 
 def rule(split: Split, name: str, predict: Predict, kind: str) -> Fitted:
     """A fixed rule ``predict`` (``x`` ``[N, input_dim]`` -> class labels int64 ``[N]``
     or values ``[N]``) scored on the three splits; nothing is fitted."""
     _outputs(kind, 2)
-    return _fitted(name, kind, split, predict, width=None, n_hidden=0, n_params=0,
-                   ridge=math.nan, gain=math.nan)
+    return _fitted(
+        name,
+        kind,
+        split,
+        predict,
+        width=None,
+        n_hidden=0,
+        n_params=0,
+        ridge=math.nan,
+        gain=math.nan,
+    )
 
 
 def scores(
@@ -227,11 +252,18 @@ def _fitted(name: str, kind: str, split: Split, predict: Predict, **fields: obje
     """``Fitted`` with the loss and metric of ``predict`` on each split of ``split``."""
     _, y_std = _target_scale(kind, split.y_train)
     (train_loss, train_metric), (val_loss, val_metric), (test_loss, test_metric) = (
-        [s.item() for s in scores(kind, _in_chunks(predict, x), y, y_std)]
-        for x, y in split.draws())
-    return Fitted(name=name, **fields, train_loss=train_loss, val_loss=val_loss,
-                  test_loss=test_loss, train_metric=train_metric, val_metric=val_metric,
-                  test_metric=test_metric)
+        [s.item() for s in scores(kind, _in_chunks(predict, x), y, y_std)] for x, y in split.draws()
+    )
+    return Fitted(
+        name=name,
+        **fields,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        test_loss=test_loss,
+        train_metric=train_metric,
+        val_metric=val_metric,
+        test_metric=test_metric,
+    )
 
 
 def _in_chunks(predict: Predict, x: torch.Tensor) -> torch.Tensor:

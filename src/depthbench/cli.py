@@ -85,10 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("report", help="tables and plots from stored results only")
     report.add_argument("results", nargs="+", type=Path, help="results director(y/ies)")
     report.add_argument("--out", type=Path, required=True, help="report directory to write")
-    report.add_argument("--eps", type=float, nargs="+", metavar="EPS",
-                        help="test_metric thresholds for P_d / E_d, for every task "
-                             "(default: each experiment's report.eps, declared with its run "
-                             "and stored in its rows)")
+    report.add_argument(
+        "--eps",
+        type=float,
+        nargs="+",
+        metavar="EPS",
+        help="test_metric thresholds for P_d / E_d, for every task "
+        "(default: each experiment's report.eps, declared with its run "
+        "and stored in its rows)",
+    )
     report.set_defaults(func=_report)
     listing = sub.add_parser("list", help="task families, models and experiments available")
     listing.set_defaults(func=_list)

@@ -19,8 +19,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from depthbench.errors import ConfigError
 from depthbench.schedule import SCHEDULES, Schedule
-from depthbench.validate import (check_bool, check_choice, check_float, check_int, check_positive,
-                                 reject_unknown)
+from depthbench.validate import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_positive,
+    reject_unknown,
+)
 
 DEVICES = ("auto", "cpu", "cuda")
 ONLINE = 0  # grid.n_train "online": fresh samples from the generator for every minibatch
@@ -99,8 +105,11 @@ class RunSpec:
             "data_seed": self.data_seed,
             "steps": self.train.steps,
             "batch_size": self.train.batch_size,
-            "schedule": [self.train.schedule.name, self.train.schedule.warmup,
-                         self.train.schedule.final],
+            "schedule": [
+                self.train.schedule.name,
+                self.train.schedule.warmup,
+                self.train.schedule.final,
+            ],
             "n_val": self.train.n_val,
             "n_test": self.train.n_test,
             # TF32 matmuls change CUDA numbers; the key is absent when off so that
@@ -114,8 +123,11 @@ def need(section: dict[str, Any], key: str) -> Any:
     in the YAML under ``conf/``, so a missing one is an error, never a default here."""
     name = key.rpartition(".")[2]
     if name not in section:
-        raise ConfigError(key, "missing; every key has its default in the YAML under conf/ "
-                          "(an experiment that deletes one must set it)")
+        raise ConfigError(
+            key,
+            "missing; every key has its default in the YAML under conf/ "
+            "(an experiment that deletes one must set it)",
+        )
     return section[name]
 
 
@@ -148,10 +160,14 @@ def _schedule(train: dict[str, Any]) -> Schedule:
     name = check_choice("train.schedule", need(train, "train.schedule"), SCHEDULES)
     warmup = check_float("train.warmup", need(train, "train.warmup"))
     if not 0 <= warmup < 1:
-        raise ConfigError("train.warmup", f"must be a fraction of the steps in [0, 1), got {warmup}")
+        raise ConfigError(
+            "train.warmup", f"must be a fraction of the steps in [0, 1), got {warmup}"
+        )
     final = check_float("train.final_lr", need(train, "train.final_lr"))
     if not 0 <= final <= 1:
-        raise ConfigError("train.final_lr", f"must be a fraction of the peak rate in [0, 1], got {final}")
+        raise ConfigError(
+            "train.final_lr", f"must be a fraction of the peak rate in [0, 1], got {final}"
+        )
     return Schedule(name, warmup, final)
 
 
@@ -161,7 +177,9 @@ def _report(raw: dict[str, Any]) -> ReportSpec:
         raise ConfigError("report", f"must be a group with eps and eps_scale, got {section!r}")
     eps = need(section, "report.eps")
     if not isinstance(eps, list) or not eps:
-        raise ConfigError("report.eps", f"must be a non-empty list of positive thresholds, got {eps!r}")
+        raise ConfigError(
+            "report.eps", f"must be a non-empty list of positive thresholds, got {eps!r}"
+        )
     scale = need(section, "report.eps_scale")
     return ReportSpec(
         eps=tuple(sorted({check_positive("report.eps", e) for e in eps}, reverse=True)),
@@ -176,12 +194,38 @@ def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
     return dict(section)
 
 
-TOP_KEYS = {"task", "model", "grid", "train", "report", "results_dir", "data_seed",
-            "constructions", "baselines", "fail_fast", "plugins", "hydra"}
+TOP_KEYS = {
+    "task",
+    "model",
+    "grid",
+    "train",
+    "report",
+    "results_dir",
+    "data_seed",
+    "constructions",
+    "baselines",
+    "fail_fast",
+    "plugins",
+    "hydra",
+}
 SECTION_KEYS = {
     "grid": {"depths", "budgets", "seeds", "lrs", "n_train"},
-    "train": {"steps", "batch_size", "schedule", "warmup", "final_lr", "n_val", "n_test",
-              "device", "progress", "memory_gb", "max_members", "tf32", "cuda_graph", "threads"},
+    "train": {
+        "steps",
+        "batch_size",
+        "schedule",
+        "warmup",
+        "final_lr",
+        "n_val",
+        "n_test",
+        "device",
+        "progress",
+        "memory_gb",
+        "max_members",
+        "tf32",
+        "cuda_graph",
+        "threads",
+    },
     "report": {"eps", "eps_scale"},
 }
 
@@ -191,7 +235,9 @@ def _reject_unknown_keys(raw: dict[str, Any]) -> None:
     ``task.*`` and ``model.*`` are checked by their families."""
     unknown = sorted(set(raw) - TOP_KEYS)
     if unknown:
-        raise ConfigError(unknown[0], f"unknown key; allowed: {', '.join(sorted(TOP_KEYS - {'hydra'}))}")
+        raise ConfigError(
+            unknown[0], f"unknown key; allowed: {', '.join(sorted(TOP_KEYS - {'hydra'}))}"
+        )
     for name, allowed in SECTION_KEYS.items():
         if isinstance(raw.get(name), dict):
             reject_unknown(name, allowed, raw[name])

@@ -171,16 +171,20 @@ def parallel(programs: list[list[list[Gate]]]) -> list[list[Gate]]:
         gates: list[Gate] = []
         for i, program in enumerate(programs):
             own = program[layer] if layer < len(program) else [("carry", 0)]
-            gates += [(kind, *(i + a if layer == 0 else _shift(programs, layer, i) + a
-                               for a in args)) for kind, *args in own]
+            gates += [
+                (kind, *(i + a if layer == 0 else _shift(programs, layer, i) + a for a in args))
+                for kind, *args in own
+            ]
         layers.append(gates)
     return layers
 
 
 def _shift(programs: list[list[list[Gate]]], layer: int, i: int) -> int:
     """Index of program ``i``'s first register in the registers entering ``layer``."""
+
     def width(program: list[list[Gate]]) -> int:
         return len(program[layer - 1]) if layer - 1 < len(program) else 1
+
     return sum(width(p) for p in programs[:i])
 
 
@@ -191,7 +195,7 @@ def monomial_program(exponents: list[int]) -> list[list[Gate]]:
     return head + product_program(len(exponents))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def softplus_derivative(order: int, at: float) -> float:
     """sigma^(order)(at) for softplus, by repeated autograd in float64."""
     x = torch.tensor(at, dtype=torch.float64, requires_grad=True)
@@ -201,7 +205,7 @@ def softplus_derivative(order: int, at: float) -> float:
     return y.item()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _signs(n: int) -> torch.Tensor:
     """All of {-1, 1}^n, ``[2^n, n]`` float64."""
     return torch.tensor(list(itertools.product([-1.0, 1.0], repeat=n)), dtype=torch.float64)
@@ -280,11 +284,19 @@ def for_monomial(family: str, exponents: list[int], max_neurons: int) -> dict[st
         program, name = power_program(exponents[0]), "deep_power"
     else:
         program, name = monomial_program(exponents), "deep_monomial"
-    found = {name: lambda x, y: _smooth(name, lambda s: compile_program(program, n, s), "regression", x, y)}
+    found = {
+        name: lambda x, y: _smooth(
+            name, lambda s: compile_program(program, n, s), "regression", x, y
+        )
+    }
     if family == "product" and 2**n <= max_neurons:
         found["shallow_product"] = lambda x, y: min(
-            (_smooth("shallow_product", lambda s, b=b: shallow_product(n, s, b), "regression", x, y)
-             for b in SHIFTS),
+            (
+                _smooth(
+                    "shallow_product", lambda s, b=b: shallow_product(n, s, b), "regression", x, y
+                )
+                for b in SHIFTS
+            ),
             key=lambda c: _error("regression", c, x, y),
         )
     return found

@@ -16,7 +16,9 @@ def resolve_device(name: str, job_num: int = 0) -> torch.device:
     box with several GPUs job ``k`` of a sweep takes GPU ``k mod count``: with one
     job per GPU at a time (``hydra.launcher.n_jobs`` = GPUs) no two jobs share one."""
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device", "cuda requested but no CUDA device is visible; use auto or cpu")
+        raise ConfigError(
+            "train.device", "cuda requested but no CUDA device is visible; use auto or cpu"
+        )
     if name in ("auto", "cuda") and torch.cuda.is_available():
         return torch.device("cuda", job_num % torch.cuda.device_count())
     return torch.device("cpu")

@@ -17,11 +17,12 @@ class ResultsError(DepthbenchError):
     """A results directory or file cannot be used (missing, corrupt, foreign)."""
 
 
-
 class Interrupted(KeyboardInterrupt):
     """A job stopped by SIGINT or SIGTERM; the message says what it stored and that the
     same command resumes (every stored cell is whole: files are renamed into place)."""
 
     def __init__(self, stored: int, left: int) -> None:
-        super().__init__(f"interrupted: {stored} runs stored by this job, {left} left; run the "
-                         "same command again to train the rest")
+        super().__init__(
+            f"interrupted: {stored} runs stored by this job, {left} left; run the "
+            "same command again to train the rest"
+        )

@@ -24,8 +24,13 @@ from depthbench.trainer import Member
 def data_identity(spec: RunSpec) -> dict[str, Any]:
     """What shapes an untrained row's numbers (a construction's, a baseline's): the task
     instance and its draws."""
-    return {"task": spec.task, "task_params": spec.task_params, "data_seed": spec.data_seed,
-            "n_val": spec.train.n_val, "n_test": spec.train.n_test}
+    return {
+        "task": spec.task,
+        "task_params": spec.task_params,
+        "data_seed": spec.data_seed,
+        "n_val": spec.train.n_val,
+        "n_test": spec.train.n_test,
+    }
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,9 @@ def plan(spec: RunSpec, input_shape: tuple[int, int], output_dim: int) -> list[R
         raise ConfigError("grid.depths", f"no depth fits model {spec.model!r}: {reason}")
     for b in spec.grid.budgets:
         if shaped and not any(fits[d, b].feasible for d in shaped):
-            smallest = min(cls.count_params(input_shape, output_dim, d, 1, **params) for d in shaped)
+            smallest = min(
+                cls.count_params(input_shape, output_dim, d, 1, **params) for d in shaped
+            )
             if b < smallest:
                 raise ConfigError(
                     "grid.budgets",

@@ -48,8 +48,11 @@ def run_watched(cfg: DictConfig, job: Job) -> int:
         "job": {**asdict(job), "output_dir": str(job.output_dir) if job.output_dir else None},
         "logging": _job_logging(),
     }
-    proc = subprocess.Popen([sys.executable, "-m", "depthbench.jobproc", *job.overrides],
-                            stdin=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "depthbench.jobproc", *job.overrides],
+        stdin=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None
     proc.stdin.write(json.dumps(spec))
     proc.stdin.close()
@@ -57,13 +60,18 @@ def run_watched(cfg: DictConfig, job: Job) -> int:
         status = proc.wait()
     except KeyboardInterrupt:
         _stop(proc)
-        raise KeyboardInterrupt(f"interrupted: job {job.num} of the sweep stopped, with the "
-                                "cells it stored kept; run the same command again to train "
-                                "the rest") from None
+        raise KeyboardInterrupt(
+            f"interrupted: job {job.num} of the sweep stopped, with the "
+            "cells it stored kept; run the same command again to train "
+            "the rest"
+        ) from None
     recorded = job.output_dir is not None and (job.output_dir / RECORD).is_file()
     if status < 0 or (status and not recorded):
-        cause = (f"killed by {signal.Signals(-status).name}" if status < 0
-                 else f"its process exited with status {status}")
+        cause = (
+            f"killed by {signal.Signals(-status).name}"
+            if status < 0
+            else f"its process exited with status {status}"
+        )
         if status == -signal.SIGKILL:
             cause += " (what the OOM killer sends when memory runs out)"
         message = f"{cause}; the cells it stored are kept and the same command trains the rest"
@@ -118,8 +126,13 @@ def main() -> int:
     _first_choice_of_oom_killer()
     _stop_when_orphaned()
     fields = spec["job"]
-    job = Job(**{**fields, "overrides": tuple(fields["overrides"]),
-                 "output_dir": Path(fields["output_dir"]) if fields["output_dir"] else None})
+    job = Job(
+        **{
+            **fields,
+            "overrides": tuple(fields["overrides"]),
+            "output_dir": Path(fields["output_dir"]) if fields["output_dir"] else None,
+        }
+    )
     cfg = OmegaConf.create(spec["config"])
     return interruptible(lambda: execute(cfg, job))
 

@@ -48,11 +48,17 @@ def warn_flags(rows: pd.DataFrame) -> None:
     labelled = analysis.label(trained)
     flagged = analysis.flags(analysis.aggregate(labelled, analysis.curves(labelled)))
     if len(flagged):
-        cells = "; ".join(f"n_train {n or 'online'} depth {d} budget {b}: {p}" for n, d, b, p in
-                          zip(flagged["n_train"], flagged["depth"], flagged["budget"],
-                              flagged["problem"]))
-        print(f"warning: {len(flagged)} cells to read with care (lr at the grid's edge or not "
-              f"converged): {cells}", file=sys.stderr)
+        cells = "; ".join(
+            f"n_train {n or 'online'} depth {d} budget {b}: {p}"
+            for n, d, b, p in zip(
+                flagged["n_train"], flagged["depth"], flagged["budget"], flagged["problem"]
+            )
+        )
+        print(
+            f"warning: {len(flagged)} cells to read with care (lr at the grid's edge or not "
+            f"converged): {cells}",
+            file=sys.stderr,
+        )
 
 
 def interruptible(body: Callable[[], int]) -> int:
@@ -70,8 +76,12 @@ def interruptible(body: Callable[[], int]) -> int:
     try:
         return body()
     except KeyboardInterrupt as exc:
-        print(str(exc) or "interrupted; every stored run is kept: run the same command "
-              "again to train the rest", file=sys.stderr)
+        print(
+            str(exc)
+            or "interrupted; every stored run is kept: run the same command "
+            "again to train the rest",
+            file=sys.stderr,
+        )
         return 128 + stopped_by
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -42,7 +42,8 @@ def write(rows: pd.DataFrame, results_dir: Path, name: str) -> Path:
     schema.check(table.schema)
     results_dir.mkdir(parents=True, exist_ok=True)
     table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), MARKER: str(SCHEMA_VERSION).encode()})
+        {**(table.schema.metadata or {}), MARKER: str(SCHEMA_VERSION).encode()}
+    )
     final = results_dir / f"{name}.parquet"
     if final.exists() and not _holds(final, set(rows["run_id"])):
         final = results_dir / f"{name}-{secrets.token_hex(4)}.parquet"
@@ -87,8 +88,9 @@ def files(results_dir: Path) -> list[Path]:
     return sorted(p for p in results_dir.rglob("*.parquet") if not p.name.startswith("."))
 
 
-def _read(path: Path, columns: list[str] | None = None, refuse_versions: bool = False
-          ) -> pd.DataFrame | None:
+def _read(
+    path: Path, columns: list[str] | None = None, refuse_versions: bool = False
+) -> pd.DataFrame | None:
     """One result file, or ``None`` with a warning naming it when unreadable, corrupt
     (a page checksum fails), foreign (no store marker, or columns missing) or of another
     schema version (:class:`ResultsError` for the last when ``refuse_versions``)."""
@@ -102,21 +104,25 @@ def _read(path: Path, columns: list[str] | None = None, refuse_versions: bool = 
     if version is None and "schema_version" in names and "run_id" in names:
         version = _old_version(path)  # written before the marker: say which version it is
     if version is None:
-        warnings.warn(f"skipping {path}: not a depthbench results file (no store marker)",
-                      stacklevel=3)
+        warnings.warn(
+            f"skipping {path}: not a depthbench results file (no store marker)", stacklevel=3
+        )
         return None
     if version != str(SCHEMA_VERSION).encode():
-        problem = (f"{path} was written with schema_version {version.decode()}; this "
-                   f"depthbench reads {SCHEMA_VERSION} (rerun its job into a new results_dir, or "
-                   f"read it with the depthbench version that wrote it)")
+        problem = (
+            f"{path} was written with schema_version {version.decode()}; this "
+            f"depthbench reads {SCHEMA_VERSION} (rerun its job into a new results_dir, or "
+            f"read it with the depthbench version that wrote it)"
+        )
         if refuse_versions:
             raise ResultsError(problem)
         warnings.warn(f"skipping {problem}", stacklevel=3)
         return None
     missing = [c for c in COLUMNS if c not in names]
     if missing:
-        warnings.warn(f"skipping {path}: not a depthbench results file (lacks {missing})",
-                      stacklevel=3)
+        warnings.warn(
+            f"skipping {path}: not a depthbench results file (lacks {missing})", stacklevel=3
+        )
         return None
     try:
         table = pq.read_table(path, columns=columns, page_checksum_verification=True)
@@ -154,14 +160,18 @@ def _conflicts(df: pd.DataFrame) -> list[str]:
         for _, other in rows.iloc[1:].iterrows():
             same = other["status"] == first["status"] and all(
                 np.isclose(float(other[c]), float(first[c]), equal_nan=True, **AGREE)
-                for c in OUTCOME_CHECKED[1:])
+                for c in OUTCOME_CHECKED[1:]
+            )
             if not same:
                 found.append(f"{run_id} in {first['_file']} and {other['_file']}")
     return found
 
 
-def load(paths: Path | str | Iterable[Path | str], refuse_versions: bool = False,
-         conflicts: str = "refuse") -> pd.DataFrame:
+def load(
+    paths: Path | str | Iterable[Path | str],
+    refuse_versions: bool = False,
+    conflicts: str = "refuse",
+) -> pd.DataFrame:
     """All result rows under one or more results directories, one row per ``run_id``.
 
     Unreadable, corrupt or foreign files are skipped with a warning that names them,
@@ -187,9 +197,11 @@ def load(paths: Path | str | Iterable[Path | str], refuse_versions: bool = False
     df = pd.concat(frames, ignore_index=True).sort_values(["run_id", "created_at", "_file"])
     clashes = _conflicts(df)
     if clashes:
-        message = (f"{len(clashes)} run_id(s) stored with different outcomes, e.g. "
-                   f"{'; '.join(clashes[:3])}: results of different code, data or devices "
-                   "are mixed; keep them in separate results directories")
+        message = (
+            f"{len(clashes)} run_id(s) stored with different outcomes, e.g. "
+            f"{'; '.join(clashes[:3])}: results of different code, data or devices "
+            "are mixed; keep them in separate results directories"
+        )
         if conflicts == "refuse":
             raise ResultsError(message)
         warnings.warn(message, stacklevel=2)

@@ -25,24 +25,64 @@ INTEGER = ("width", "budget", "n_params", "n_hidden", "n_train", "seed", "batch_
 
 
 def untrained_row(
-    run_id: str, status: str, bayes: float | None, *, model: str, activation: str | None,
-    depth: int, width: int | None, n_params: int, n_hidden: int, val_metric: float,
-    test_metric: float, train_time_s: float, eval_time_s: float, budget: int | None = None,
-    scale: float = NAN, ridge: float = NAN, n_train: int | None = None, seed: int | None = None,
-    train_loss: float = NAN, val_loss: float = NAN, test_loss: float = NAN,
+    run_id: str,
+    status: str,
+    bayes: float | None,
+    *,
+    model: str,
+    activation: str | None,
+    depth: int,
+    width: int | None,
+    n_params: int,
+    n_hidden: int,
+    val_metric: float,
+    test_metric: float,
+    train_time_s: float,
+    eval_time_s: float,
+    budget: int | None = None,
+    scale: float = NAN,
+    ridge: float = NAN,
+    n_train: int | None = None,
+    seed: int | None = None,
+    train_loss: float = NAN,
+    val_loss: float = NAN,
+    test_loss: float = NAN,
 ) -> dict[str, Any]:
     """One row of a constructed network or a baseline (``status``): nothing trained by
     gradient steps, so no learning rate, schedule, steps or loss curve."""
     return {
-        "model": model, "model.activation": activation, "depth": depth, "width": width,
-        "budget": budget, "n_params": n_params, "n_hidden": n_hidden, "scale": scale,
-        "ridge": ridge, "n_train": n_train, "seed": seed, "lr": NAN, "schedule": None,
-        "batch_size": None, "cell_id": run_id, "run_id": run_id,
-        "train_loss": train_loss, "val_loss": val_loss, "val_metric": val_metric,
-        "test_loss": test_loss, "test_metric": test_metric,
-        "bayes_metric": NAN if bayes is None else bayes, "status": status, "reason": None,
-        "steps": 0, "converged": None, "loss_steps": None, "loss_curve": None,
-        "train_time_s": train_time_s, "eval_time_s": eval_time_s, "flops": NAN, "group_size": 1,
+        "model": model,
+        "model.activation": activation,
+        "depth": depth,
+        "width": width,
+        "budget": budget,
+        "n_params": n_params,
+        "n_hidden": n_hidden,
+        "scale": scale,
+        "ridge": ridge,
+        "n_train": n_train,
+        "seed": seed,
+        "lr": NAN,
+        "schedule": None,
+        "batch_size": None,
+        "cell_id": run_id,
+        "run_id": run_id,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "val_metric": val_metric,
+        "test_loss": test_loss,
+        "test_metric": test_metric,
+        "bayes_metric": NAN if bayes is None else bayes,
+        "status": status,
+        "reason": None,
+        "steps": 0,
+        "converged": None,
+        "loss_steps": None,
+        "loss_curve": None,
+        "train_time_s": train_time_s,
+        "eval_time_s": eval_time_s,
+        "flops": NAN,
+        "group_size": 1,
     }
 
 
@@ -59,13 +99,22 @@ def infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:
     """Outcome columns of runs whose width cannot meet their budget (``reason`` says why)."""
     nan = [float("nan")] * len(runs)
     return {
-        "train_loss": nan, "val_loss": nan, "val_metric": nan, "test_loss": nan,
-        "test_metric": nan, "bayes_metric": nan,
-        "status": ["infeasible"] * len(runs), "reason": [r.fit.reason for r in runs],
-        "steps": [0] * len(runs), "converged": pd.array([None] * len(runs), dtype="boolean"),
-        "loss_steps": [None] * len(runs), "loss_curve": [None] * len(runs),
-        "train_time_s": [0.0] * len(runs), "eval_time_s": [0.0] * len(runs),
-        "flops": [0.0] * len(runs), "group_size": [0] * len(runs),
+        "train_loss": nan,
+        "val_loss": nan,
+        "val_metric": nan,
+        "test_loss": nan,
+        "test_metric": nan,
+        "bayes_metric": nan,
+        "status": ["infeasible"] * len(runs),
+        "reason": [r.fit.reason for r in runs],
+        "steps": [0] * len(runs),
+        "converged": pd.array([None] * len(runs), dtype="boolean"),
+        "loss_steps": [None] * len(runs),
+        "loss_curve": [None] * len(runs),
+        "train_time_s": [0.0] * len(runs),
+        "eval_time_s": [0.0] * len(runs),
+        "flops": [0.0] * len(runs),
+        "group_size": [0] * len(runs),
     }
 
 
@@ -76,22 +125,29 @@ def trained_outcome(
     loss became non-finite, else ``ok``; costs split evenly over the members."""
     K = len(runs)
     flops = [
-        float(train_flops(r.fit.n_params or 0, spec.train.batch_size * spec.train.steps)
-              + eval_flops(r.fit.n_params or 0, r.member.n_train + spec.train.n_test))
+        float(
+            train_flops(r.fit.n_params or 0, spec.train.batch_size * spec.train.steps)
+            + eval_flops(r.fit.n_params or 0, r.member.n_train + spec.train.n_test)
+        )
         for r in runs
     ]
     return {
-        "train_loss": out.train_loss.tolist(), "val_loss": out.val_loss.tolist(),
-        "val_metric": out.val_metric.tolist(), "test_loss": out.test_loss.tolist(),
+        "train_loss": out.train_loss.tolist(),
+        "val_loss": out.val_loss.tolist(),
+        "val_metric": out.val_metric.tolist(),
+        "test_loss": out.test_loss.tolist(),
         "test_metric": out.test_metric.tolist(),
         "bayes_metric": [float("nan") if bayes is None else bayes] * K,
         "status": ["diverged" if d else "ok" for d in out.diverged],
         "reason": ["loss became non-finite" if d else None for d in out.diverged],
         "steps": out.steps.tolist(),
         "converged": pd.array(out.converged.tolist(), dtype="boolean"),
-        "loss_steps": [out.curve_steps] * K, "loss_curve": out.curve.tolist(),
-        "train_time_s": [out.train_time_s / K] * K, "eval_time_s": [out.eval_time_s / K] * K,
-        "flops": flops, "group_size": [K] * K,
+        "loss_steps": [out.curve_steps] * K,
+        "loss_curve": out.curve.tolist(),
+        "train_time_s": [out.train_time_s / K] * K,
+        "eval_time_s": [out.eval_time_s / K] * K,
+        "flops": flops,
+        "group_size": [K] * K,
     }
 
 
@@ -105,7 +161,8 @@ def run_columns(spec: config.RunSpec, runs: list[Run]) -> dict[str, Any]:
         "budget": pd.array([r.budget for r in runs], dtype="Int64"),
         "n_params": pd.array([r.fit.n_params for r in runs], dtype="Int64"),
         "n_hidden": pd.array([r.fit.n_hidden for r in runs], dtype="Int64"),
-        "scale": float("nan"), "ridge": float("nan"),
+        "scale": float("nan"),
+        "ridge": float("nan"),
         "n_train": [r.member.n_train for r in runs],
         "seed": pd.array([r.member.seed for r in runs], dtype="Int64"),
         "lr": [r.member.lr for r in runs],
@@ -116,20 +173,25 @@ def run_columns(spec: config.RunSpec, runs: list[Run]) -> dict[str, Any]:
     }
 
 
-def frame(spec: config.RunSpec, task: Task, columns: dict[str, Any], common: dict[str, Any]
-          ) -> pd.DataFrame:
+def frame(
+    spec: config.RunSpec, task: Task, columns: dict[str, Any], common: dict[str, Any]
+) -> pd.DataFrame:
     """Rows: the task's identity and theory, ``columns``, the job's settings and
     provenance (``common``)."""
-    return pd.DataFrame({
-        "task": spec.task,
-        **{f"task.{k}": json.dumps(v) if isinstance(v, list) else v
-           for k, v in task.params.items()},
-        **{schema.theory_column(k): v for k, v in task.theory().items()},
-        **columns,
-        "chance": task.chance,
-        "n_val": spec.train.n_val,
-        "n_test": spec.train.n_test,
-        "data_seed": spec.data_seed,
-        "schema_version": schema.SCHEMA_VERSION,
-        **common,
-    })
+    return pd.DataFrame(
+        {
+            "task": spec.task,
+            **{
+                f"task.{k}": json.dumps(v) if isinstance(v, list) else v
+                for k, v in task.params.items()
+            },
+            **{schema.theory_column(k): v for k, v in task.theory().items()},
+            **columns,
+            "chance": task.chance,
+            "n_val": spec.train.n_val,
+            "n_test": spec.train.n_test,
+            "data_seed": spec.data_seed,
+            "schema_version": schema.SCHEMA_VERSION,
+            **common,
+        }
+    )

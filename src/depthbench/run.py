@@ -23,8 +23,19 @@ import torch
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from depthbench import (baseline_runs, config, constructions, grid, metrics, models, provenance,
-                        results, rows, schema, tasks)
+from depthbench import (
+    baseline_runs,
+    config,
+    constructions,
+    grid,
+    metrics,
+    models,
+    provenance,
+    results,
+    rows,
+    schema,
+    tasks,
+)
 from depthbench.config import ONLINE
 from depthbench.device import matmul_precision, resolve_device
 from depthbench.errors import ConfigError, Interrupted
@@ -65,8 +76,11 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     _check_results_dir(spec.results_dir)
     task = tasks.make(spec.task, **spec.task_params)
     if ONLINE in spec.grid.n_train and not task.continuous:
-        raise ConfigError("grid.n_train", f"online data needs fresh inputs, but this {spec.task} "
-                          "has a finite input set that the test draw shares; use sizes")
+        raise ConfigError(
+            "grid.n_train",
+            f"online data needs fresh inputs, but this {spec.task} "
+            "has a finite input set that the test draw shares; use sizes",
+        )
     task.check_draw(max(_sizes(spec).values()), spec.train.n_val, spec.train.n_test)
     models.check_params(spec.model, spec.model_params)
     device = resolve_device(spec.train.device, job.num)
@@ -75,8 +89,10 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         torch.set_num_threads(threads)
     plan = _plan(spec, task, device)
     common = provenance.collect(device) | {
-        "train.tf32": spec.train.tf32, "torch_threads": torch.get_num_threads(),
-        "eps": json.dumps(list(spec.report.eps)), "eps_scale": spec.report.eps_scale or task.eps_scale,
+        "train.tf32": spec.train.tf32,
+        "torch_threads": torch.get_num_threads(),
+        "eps": json.dumps(list(spec.report.eps)),
+        "eps_scale": spec.report.eps_scale or task.eps_scale,
     }
     written: list[pd.DataFrame] = []
     try:
@@ -86,12 +102,15 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         stored = sum(int(f["status"].isin(["ok", "diverged"]).sum()) for f in written)
         raise Interrupted(stored, len(plan.todo) - stored) from None
 
-    frame = pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=schema.COLUMNS)
+    frame = (
+        pd.concat(written, ignore_index=True) if written else pd.DataFrame(columns=schema.COLUMNS)
+    )
     frame.attrs["skipped"] = len(plan.runs) - len(plan.todo)
     counts = Counter(frame["status"])
     log.info(
         "done: %d new rows (%s), %d skipped as stored",
-        len(frame), ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none",
+        len(frame),
+        ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none",
         frame.attrs["skipped"],
     )
     return frame
@@ -108,10 +127,16 @@ def _plan(spec: config.RunSpec, task: Task, device: torch.device) -> Plan:
     todo = [r for r in runs if r.run_id not in stored]
     log.info(
         "%s %s: %d runs in the grid, %d already stored in %s",
-        spec.task, task.params, len(runs), len(runs) - len(todo), spec.results_dir,
+        spec.task,
+        task.params,
+        len(runs),
+        len(runs) - len(todo),
+        spec.results_dir,
     )
     return Plan(
-        runs=runs, todo=todo, groups=_work(spec, task, grid.groups(todo)),
+        runs=runs,
+        todo=todo,
+        groups=_work(spec, task, grid.groups(todo)),
         constructions=_pending_constructions(spec, task, stored) if spec.constructions else {},
         baselines=baseline_runs.plan(spec, task, stored) if spec.baselines else [],
     )
@@ -138,23 +163,39 @@ def _execute(
     data = data.to(device)
     # disable=None: tqdm shows the bar only when stderr is a terminal
     hide = None if spec.train.progress else True
-    with tqdm(total=len(plan.groups) * spec.train.steps, unit="step", desc="groups",
-              disable=hide) as bar, matmul_precision(device, spec.train.tf32):
+    with (
+        tqdm(
+            total=len(plan.groups) * spec.train.steps, unit="step", desc="groups", disable=hide
+        ) as bar,
+        matmul_precision(device, spec.train.tf32),
+    ):
         for depth, width, members in plan.groups:
             online = members[0].member.n_train == ONLINE
             bar.set_postfix(depth=depth, width=width, members=len(members))
             model = models.build(
-                spec.model, input_shape=task.input_shape, output_dim=task.output_dim,
-                depth=depth, width=width, members=len(members), **spec.model_params,
+                spec.model,
+                input_shape=task.input_shape,
+                output_dim=task.output_dim,
+                depth=depth,
+                width=width,
+                members=len(members),
+                **spec.model_params,
             ).to(device)
             model.reset_parameters([derive_seed(r.member.seed, "init") for r in members])
             outcome = train_group(
-                model, data, [r.member for r in members],
-                spec.train.steps, spec.train.batch_size, spec.train.schedule, on_steps=bar.update,
+                model,
+                data,
+                [r.member for r in members],
+                spec.train.steps,
+                spec.train.batch_size,
+                spec.train.schedule,
+                on_steps=bar.update,
                 cuda_graph=spec.train.cuda_graph,
                 online=_sampler(spec, task) if online else None,
             )
-            yield rows.run_columns(spec, members) | rows.trained_outcome(spec, members, outcome, bayes)
+            yield rows.run_columns(spec, members) | rows.trained_outcome(
+                spec, members, outcome, bayes
+            )
 
 
 def _store(spec: config.RunSpec, frame: pd.DataFrame) -> list[pd.DataFrame]:
@@ -174,17 +215,27 @@ def _check_sizes(spec: config.RunSpec, task: Task, runs: list[Run], device: torc
     cannot train in the device's memory even alone."""
     finite = [n for n in spec.grid.n_train if n != ONLINE]
     if finite and spec.train.batch_size > min(finite):
-        raise ConfigError("train.batch_size", f"{spec.train.batch_size} is larger than the "
-                          f"smallest training set (grid.n_train {min(finite)}); lower it")
-    total = (torch.cuda.get_device_properties(device).total_memory if device.type == "cuda"
-             else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        raise ConfigError(
+            "train.batch_size",
+            f"{spec.train.batch_size} is larger than the "
+            f"smallest training set (grid.n_train {min(finite)}); lower it",
+        )
+    total = (
+        torch.cuda.get_device_properties(device).total_memory
+        if device.type == "cuda"
+        else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    )
     for r in runs:
-        need = member_bytes(r.fit.n_params or 0, r.fit.n_hidden or 0, task.input_dim,
-                            spec.train.batch_size)
+        need = member_bytes(
+            r.fit.n_params or 0, r.fit.n_hidden or 0, task.input_dim, spec.train.batch_size
+        )
         if r.fit.feasible and need > MEMORY_SHARE * total:
-            raise ConfigError("grid.budgets", f"budget {r.budget} at depth {r.depth} needs about "
-                              f"{need / 2**30:.1f} GB to train one model, more than the "
-                              f"{total / 2**30:.1f} GB of {device}; lower it")
+            raise ConfigError(
+                "grid.budgets",
+                f"budget {r.budget} at depth {r.depth} needs about "
+                f"{need / 2**30:.1f} GB to train one model, more than the "
+                f"{total / 2**30:.1f} GB of {device}; lower it",
+            )
 
 
 def _import_plugins(modules: tuple[str, ...]) -> None:
@@ -193,8 +244,11 @@ def _import_plugins(modules: tuple[str, ...]) -> None:
         try:
             importlib.import_module(module)
         except ImportError as exc:
-            raise ConfigError("plugins", f"cannot import {module!r} ({exc}); it must be on "
-                              "the Python path (installed, or in PYTHONPATH)") from None
+            raise ConfigError(
+                "plugins",
+                f"cannot import {module!r} ({exc}); it must be on "
+                "the Python path (installed, or in PYTHONPATH)",
+            ) from None
 
 
 def _check_results_dir(path: Path) -> None:
@@ -204,8 +258,9 @@ def _check_results_dir(path: Path) -> None:
         raise ConfigError("results_dir", f"{path} is a file; give a directory to store rows in")
     existing = next(p for p in (path, *path.absolute().parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError("results_dir", f"{path} cannot be written ({existing} is not a "
-                          "writable directory)")
+        raise ConfigError(
+            "results_dir", f"{path} cannot be written ({existing} is not a writable directory)"
+        )
 
 
 def _work(
@@ -219,8 +274,12 @@ def _work(
         for (depth, width, _), members in shaped.items()
         for part in chunks(
             members,
-            member_bytes(members[0].fit.n_params or 0, members[0].fit.n_hidden or 0,
-                         task.input_dim, spec.train.batch_size),
+            member_bytes(
+                members[0].fit.n_params or 0,
+                members[0].fit.n_hidden or 0,
+                task.input_dim,
+                spec.train.batch_size,
+            ),
             limit,
             spec.train.max_members,
         )
@@ -240,7 +299,9 @@ def _pending_constructions(
 
 
 def _construct(
-    task: Task, data: Data, bayes: float | None,
+    task: Task,
+    data: Data,
+    bayes: float | None,
     pending: dict[str, tuple[str, constructions.Builder]],
 ) -> dict[str, Any]:
     """Build the pending constructions and evaluate them on the validation and test
@@ -252,15 +313,32 @@ def _construct(
         net = make(data.x_val, data.y_val)
         built = time.perf_counter()
         metric = metrics.output_metric(task.kind, net(data.x_test), data.y_test).item()
-        log.info("constructed %s: %d hidden neurons in %d layers, lambda %.3g, test_metric %.3g",
-                 name, net.n_hidden, net.depth, net.scale, metric)
-        found.append(untrained_row(
-            run_id, "constructed", bayes, model=name, activation=net.activation, depth=net.depth,
-            width=max(net.widths), n_params=net.n_params, n_hidden=net.n_hidden, scale=net.scale,
-            val_metric=metrics.output_metric(task.kind, net(data.x_val), data.y_val).item(),
-            test_metric=metric, train_time_s=built - start,
-            eval_time_s=time.perf_counter() - built,
-        ))
+        log.info(
+            "constructed %s: %d hidden neurons in %d layers, lambda %.3g, test_metric %.3g",
+            name,
+            net.n_hidden,
+            net.depth,
+            net.scale,
+            metric,
+        )
+        found.append(
+            untrained_row(
+                run_id,
+                "constructed",
+                bayes,
+                model=name,
+                activation=net.activation,
+                depth=net.depth,
+                width=max(net.widths),
+                n_params=net.n_params,
+                n_hidden=net.n_hidden,
+                scale=net.scale,
+                val_metric=metrics.output_metric(task.kind, net(data.x_val), data.y_val).item(),
+                test_metric=metric,
+                train_time_s=built - start,
+                eval_time_s=time.perf_counter() - built,
+            )
+        )
     return single_rows(found)
 
 
@@ -276,7 +354,9 @@ def _sizes(spec: config.RunSpec) -> dict[int, int]:
 def _sampler(spec: config.RunSpec, task: Task) -> Sampler:
     """Fresh training samples for online members: ``(num, seed, step)`` -> a CPU draw from
     a stream of ``data_seed``, the member's seed and the step, apart from every other draw."""
-    return lambda num, seed, step: task.sample(num, derive_seed(spec.data_seed, seed, "online", step))
+    return lambda num, seed, step: task.sample(
+        num, derive_seed(spec.data_seed, seed, "online", step)
+    )
 
 
 def _draw(spec: config.RunSpec, task: Task) -> Data:

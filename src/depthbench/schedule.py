@@ -33,7 +33,9 @@ class Schedule:
         if self.name not in SCHEDULES:
             raise ValueError(f"schedule {self.name!r} not in {SCHEDULES}")
         if not (0 <= self.warmup < 1 and 0 <= self.final <= 1):
-            raise ValueError(f"warmup {self.warmup} must be in [0, 1), final {self.final} in [0, 1]")
+            raise ValueError(
+                f"warmup {self.warmup} must be in [0, 1), final {self.final} in [0, 1]"
+            )
 
     def factors(self, steps: int) -> torch.Tensor:
         """Multipliers of the peak rate, float32 ``[steps]``; step ``t`` (0-based) uses ``[t]``."""

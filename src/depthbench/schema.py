@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3  # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps
+SCHEMA_VERSION = (
+    3  # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps
+)
 STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline")
 PREFIXES = ("task.", "model.", "theory.")
 #: a row's ``n_params`` is within this fraction of its ``budget`` (a width that cannot
@@ -45,33 +47,70 @@ class Column:
 
 STRING, INT, FLOAT, BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 _IDENTITY = [
-    ("task", STRING, False), ("model", STRING, False), ("depth", INT, False),
-    ("width", INT, True), ("budget", INT, True), ("n_params", INT, True),
-    ("n_hidden", INT, True), ("scale", FLOAT, False), ("ridge", FLOAT, False),
-    ("n_train", INT, True), ("n_val", INT, False), ("n_test", INT, False), ("seed", INT, True),
-    ("lr", FLOAT, False), ("schedule", STRING, True), ("batch_size", INT, True),
+    ("task", STRING, False),
+    ("model", STRING, False),
+    ("depth", INT, False),
+    ("width", INT, True),
+    ("budget", INT, True),
+    ("n_params", INT, True),
+    ("n_hidden", INT, True),
+    ("scale", FLOAT, False),
+    ("ridge", FLOAT, False),
+    ("n_train", INT, True),
+    ("n_val", INT, False),
+    ("n_test", INT, False),
+    ("seed", INT, True),
+    ("lr", FLOAT, False),
+    ("schedule", STRING, True),
+    ("batch_size", INT, True),
     ("data_seed", INT, False),
 ]
 _OUTCOME = [
-    ("train_loss", FLOAT, False), ("val_loss", FLOAT, False), ("val_metric", FLOAT, False),
-    ("test_loss", FLOAT, False), ("test_metric", FLOAT, False), ("bayes_metric", FLOAT, False),
-    ("chance", FLOAT, False), ("status", STRING, False), ("reason", STRING, True),
-    ("steps", INT, False), ("converged", BOOL, True), ("loss_steps", pa.list_(INT), True),
-    ("loss_curve", pa.list_(FLOAT), True), ("eps", STRING, False), ("eps_scale", STRING, False),
+    ("train_loss", FLOAT, False),
+    ("val_loss", FLOAT, False),
+    ("val_metric", FLOAT, False),
+    ("test_loss", FLOAT, False),
+    ("test_metric", FLOAT, False),
+    ("bayes_metric", FLOAT, False),
+    ("chance", FLOAT, False),
+    ("status", STRING, False),
+    ("reason", STRING, True),
+    ("steps", INT, False),
+    ("converged", BOOL, True),
+    ("loss_steps", pa.list_(INT), True),
+    ("loss_curve", pa.list_(FLOAT), True),
+    ("eps", STRING, False),
+    ("eps_scale", STRING, False),
 ]
-_COST = [("train_time_s", FLOAT, False), ("eval_time_s", FLOAT, False), ("flops", FLOAT, False),
-         ("group_size", INT, False)]
+_COST = [
+    ("train_time_s", FLOAT, False),
+    ("eval_time_s", FLOAT, False),
+    ("flops", FLOAT, False),
+    ("group_size", INT, False),
+]
 _PROVENANCE = [
-    ("cell_id", STRING, False), ("run_id", STRING, False), ("schema_version", INT, False),
-    ("git_sha", STRING, False), ("git_dirty", BOOL, True), ("package_version", STRING, False),
-    ("torch_version", STRING, False), ("python_version", STRING, False),
-    ("device", STRING, False), ("device_name", STRING, False), ("created_at", STRING, False),
-    ("train.tf32", BOOL, False), ("torch_threads", INT, False),
+    ("cell_id", STRING, False),
+    ("run_id", STRING, False),
+    ("schema_version", INT, False),
+    ("git_sha", STRING, False),
+    ("git_dirty", BOOL, True),
+    ("package_version", STRING, False),
+    ("torch_version", STRING, False),
+    ("python_version", STRING, False),
+    ("device", STRING, False),
+    ("device_name", STRING, False),
+    ("created_at", STRING, False),
+    ("train.tf32", BOOL, False),
+    ("torch_threads", INT, False),
 ]
 SCHEMA: tuple[Column, ...] = tuple(
     Column(name, kind, group, nullable)
-    for group, columns in (("identity", _IDENTITY), ("outcome", _OUTCOME), ("cost", _COST),
-                           ("provenance", _PROVENANCE))
+    for group, columns in (
+        ("identity", _IDENTITY),
+        ("outcome", _OUTCOME),
+        ("cost", _COST),
+        ("provenance", _PROVENANCE),
+    )
     for name, kind, nullable in columns
 )
 
@@ -81,8 +120,9 @@ def group(name: str) -> list[str]:
     return [c.name for c in SCHEMA if c.group == name]
 
 
-IDENTITY, OUTCOME, COST, PROVENANCE = (group(g) for g in ("identity", "outcome", "cost",
-                                                          "provenance"))
+IDENTITY, OUTCOME, COST, PROVENANCE = (
+    group(g) for g in ("identity", "outcome", "cost", "provenance")
+)
 COLUMNS = [c.name for c in SCHEMA]
 
 
@@ -91,7 +131,8 @@ def _same_type(found: pa.DataType, declared: pa.DataType) -> bool:
         return pa.types.is_string(found) or pa.types.is_large_string(found)
     if pa.types.is_list(declared):
         return (pa.types.is_list(found) or pa.types.is_large_list(found)) and _same_type(
-            found.value_type, declared.value_type)
+            found.value_type, declared.value_type
+        )
     return found == declared
 
 
@@ -106,9 +147,13 @@ def check(schema: pa.Schema) -> None:
         if pa.types.is_null(found) and column.nullable:
             continue
         if not _same_type(found, column.type):
-            raise ValueError(f"result column {column.name!r} is {found}, declared {column.type}"
-                             + (" (nullable)" if column.nullable else ""))
+            raise ValueError(
+                f"result column {column.name!r} is {found}, declared {column.type}"
+                + (" (nullable)" if column.nullable else "")
+            )
     for field in schema:
         if field.name.startswith(PREFIXES) and pa.types.is_nested(field.type):
-            raise ValueError(f"result column {field.name!r} is {field.type}; task, model and "
-                             "theory columns hold scalars")
+            raise ValueError(
+                f"result column {field.name!r} is {field.type}; task, model and "
+                "theory columns hold scalars"
+            )

@@ -26,10 +26,17 @@ def record(job: Job, rows: pd.DataFrame | None = None, error: str | None = None)
     counts = Counter(rows["status"]) if rows is not None else Counter()
     skipped = rows.attrs.get("skipped", 0) if rows is not None else 0
     job.output_dir.mkdir(parents=True, exist_ok=True)
-    (job.output_dir / RECORD).write_text(json.dumps({
-        "num": job.num, "overrides": list(job.overrides), "failed": error,
-        "rows": dict(counts), "skipped": skipped,
-    }))
+    (job.output_dir / RECORD).write_text(
+        json.dumps(
+            {
+                "num": job.num,
+                "overrides": list(job.overrides),
+                "failed": error,
+                "rows": dict(counts),
+                "skipped": skipped,
+            }
+        )
+    )
 
 
 def summarize(records: list[dict[str, Any]]) -> str:
@@ -45,8 +52,10 @@ def summarize(records: list[dict[str, Any]]) -> str:
         "skipped as already stored "
         f"{sum(r['skipped'] for r in records)}",
     ]
-    lines += [f"  failed job {r['num']} ({' '.join(r['overrides'])}): {r['failed']}"
-              for r in sorted(failed, key=lambda r: r["num"])]
+    lines += [
+        f"  failed job {r['num']} ({' '.join(r['overrides'])}): {r['failed']}"
+        for r in sorted(failed, key=lambda r: r["num"])
+    ]
     return "\n".join(lines)
 
 
@@ -59,8 +68,10 @@ class SweepSummary(Callback):
             stale.unlink()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        records = [json.loads(p.read_text())
-                   for p in sorted(Path(config.hydra.sweep.dir).glob(f"*/{RECORD}"))]
+        records = [
+            json.loads(p.read_text())
+            for p in sorted(Path(config.hydra.sweep.dir).glob(f"*/{RECORD}"))
+        ]
         if not records:
             return
         print(summarize(records), flush=True)

@@ -93,14 +93,20 @@ class Data(Split):
             return self.blocks[0]
         if len(self.blocks) == 1 and 0 < n_train <= self.blocks[0].size:
             return replace(self.blocks[0], n_train=n_train, size=n_train)
-        raise ValueError(f"no training draw for n_train={n_train} "
-                         f"(drawn: {[b.n_train for b in self.blocks]})")
+        raise ValueError(
+            f"no training draw for n_train={n_train} (drawn: {[b.n_train for b in self.blocks]})"
+        )
 
     def to(self, device: torch.device) -> Data:
         """The same draws on ``device`` (the draws are made on the CPU, so every device
         sees the same data)."""
-        return replace(self, **{f: getattr(self, f).to(device) for f in
-                                ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")})
+        return replace(
+            self,
+            **{
+                f: getattr(self, f).to(device)
+                for f in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,8 @@ def train_group(
     on_cuda = device.type == "cuda"
     K = len(members)
     optimizer = BatchedAdam(
-        model.parameters(), torch.tensor([m.lr for m in members], dtype=torch.float32, device=device),
+        model.parameters(),
+        torch.tensor([m.lr for m in members], dtype=torch.float32, device=device),
         capturable=on_cuda,
     )
     factors = schedule.factors(steps).to(device)
@@ -254,7 +261,9 @@ def train_group(
     y_target = scale.target(data.y_train)  # [K, N]: each member's targets in its own units
     members_k = torch.arange(K, device=device).unsqueeze(1)  # [K, 1]
     finite = torch.ones(K, dtype=torch.bool, device=device)
-    steps_done = torch.zeros(K, dtype=torch.int64, device=device)  # steps before the first non-finite loss
+    steps_done = torch.zeros(
+        K, dtype=torch.int64, device=device
+    )  # steps before the first non-finite loss
     loss_sum = torch.zeros(K, device=device)  # minibatch losses since the last checkpoint
     marks = checkpoints(steps)
     curve = torch.zeros(K, len(marks), device=device)
@@ -291,8 +300,10 @@ def train_group(
     for block_start in range(0, steps, INDEX_BLOCK):
         block = min(INDEX_BLOCK, steps - block_start)
         # from pinned memory the copy is asynchronous: the host never waits for the GPU
-        inputs = [(t.pin_memory() if on_cuda else t).to(device, non_blocking=on_cuda)
-                  for t in block_inputs(block_start, block)]
+        inputs = [
+            (t.pin_memory() if on_cuda else t).to(device, non_blocking=on_cuda)
+            for t in block_inputs(block_start, block)
+        ]
         for t in range(block):
             optimizer.scale.copy_(factors[block_start + t])
             now = [i[:, t] for i in inputs]
@@ -313,8 +324,13 @@ def train_group(
 
     start = time.perf_counter()
     record = curve.cpu().numpy()
-    train_loss = (record[:, -1].astype(np.float64) if online is not None else evaluate(
-        model, scale, data.x_train, data.y_train, [(b.start, b.size) for b in blocks])[0])
+    train_loss = (
+        record[:, -1].astype(np.float64)
+        if online is not None
+        else evaluate(
+            model, scale, data.x_train, data.y_train, [(b.start, b.size) for b in blocks]
+        )[0]
+    )
     whole = [(0, len(data.y_val))] * K
     val_loss, val_metric = evaluate(model, scale, data.x_val, data.y_val, whole)
     whole = [(0, len(data.y_test))] * K
@@ -385,7 +401,10 @@ class GraphedStep:
 
 @torch.no_grad()
 def evaluate(
-    model: BatchedModel, scale: Scale, x: torch.Tensor, y: torch.Tensor,
+    model: BatchedModel,
+    scale: Scale,
+    x: torch.Tensor,
+    y: torch.Tensor,
     rows: Sequence[tuple[int, int]],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean loss and metric per member over its ``rows[k] = (start, size)`` of ``x``.

@@ -24,8 +24,20 @@ from depthbench.analysis.efficiency import efficiency, eps_grid, resolve_eps, th
 from depthbench.analysis.samples import sample_complexity
 from depthbench.analysis.scaling import scaling_fits
 
-__all__ = ["Analysis", "aggregate", "analyze", "curves", "flags", "instances", "label", "natural",
-           "ordered", "INSTANCE", "PANEL", "TASK"]
+__all__ = [
+    "Analysis",
+    "aggregate",
+    "analyze",
+    "curves",
+    "flags",
+    "instances",
+    "label",
+    "natural",
+    "ordered",
+    "INSTANCE",
+    "PANEL",
+    "TASK",
+]
 
 REPLICATE_PARAMS = ("task.function_seed",)  # task parameters that draw a replicate, not an instance
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
@@ -35,7 +47,7 @@ def natural(text: object) -> tuple:
     """A sort key that orders the numbers inside labels by value: ``d=4`` before ``d=16``."""
     s, key, pos = str(text), [], 0
     for match in NUMBER.finditer(s):
-        key += [(1, s[pos:match.start()]), (0, float(match.group()))]
+        key += [(1, s[pos : match.start()]), (0, float(match.group()))]
         pos = match.end()
     return (*key, (1, s[pos:]))
 
@@ -46,24 +58,37 @@ def ordered(values: Iterable[object]) -> list:
 
 
 def _instance_columns(df: pd.DataFrame) -> list[str]:
-    params = [c for c in df.columns if c.startswith(("task.", "model.")) and c not in REPLICATE_PARAMS]
-    return ["task", *[c for c in params if c.startswith("task.")], "model",
-            *[c for c in params if c.startswith("model.")]]
+    params = [
+        c for c in df.columns if c.startswith(("task.", "model.")) and c not in REPLICATE_PARAMS
+    ]
+    return [
+        "task",
+        *[c for c in params if c.startswith("task.")],
+        "model",
+        *[c for c in params if c.startswith("model.")],
+    ]
 
 
 def _names(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Per row: ``product n=8 low=-1 high=1 · mlp activation=silu`` from ``keys``
     (the model part only where ``keys`` hold ``model``)."""
+
     def part(row: pd.Series, name: str) -> str:
-        args = [f"{c.split('.', 1)[1]}={row[c]:g}" if isinstance(row[c], float) else
-                f"{c.split('.', 1)[1]}={row[c]}"
-                for c in keys if c.startswith(f"{name}.") and pd.notna(row[c])]
+        args = [
+            f"{c.split('.', 1)[1]}={row[c]:g}"
+            if isinstance(row[c], float)
+            else f"{c.split('.', 1)[1]}={row[c]}"
+            for c in keys
+            if c.startswith(f"{name}.") and pd.notna(row[c])
+        ]
         return " ".join([str(row[name]), *args])
 
     groups = df.groupby(keys, dropna=False, sort=False)
     firsts = df.loc[groups.head(1).index]  # one row per group, in ngroup order
-    names = [" · ".join(part(row, n) for n in ("task", "model") if n in keys)
-             for _, row in firsts.iterrows()]
+    names = [
+        " · ".join(part(row, n) for n in ("task", "model") if n in keys)
+        for _, row in firsts.iterrows()
+    ]
     return pd.Series([names[i] for i in groups.ngroup()], index=df.index)
 
 
@@ -81,8 +106,14 @@ def label(df: pd.DataFrame) -> pd.DataFrame:
     panel = instance + " · n_train=" + sizes
     seeds = [c for c in ("data_seed", *REPLICATE_PARAMS, "seed") if c in df.columns]
     replicate = df[seeds].astype("string").fillna("-").agg("/".join, axis=1)
-    return df.assign(**{TASK: task_only, INSTANCE: instance,
-                        PANEL: panel.where(trained, task_only), REPLICATE: replicate})
+    return df.assign(
+        **{
+            TASK: task_only,
+            INSTANCE: instance,
+            PANEL: panel.where(trained, task_only),
+            REPLICATE: replicate,
+        }
+    )
 
 
 def instances(df: pd.DataFrame) -> pd.DataFrame:
@@ -90,9 +121,19 @@ def instances(df: pd.DataFrame) -> pd.DataFrame:
     ``task.*`` parameters, ``task_instance``, ``chance``, ``bayes_metric``, ``theory.*``,
     and the thresholds declared with its run (``eps`` as JSON text, ``eps_scale``)."""
     trained = df[~df["status"].isin(["constructed", "baseline"])]
-    keep = ["task", *[c for c in df.columns if c.startswith(("task.", "theory."))
-                      and c not in REPLICATE_PARAMS],
-            TASK, "chance", "bayes_metric", "eps", "eps_scale"]
+    keep = [
+        "task",
+        *[
+            c
+            for c in df.columns
+            if c.startswith(("task.", "theory.")) and c not in REPLICATE_PARAMS
+        ],
+        TASK,
+        "chance",
+        "bayes_metric",
+        "eps",
+        "eps_scale",
+    ]
     info = trained.groupby(INSTANCE, sort=False)[keep].first()
     return info.loc[ordered(info.index)]
 
@@ -116,20 +157,25 @@ class Analysis:
     baselines: pd.DataFrame  # :func:`baselines.baseline_curves`
 
 
-def _eps(info: pd.DataFrame, override: Sequence[float] | None) -> tuple[dict[str, list[float]], str]:
+def _eps(
+    info: pd.DataFrame, override: Sequence[float] | None
+) -> tuple[dict[str, list[float]], str]:
     """Absolute thresholds per instance: ``override`` (``--eps``) for every instance,
     else each instance's ``report.eps`` declared with its run, on its scale."""
     if override:
         return {i: list(override) for i in info.index}, (
             "--eps given to the report (absolute test_metric values): "
-            + ", ".join(f"{e:g}" for e in override))
+            + ", ".join(f"{e:g}" for e in override)
+        )
     found, said = {}, []
     for i, row in info.iterrows():
         declared = json.loads(row["eps"])
         found[i] = resolve_eps(declared, row["eps_scale"], row["chance"], row["bayes_metric"])
         said.append(f"{', '.join(f'{e:g}' for e in declared)} ({row['eps_scale']} scale)")
-    return found, ("declared in the experiment config before the run (`report.eps`), stored "
-                   "with every row: " + "; ".join(sorted(set(said))))
+    return found, (
+        "declared in the experiment config before the run (`report.eps`), stored "
+        "with every row: " + "; ".join(sorted(set(said)))
+    )
 
 
 def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
@@ -149,10 +195,19 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
     base = baseline_curves(df)
     cells = aggregate(df, c)
     return Analysis(
-        instances=info, cells=cells.assign(beaten_by=beaten_by(cells, df, base)), curves=c,
-        eps=thresholds_by, eps_source=source, p=p, n=n, e=efficiency(p), e_neurons=efficiency(n),
-        e_curve=efficiency(thresholds(c, dense, "n_params")), fits=scaling_fits(c),
-        samples=sample_complexity(c, chance), baselines=base,
+        instances=info,
+        cells=cells.assign(beaten_by=beaten_by(cells, df, base)),
+        curves=c,
+        eps=thresholds_by,
+        eps_source=source,
+        p=p,
+        n=n,
+        e=efficiency(p),
+        e_neurons=efficiency(n),
+        e_curve=efficiency(thresholds(c, dense, "n_params")),
+        fits=scaling_fits(c),
+        samples=sample_complexity(c, chance),
+        baselines=base,
     )
 
 
@@ -162,9 +217,18 @@ def flags(cells: pd.DataFrame) -> pd.DataFrame:
     (``converged < members``). Columns: the cell keys, ``n_train`` and ``problem``."""
     edge = cells["lr_edge"].fillna("") != ""
     unconverged = cells["converged"].fillna(0) < cells["members"].fillna(0)
-    problem = [", ".join(p for p, on in ((f"lr at {e} edge ({lr:g})", ed),
-                                        (f"{m - k:.0f}/{m:.0f} not converged", un)) if on)
-               for e, lr, ed, m, k, un in zip(cells["lr_edge"], cells["lr"], edge,
-                                               cells["members"], cells["converged"], unconverged)]
+    problem = [
+        ", ".join(
+            p
+            for p, on in (
+                (f"lr at {e} edge ({lr:g})", ed),
+                (f"{m - k:.0f}/{m:.0f} not converged", un),
+            )
+            if on
+        )
+        for e, lr, ed, m, k, un in zip(
+            cells["lr_edge"], cells["lr"], edge, cells["members"], cells["converged"], unconverged
+        )
+    ]
     out = cells.assign(problem=problem)[edge | unconverged]
     return out[[PANEL, "n_train", "depth", "budget", "problem"]].reset_index(drop=True)

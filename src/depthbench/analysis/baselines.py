@@ -20,15 +20,28 @@ def baseline_curves(df: pd.DataFrame) -> pd.DataFrame:
     """One row per baseline, task instance, n_train (empty for rules) and budget (empty
     for linear models and rules): ``n_params``, ``n_hidden``, median ``test_metric`` and
     ``val_metric`` over its seeds, ``replicates``."""
-    columns = [TASK, "n_train", "baseline", "budget", "n_params", "n_hidden", "test_metric",
-               "val_metric", "replicates"]
+    columns = [
+        TASK,
+        "n_train",
+        "baseline",
+        "budget",
+        "n_params",
+        "n_hidden",
+        "test_metric",
+        "val_metric",
+        "replicates",
+    ]
     rows = df[df["status"] == "baseline"]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     grouped = rows.groupby([TASK, "n_train", "model", "budget"], dropna=False, sort=True)
-    table = grouped.agg(n_params=("n_params", "first"), n_hidden=("n_hidden", "first"),
-                        test_metric=("test_metric", "median"), val_metric=("val_metric", "median"),
-                        replicates=("test_metric", "size")).reset_index()
+    table = grouped.agg(
+        n_params=("n_params", "first"),
+        n_hidden=("n_hidden", "first"),
+        test_metric=("test_metric", "median"),
+        val_metric=("val_metric", "median"),
+        replicates=("test_metric", "size"),
+    ).reset_index()
     return table.rename(columns={"model": "baseline"})[columns]
 
 
@@ -41,10 +54,14 @@ def beaten_by(cells: pd.DataFrame, df: pd.DataFrame, base: pd.DataFrame) -> pd.S
     task_of = df.drop_duplicates(INSTANCE).set_index(INSTANCE)[TASK]
     out = []
     for _, cell in cells.iterrows():
-        same = base[(base[TASK] == task_of.get(cell[INSTANCE]))
-                    & (base["n_train"].isna() | base["n_train"].eq(cell["n_train"]).fillna(False))
-                    & (base["n_params"] <= SAME_SIZE * cell["n_params"])
-                    & (base["test_metric"] < cell["tuned"])]
+        same = base[
+            (base[TASK] == task_of.get(cell[INSTANCE]))
+            & (base["n_train"].isna() | base["n_train"].eq(cell["n_train"]).fillna(False))
+            & (base["n_params"] <= SAME_SIZE * cell["n_params"])
+            & (base["test_metric"] < cell["tuned"])
+        ]
         best = same.sort_values("test_metric").drop_duplicates("baseline")
-        out.append(", ".join(f"{b} ({v:.3g})" for b, v in zip(best["baseline"], best["test_metric"])))
+        out.append(
+            ", ".join(f"{b} ({v:.3g})" for b, v in zip(best["baseline"], best["test_metric"]))
+        )
     return pd.Series(out, index=cells.index, dtype=object)

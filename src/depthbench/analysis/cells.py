@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from depthbench.schema import STATUSES
 from depthbench.analysis.intervals import LEVEL, median_interval
+from depthbench.schema import STATUSES
 
 PANEL = "panel"
 INSTANCE = "instance"
@@ -31,8 +31,17 @@ REPLICATE = "replicate"
 CELL = [PANEL, "depth", "budget"]
 TRAINED = ("ok", "diverged")
 
-__all__ = ["CELL", "Curves", "INSTANCE", "LEVEL", "PANEL", "REPLICATE", "TASK", "aggregate",
-           "status_counts"]
+__all__ = [
+    "CELL",
+    "Curves",
+    "INSTANCE",
+    "LEVEL",
+    "PANEL",
+    "REPLICATE",
+    "TASK",
+    "aggregate",
+    "status_counts",
+]
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,10 @@ def _members(df: pd.DataFrame) -> pd.DataFrame:
     """Trained members with ``val``/``test`` (a diverged member at chance)."""
     trained = df[df["status"].isin(TRAINED)]
     ok = trained["status"] == "ok"
-    return trained.assign(val=trained["val_metric"].where(ok, trained["chance"]),
-                          test=trained["test_metric"].where(ok, trained["chance"]))
+    return trained.assign(
+        val=trained["val_metric"].where(ok, trained["chance"]),
+        test=trained["test_metric"].where(ok, trained["chance"]),
+    )
 
 
 def _choose(members: pd.DataFrame) -> pd.DataFrame:
@@ -66,9 +77,15 @@ def _choose(members: pd.DataFrame) -> pd.DataFrame:
     best = by_lr.sort_values([*CELL, "val", "lr"]).groupby(CELL).head(1).set_index(CELL)
     span = by_lr.groupby(CELL)["lr"].agg(["min", "max", "count"])
     chosen = best.join(span)
-    edge = np.where(chosen["count"] < 2, "",
-                    np.where(chosen["lr"] == chosen["min"], "low",
-                             np.where(chosen["lr"] == chosen["max"], "high", "")))
+    edge = np.where(
+        chosen["count"] < 2,
+        "",
+        np.where(
+            chosen["lr"] == chosen["min"],
+            "low",
+            np.where(chosen["lr"] == chosen["max"], "high", ""),
+        ),
+    )
     return chosen.assign(lrs=chosen["count"], lr_edge=edge)[["lr", "val", "lrs", "lr_edge"]]
 
 
@@ -82,20 +99,41 @@ def _at_chosen(members: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def curves(df: pd.DataFrame) -> Curves:
     """Selected values per cell and per replicate (see the module doc)."""
     members = _members(df)
-    columns = [*CELL, INSTANCE, "n_train", "n_params", "n_hidden", "tuned", "tuned_lo",
-               "tuned_hi", "coverage", "replicates"]
+    columns = [
+        *CELL,
+        INSTANCE,
+        "n_train",
+        "n_params",
+        "n_hidden",
+        "tuned",
+        "tuned_lo",
+        "tuned_hi",
+        "coverage",
+        "replicates",
+    ]
     if members.empty:
         return Curves(pd.DataFrame(columns=columns), pd.DataFrame())
     _, at = _at_chosen(members)
     table = at.pivot_table(index=CELL, columns=REPLICATE, values="test", aggfunc="first")
-    facts = members.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
-                                      n_params=("n_params", "first"), n_hidden=("n_hidden", "first"))
+    facts = members.groupby(CELL).agg(
+        instance=(INSTANCE, "first"),
+        n_train=("n_train", "first"),
+        n_params=("n_params", "first"),
+        n_hidden=("n_hidden", "first"),
+    )
     values = table.to_numpy(float)
     bounds = np.array([median_interval(v) for v in values]).reshape(-1, 3)
-    points = facts.loc[table.index].assign(
-        tuned=np.nanmedian(values, axis=1), tuned_lo=bounds[:, 0], tuned_hi=bounds[:, 1],
-        coverage=bounds[:, 2], replicates=(~np.isnan(values)).sum(axis=1),
-    ).reset_index()[columns]
+    points = (
+        facts.loc[table.index]
+        .assign(
+            tuned=np.nanmedian(values, axis=1),
+            tuned_lo=bounds[:, 0],
+            tuned_hi=bounds[:, 1],
+            coverage=bounds[:, 2],
+            replicates=(~np.isnan(values)).sum(axis=1),
+        )
+        .reset_index()[columns]
+    )
     return Curves(points, table.reset_index(drop=True))
 
 
@@ -107,30 +145,65 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
     chosen rate that converged, :func:`depthbench.schedule.converged`) of ``members``;
     ``oracle`` (test-selected, see the module doc); status counts over all rates;
     mean ``train_time_s``."""
-    order = [*CELL, INSTANCE, "n_train", "width", "n_params", "n_hidden", "lr", "lrs", "lr_edge",
-             "val", "tuned", "tuned_lo", "tuned_hi", "coverage", "replicates", "train_loss",
-             "converged", "members", "oracle", "ok", "diverged", "infeasible", "train_time_s"]
+    order = [
+        *CELL,
+        INSTANCE,
+        "n_train",
+        "width",
+        "n_params",
+        "n_hidden",
+        "lr",
+        "lrs",
+        "lr_edge",
+        "val",
+        "tuned",
+        "tuned_lo",
+        "tuned_hi",
+        "coverage",
+        "replicates",
+        "train_loss",
+        "converged",
+        "members",
+        "oracle",
+        "ok",
+        "diverged",
+        "infeasible",
+        "train_time_s",
+    ]
     rows = df[df["status"].isin([*TRAINED, "infeasible"])]
     members = _members(df)
     if members.empty:
         return pd.DataFrame(columns=order)
     counts = pd.crosstab([rows[k] for k in CELL], rows["status"]).reindex(
-        columns=["ok", "diverged", "infeasible"], fill_value=0)
-    first = rows.groupby(CELL).agg(instance=(INSTANCE, "first"), n_train=("n_train", "first"),
-                                   width=("width", "first"), n_params=("n_params", "first"),
-                                   n_hidden=("n_hidden", "first"))
+        columns=["ok", "diverged", "infeasible"], fill_value=0
+    )
+    first = rows.groupby(CELL).agg(
+        instance=(INSTANCE, "first"),
+        n_train=("n_train", "first"),
+        width=("width", "first"),
+        n_params=("n_params", "first"),
+        n_hidden=("n_hidden", "first"),
+    )
     chosen, at = _at_chosen(members)
     at_stats = at.groupby(CELL).agg(
         train_loss=("train_loss", "median"),
         converged=("converged", lambda s: int(s.fillna(False).astype(bool).sum())),
-        members=("test", "size"))
-    oracle = (members.groupby([*CELL, REPLICATE])["test"].min().groupby(level=CELL).median()
-              .rename("oracle"))
+        members=("test", "size"),
+    )
+    oracle = (
+        members.groupby([*CELL, REPLICATE])["test"]
+        .min()
+        .groupby(level=CELL)
+        .median()
+        .rename("oracle")
+    )
     time = members.groupby(CELL)["train_time_s"].mean()
-    table = (first.join(chosen).join(at_stats).join(oracle).join(time).join(counts)
-             .reset_index())
-    table = table.merge(c.points[[*CELL, "tuned", "tuned_lo", "tuned_hi", "coverage",
-                                  "replicates"]], on=CELL, how="left")
+    table = first.join(chosen).join(at_stats).join(oracle).join(time).join(counts).reset_index()
+    table = table.merge(
+        c.points[[*CELL, "tuned", "tuned_lo", "tuned_hi", "coverage", "replicates"]],
+        on=CELL,
+        how="left",
+    )
     for column in ("ok", "diverged", "infeasible"):
         table[column] = table[column].fillna(0).astype(int)
     return table[order].sort_values(CELL, ignore_index=True)

@@ -83,7 +83,9 @@ LOWER = (">", ">=")  # censor marks of lower bounds (sizes, ratios)
 UPPER = ("<=",)
 
 
-def censored_median(values: Sequence[float], censors: Sequence[str], lower: str) -> tuple[float, str]:
+def censored_median(
+    values: Sequence[float], censors: Sequence[str], lower: str
+) -> tuple[float, str]:
     """The median of per-replicate values some of which are bounds.
 
     A lower bound (``">"``, ``">="``) may lie anywhere above its value, an upper bound
@@ -129,20 +131,49 @@ def thresholds(
         part = part.sort_values(size)
         x = part[size].to_numpy(float)
         own = c.per_replicate.loc[part.index]  # [cells, replicates]
-        curves = {r: monotone(own[r].to_numpy(float)) for r in own.columns
-                  if own[r].notna().any()}
+        curves = {r: monotone(own[r].to_numpy(float)) for r in own.columns if own[r].notna().any()}
         instance = part[INSTANCE].iloc[0]
         for e in eps[instance]:
             reps = {r: crossing(x, y, e) for r, y in curves.items()}
-            value, censor = censored_median([v for v, _ in reps.values()],
-                                            [c for _, c in reps.values()], ">")
-            lo, hi, cover = (median_interval(np.array([v for v, _ in reps.values()]))
-                             if censor == "" else (np.nan,) * 3)
-            rows.append({PANEL: panel, INSTANCE: instance, "n_train": part["n_train"].iloc[0],
-                         "depth": depth, "eps": e, "value": value, "censor": censor,
-                         "lo": lo, "hi": hi, "coverage": cover, "replicates": reps})
-    return pd.DataFrame(rows, columns=[PANEL, INSTANCE, "n_train", "depth", "eps", "value",
-                                       "censor", "lo", "hi", "coverage", "replicates"])
+            value, censor = censored_median(
+                [v for v, _ in reps.values()], [c for _, c in reps.values()], ">"
+            )
+            lo, hi, cover = (
+                median_interval(np.array([v for v, _ in reps.values()]))
+                if censor == ""
+                else (np.nan,) * 3
+            )
+            rows.append(
+                {
+                    PANEL: panel,
+                    INSTANCE: instance,
+                    "n_train": part["n_train"].iloc[0],
+                    "depth": depth,
+                    "eps": e,
+                    "value": value,
+                    "censor": censor,
+                    "lo": lo,
+                    "hi": hi,
+                    "coverage": cover,
+                    "replicates": reps,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            PANEL,
+            INSTANCE,
+            "n_train",
+            "depth",
+            "eps",
+            "value",
+            "censor",
+            "lo",
+            "hi",
+            "coverage",
+            "replicates",
+        ],
+    )
 
 
 def _range(value: float, censor: str) -> tuple[float, float]:
@@ -183,14 +214,45 @@ def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
             continue
         one = one.iloc[0]
         for _, deep in part[part["depth"] > 1].iterrows():
-            paired = [ratio(one["replicates"][r], deep["replicates"][r])
-                      for r in one["replicates"] if r in deep["replicates"]]
+            paired = [
+                ratio(one["replicates"][r], deep["replicates"][r])
+                for r in one["replicates"]
+                if r in deep["replicates"]
+            ]
             value, censor = censored_median([v for v, _ in paired], [c for _, c in paired], ">=")
-            lo, hi, cover = (median_interval(np.array([v for v, _ in paired]))
-                             if censor == "" else (np.nan,) * 3)
-            rows.append({PANEL: panel, INSTANCE: one[INSTANCE], "n_train": one["n_train"],
-                         "depth": deep["depth"], "eps": e, "value": value, "censor": censor,
-                         "lo": lo, "hi": hi, "coverage": cover, "shallow": one["value"],
-                         "deep": deep["value"]})
-    return pd.DataFrame(rows, columns=[PANEL, INSTANCE, "n_train", "depth", "eps", "value",
-                                       "censor", "lo", "hi", "coverage", "shallow", "deep"])
+            lo, hi, cover = (
+                median_interval(np.array([v for v, _ in paired])) if censor == "" else (np.nan,) * 3
+            )
+            rows.append(
+                {
+                    PANEL: panel,
+                    INSTANCE: one[INSTANCE],
+                    "n_train": one["n_train"],
+                    "depth": deep["depth"],
+                    "eps": e,
+                    "value": value,
+                    "censor": censor,
+                    "lo": lo,
+                    "hi": hi,
+                    "coverage": cover,
+                    "shallow": one["value"],
+                    "deep": deep["value"],
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            PANEL,
+            INSTANCE,
+            "n_train",
+            "depth",
+            "eps",
+            "value",
+            "censor",
+            "lo",
+            "hi",
+            "coverage",
+            "shallow",
+            "deep",
+        ],
+    )

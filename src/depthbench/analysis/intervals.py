@@ -103,8 +103,10 @@ def describe(k: int, level: float = LEVEL, unit: str = "seeds") -> str:
     if coverage < level:
         return f"range over {k} {unit} (covers the median with probability {_percent(coverage)})"
     nominal = f"{100 * level:.10g}%"
-    return (f"{nominal} order-statistic interval for the median over {k} {unit} "
-            f"(coverage {_percent(coverage)})")
+    return (
+        f"{nominal} order-statistic interval for the median over {k} {unit} "
+        f"(coverage {_percent(coverage)})"
+    )
 
 
 def isotonic_decreasing(y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -39,13 +39,41 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
         x = part["n_train"].to_numpy(float)
         eps = LEARNED * chance[instance]
         own = c.per_replicate.loc[part.index]
-        reps = [crossing(x, monotone(own[r].to_numpy(float)), eps)
-                for r in own.columns if own[r].notna().any()]
+        reps = [
+            crossing(x, monotone(own[r].to_numpy(float)), eps)
+            for r in own.columns
+            if own[r].notna().any()
+        ]
         value, censor = censored_median([v for v, _ in reps], [c for _, c in reps], ">")
-        lo, hi, cover = (median_interval(np.array([v for v, _ in reps])) if censor == ""
-                         else (np.nan,) * 3)
-        rows.append({INSTANCE: instance, "depth": depth, "budget": budget, "eps": eps,
-                     "value": value, "censor": censor, "lo": lo, "hi": hi, "coverage": cover,
-                     "sizes": len(x)})
-    return pd.DataFrame(rows, columns=[INSTANCE, "depth", "budget", "eps", "value", "censor",
-                                       "lo", "hi", "coverage", "sizes"])
+        lo, hi, cover = (
+            median_interval(np.array([v for v, _ in reps])) if censor == "" else (np.nan,) * 3
+        )
+        rows.append(
+            {
+                INSTANCE: instance,
+                "depth": depth,
+                "budget": budget,
+                "eps": eps,
+                "value": value,
+                "censor": censor,
+                "lo": lo,
+                "hi": hi,
+                "coverage": cover,
+                "sizes": len(x),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            INSTANCE,
+            "depth",
+            "budget",
+            "eps",
+            "value",
+            "censor",
+            "lo",
+            "hi",
+            "coverage",
+            "sizes",
+        ],
+    )

@@ -39,8 +39,32 @@ def scaling_fits(c: Curves) -> pd.DataFrame:
             continue
         alpha, coef = np.nanmedian(found, axis=0)
         lo, hi, cover = median_interval(found[:, 0])
-        rows.append({PANEL: panel, INSTANCE: part[INSTANCE].iloc[0], "n_train": part["n_train"].iloc[0],
-                     "depth": depth, "alpha": float(alpha), "lo": lo, "hi": hi, "coverage": cover,
-                     "c": float(coef), "points": int((part["tuned"] > 0).sum())})
-    return pd.DataFrame(rows, columns=[PANEL, INSTANCE, "n_train", "depth", "alpha", "lo", "hi",
-                                       "coverage", "c", "points"])
+        rows.append(
+            {
+                PANEL: panel,
+                INSTANCE: part[INSTANCE].iloc[0],
+                "n_train": part["n_train"].iloc[0],
+                "depth": depth,
+                "alpha": float(alpha),
+                "lo": lo,
+                "hi": hi,
+                "coverage": cover,
+                "c": float(coef),
+                "points": int((part["tuned"] > 0).sum()),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            PANEL,
+            INSTANCE,
+            "n_train",
+            "depth",
+            "alpha",
+            "lo",
+            "hi",
+            "coverage",
+            "c",
+            "points",
+        ],
+    )

@@ -23,8 +23,18 @@ from depthbench.validate import reject_unknown
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["ACTIVATIONS", "MLP", "MODELS", "BatchedModel", "Fit", "TreeNet", "build",
-           "check_params", "fit", "model_class"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "MODELS",
+    "BatchedModel",
+    "Fit",
+    "TreeNet",
+    "build",
+    "check_params",
+    "fit",
+    "model_class",
+]
 
 
 def model_class(name: str) -> type[BatchedModel]:

@@ -45,13 +45,23 @@ class BatchedModel(nn.Module, ABC):
         register(MODELS, "model family", cls.__dict__.get("name"), cls)
 
     def __init__(
-        self, input_shape: tuple[int, int], output_dim: int, depth: int, width: int,
-        members: int, **params: Any,
+        self,
+        input_shape: tuple[int, int],
+        output_dim: int,
+        depth: int,
+        width: int,
+        members: int,
+        **params: Any,
     ) -> None:
         super().__init__()
-        for key, value in (("channels", input_shape[0]), ("positions", input_shape[1]),
-                           ("output_dim", output_dim), ("depth", depth), ("width", width),
-                           ("members", members)):
+        for key, value in (
+            ("channels", input_shape[0]),
+            ("positions", input_shape[1]),
+            ("output_dim", output_dim),
+            ("depth", depth),
+            ("width", width),
+            ("members", members),
+        ):
             if value < 1:
                 raise ValueError(f"{key} must be >= 1, got {value}")
         self.check_params(**params)
@@ -99,8 +109,9 @@ class BatchedModel(nn.Module, ABC):
 
     @property
     def n_params(self) -> int:
-        return self.count_params(self.input_shape, self.output_dim, self.depth, self.width,
-                                 **self.params)
+        return self.count_params(
+            self.input_shape, self.output_dim, self.depth, self.width, **self.params
+        )
 
     @property
     def n_hidden(self) -> int:
@@ -117,6 +128,8 @@ class BatchedModel(nn.Module, ABC):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batched = x.dim() == 3 and x.shape[0] == self.members
         if not (batched or x.dim() == 2) or x.shape[-1] != self.input_dim:
-            raise ValueError(f"{self.name} expects [{self.members}, batch, {self.input_dim}] or "
-                             f"[batch, {self.input_dim}], got {list(x.shape)}")
+            raise ValueError(
+                f"{self.name} expects [{self.members}, batch, {self.input_dim}] or "
+                f"[batch, {self.input_dim}], got {list(x.shape)}"
+            )
         return self.batched_forward(x)

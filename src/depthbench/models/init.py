@@ -11,7 +11,9 @@ from depthbench.seeding import generator
 
 
 @torch.no_grad()
-def uniform_init_(layers: Iterable[tuple[torch.Tensor, torch.Tensor]], seeds: Sequence[int]) -> None:
+def uniform_init_(
+    layers: Iterable[tuple[torch.Tensor, torch.Tensor]], seeds: Sequence[int]
+) -> None:
     """Initialise member ``k`` of every layer from its own generator (``seeds[k]``).
 
     ``layers`` holds (weight ``[members, ..., fan_in, fan_out]``, bias

@@ -53,17 +53,16 @@ class MLP(BatchedModel):
         activation: str = "silu",
         residual: bool = False,
     ) -> None:
-        super().__init__(input_shape, output_dim, depth, width, members,
-                         activation=activation, residual=residual)
+        super().__init__(
+            input_shape, output_dim, depth, width, members, activation=activation, residual=residual
+        )
         self.activation = ACTIVATIONS[activation]
         self.residual = residual
         dims = [self.input_dim] + [width] * depth + [output_dim]
         self.weights = nn.ParameterList(
             nn.Parameter(torch.empty(members, a, b)) for a, b in zip(dims[:-1], dims[1:])
         )
-        self.biases = nn.ParameterList(
-            nn.Parameter(torch.empty(members, 1, b)) for b in dims[1:]
-        )
+        self.biases = nn.ParameterList(nn.Parameter(torch.empty(members, 1, b)) for b in dims[1:])
 
     @staticmethod
     def check_params(activation: str = "silu", residual: bool = False) -> None:

@@ -8,6 +8,7 @@ s^L positions to one.
 from __future__ import annotations
 
 import math
+
 import torch
 from torch import nn
 
@@ -50,8 +51,16 @@ class TreeNet(BatchedModel):
         s: int = 2,
         shared: bool = False,
     ) -> None:
-        super().__init__(input_shape, output_dim, depth, width, members,
-                         activation=activation, s=s, shared=shared)
+        super().__init__(
+            input_shape,
+            output_dim,
+            depth,
+            width,
+            members,
+            activation=activation,
+            s=s,
+            shared=shared,
+        )
         self.channels, self.positions = input_shape
         self.s = s
         self.activation = ACTIVATIONS[activation]
@@ -75,7 +84,9 @@ class TreeNet(BatchedModel):
         check_bool("model.shared", shared)
 
     @staticmethod
-    def check_shape(input_shape: tuple[int, int], depth: int, s: int = 2, **params: object) -> str | None:
+    def check_shape(
+        input_shape: tuple[int, int], depth: int, s: int = 2, **params: object
+    ) -> str | None:
         """Why ``depth`` does not fit an input of ``input_shape``, or None."""
         L = levels(input_shape[1], s)
         if L is None:
@@ -86,8 +97,13 @@ class TreeNet(BatchedModel):
 
     @staticmethod
     def count_params(
-        input_shape: tuple[int, int], output_dim: int, depth: int, width: int,
-        s: int = 2, shared: bool = False, **params: object,
+        input_shape: tuple[int, int],
+        output_dim: int,
+        depth: int,
+        width: int,
+        s: int = 2,
+        shared: bool = False,
+        **params: object,
     ) -> int:
         """``sum_l P_l (s C_{l-1} + 1) w + (w + 1) o``, ``P_l = 1`` when shared."""
         channels, positions = input_shape

@@ -20,10 +20,10 @@ from depthbench.analysis import INSTANCE, Analysis
 from depthbench.analysis.cells import status_counts
 from depthbench.analysis.intervals import LEVEL, describe
 from depthbench.analysis.samples import LEARNED_TEXT
-from depthbench.schedule import CONVERGED_GAIN, FIT_LOSS
 from depthbench.errors import ResultsError
 from depthbench.report import figures, tables
 from depthbench.report.page import Block, Figure, Heading, Table, Text, html_page, markdown
+from depthbench.schedule import CONVERGED_GAIN, FIT_LOSS
 
 TITLE = "depthbench report"
 
@@ -54,7 +54,8 @@ def _provenance(df: pd.DataFrame, dirs: Sequence[Path], eps: Sequence[float] | N
             f"{', '.join(f'{v:g}' for v in sorted(ok['lr'].unique()))}, replicates "
             f"{ok['replicate'].nunique()} (data seed / function seed / model seed); "
             f"validation {', '.join(map(str, sorted(ok['n_val'].unique())))} and test "
-            f"{', '.join(map(str, sorted(ok['n_test'].unique())))} samples")
+            f"{', '.join(map(str, sorted(ok['n_test'].unique())))} samples"
+        )
     return [Text("\n".join(f"- {item}" for item in items))]
 
 
@@ -103,106 +104,197 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
     blocks: list[Block] = []
     coverage = Text(_coverage(a.curves.points))
     if not a.curves.points.empty:
-        blocks += [Heading("How to read this report"), Text(METHOD),
-                   Text(f"Thresholds eps: {a.eps_source}.")]
+        blocks += [
+            Heading("How to read this report"),
+            Text(METHOD),
+            Text(f"Thresholds eps: {a.eps_source}."),
+        ]
     if not a.e.empty:
-        blocks += [Heading("Depth efficiency E_d(eps) = P_1(eps) / P_d(eps)"),
-                   _table(out, "efficiency", tables.by_depth(a.e, "E"), a.e,
-                          "Depth efficiency (selected on validation): parameters depth 1 "
-                          "needs over those depth d needs"), coverage]
+        blocks += [
+            Heading("Depth efficiency E_d(eps) = P_1(eps) / P_d(eps)"),
+            _table(
+                out,
+                "efficiency",
+                tables.by_depth(a.e, "E"),
+                a.e,
+                "Depth efficiency (selected on validation): parameters depth 1 "
+                "needs over those depth d needs",
+            ),
+            coverage,
+        ]
         beaten = a.cells[(a.cells["depth"] == 1) & (a.cells["beaten_by"] != "")]
         if len(beaten):
-            blocks.append(Text(
-                "Caution: at these budgets a baseline of no more parameters beats the trained "
-                "one-hidden-layer net, so P_1 there measures the optimiser, not the "
-                "architecture, and E_d is inflated: " + "; ".join(
-                    f"{p} budget {b}: {by}" for p, b, by in zip(
-                        beaten["panel"], beaten["budget"], beaten["beaten_by"])) + "."))
+            blocks.append(
+                Text(
+                    "Caution: at these budgets a baseline of no more parameters beats the trained "
+                    "one-hidden-layer net, so P_1 there measures the optimiser, not the "
+                    "architecture, and E_d is inflated: "
+                    + "; ".join(
+                        f"{p} budget {b}: {by}"
+                        for p, b, by in zip(beaten["panel"], beaten["budget"], beaten["beaten_by"])
+                    )
+                    + "."
+                )
+            )
     if not a.e_curve.empty:
-        blocks += [Figure(p, "Figure 6: depth efficiency E_d against eps (selected on "
-                          "validation; triangles: lower bounds, where depth 1 never reaches eps)")
-                   for p in figures.efficiency_vs_eps(a, out)]
+        blocks += [
+            Figure(
+                p,
+                "Figure 6: depth efficiency E_d against eps (selected on "
+                "validation; triangles: lower bounds, where depth 1 never reaches eps)",
+            )
+            for p in figures.efficiency_vs_eps(a, out)
+        ]
         blocks += [Text("`tables/efficiency_curve.csv` holds E_d over the whole eps range.")]
         (out / "tables").mkdir(parents=True, exist_ok=True)
         a.e_curve.to_csv(out / "tables" / "efficiency_curve.csv", index=False)
     if not a.p.empty:
-        blocks += [Heading("P_d(eps): parameters to reach eps"),
-                   _table(out, "p_d", tables.by_depth(a.p, "P"), a.p,
-                          "Smallest parameter count reaching test_metric <= eps (selected on "
-                          "validation)"), coverage,
-                   Heading("N_d(eps): hidden neurons to reach eps, beside the theorems' counts"),
-                   _table(out, "n_d", tables.neurons(a), a.n,
-                          "Smallest hidden-neuron count reaching test_metric <= eps (selected "
-                          "on validation)"), coverage]
+        blocks += [
+            Heading("P_d(eps): parameters to reach eps"),
+            _table(
+                out,
+                "p_d",
+                tables.by_depth(a.p, "P"),
+                a.p,
+                "Smallest parameter count reaching test_metric <= eps (selected on validation)",
+            ),
+            coverage,
+            Heading("N_d(eps): hidden neurons to reach eps, beside the theorems' counts"),
+            _table(
+                out,
+                "n_d",
+                tables.neurons(a),
+                a.n,
+                "Smallest hidden-neuron count reaching test_metric <= eps (selected on validation)",
+            ),
+            coverage,
+        ]
     flags = analysis.flags(a.cells)
     if len(flags):
-        blocks += [Heading("Cells to read with care"),
-                   Text("The chosen learning rate lies at the edge of the rates tried, or "
-                        "members at it did not converge (rule under \"How to read\"): more "
-                        "rates or steps could change these cells."),
-                   _table(out, "flags", tables.in_order(flags, "panel", "depth", "budget"), flags,
-                          "Cells whose rate is at the grid's edge or that did not converge")]
+        blocks += [
+            Heading("Cells to read with care"),
+            Text(
+                "The chosen learning rate lies at the edge of the rates tried, or "
+                'members at it did not converge (rule under "How to read"): more '
+                "rates or steps could change these cells."
+            ),
+            _table(
+                out,
+                "flags",
+                tables.in_order(flags, "panel", "depth", "budget"),
+                flags,
+                "Cells whose rate is at the grid's edge or that did not converge",
+            ),
+        ]
     made = [
-        (figures.metric_vs_params(a, df, out),
-         "Figure 1: test_metric against parameters per depth, selected on validation "
-         "(band: interval over replicates, see the tables; stars: constructed networks; "
-         "grey markers: baselines; dashed: chance; dotted: Bayes optimum)"),
-        (figures.efficiency_vs_size(a, out),
-         "Figure 2: depth efficiency against problem size (middle eps, selected on "
-         "validation); dashed: the theorems' shallow / deep neuron ratio"),
-        (figures.heatmap(a, out),
-         "Figure 3: test_metric over hidden layers x budget (selected on validation), "
-         "cells annotated with width"),
-        (figures.training_loss(a, out),
-         "Figure 7: training loss at the chosen rate against parameters per depth (median "
-         "over replicates; standardised MSE or cross-entropy): a shallow net that does not "
-         "fit its training set is an optimisation, not an expressivity, result"),
+        (
+            figures.metric_vs_params(a, df, out),
+            "Figure 1: test_metric against parameters per depth, selected on validation "
+            "(band: interval over replicates, see the tables; stars: constructed networks; "
+            "grey markers: baselines; dashed: chance; dotted: Bayes optimum)",
+        ),
+        (
+            figures.efficiency_vs_size(a, out),
+            "Figure 2: depth efficiency against problem size (middle eps, selected on "
+            "validation); dashed: the theorems' shallow / deep neuron ratio",
+        ),
+        (
+            figures.heatmap(a, out),
+            "Figure 3: test_metric over hidden layers x budget (selected on validation), "
+            "cells annotated with width",
+        ),
+        (
+            figures.training_loss(a, out),
+            "Figure 7: training loss at the chosen rate against parameters per depth (median "
+            "over replicates; standardised MSE or cross-entropy): a shallow net that does not "
+            "fit its training set is an optimisation, not an expressivity, result",
+        ),
     ]
     for paths, caption in made:
         blocks += [Figure(p, caption) for p in paths]
     if not a.baselines.empty:
         built = tables.baselines(a)
-        blocks += [Heading("Baselines"),
-                   Text("Models that are fitted, not trained: ridge regression on the raw "
-                        "inputs (`linear`; for classification, least squares on one-hot "
-                        "labels), random features (a one-hidden-layer net of the budget's "
-                        "width with random hidden weights and a ridge read-out; input gain and "
-                        "ridge chosen on validation; `n_params` counts the random layer), and "
-                        "the task's own rules. Values are medians over seeds."),
-                   _table(out, "baselines", built, a.baselines, "Baselines (selected on validation)")]
+        blocks += [
+            Heading("Baselines"),
+            Text(
+                "Models that are fitted, not trained: ridge regression on the raw "
+                "inputs (`linear`; for classification, least squares on one-hot "
+                "labels), random features (a one-hidden-layer net of the budget's "
+                "width with random hidden weights and a ridge read-out; input gain and "
+                "ridge chosen on validation; `n_params` counts the random layer), and "
+                "the task's own rules. Values are medians over seeds."
+            ),
+            _table(out, "baselines", built, a.baselines, "Baselines (selected on validation)"),
+        ]
     if not a.fits.empty:
-        blocks += [Heading("Scaling: test_metric ~ c n_params^(-alpha)"),
-                   _table(out, "scaling", tables.fits(a), a.fits,
-                          "Power-law fits of test_metric (selected on validation) against "
-                          "parameters"), coverage]
+        blocks += [
+            Heading("Scaling: test_metric ~ c n_params^(-alpha)"),
+            _table(
+                out,
+                "scaling",
+                tables.fits(a),
+                a.fits,
+                "Power-law fits of test_metric (selected on validation) against parameters",
+            ),
+            coverage,
+        ]
     if not a.samples.empty:
-        blocks += [Heading("Sample complexity"),
-                   _table(out, "samples", tables.samples(a), a.samples,
-                          f"Training samples at which test error falls below {LEARNED_TEXT} "
-                          "(selected on validation)"), coverage]
-        blocks += [Figure(p, "Figure 4: test_metric against training samples (largest budget "
-                          "per depth, selected on validation); dash-dot: learned threshold; "
-                          "vertical: theory's P_star")
-                   for p in figures.sample_complexity(a, out)]
+        blocks += [
+            Heading("Sample complexity"),
+            _table(
+                out,
+                "samples",
+                tables.samples(a),
+                a.samples,
+                f"Training samples at which test error falls below {LEARNED_TEXT} "
+                "(selected on validation)",
+            ),
+            coverage,
+        ]
+        blocks += [
+            Figure(
+                p,
+                "Figure 4: test_metric against training samples (largest budget "
+                "per depth, selected on validation); dash-dot: learned threshold; "
+                "vertical: theory's P_star",
+            )
+            for p in figures.sample_complexity(a, out)
+        ]
     if (df["status"] == "constructed").any():
         built = tables.constructed(df)
-        blocks += [Heading("Constructed networks"),
-                   Text("The networks the theorems build (docs/science.md, \"Constructed networks\"), "
-                        "evaluated in float32 on the same test draw as trained networks; "
-                        "`theorem` is the neuron (or ReLU unit) count the theory states, "
-                        "`lambda` the input scale chosen on the validation draw. A "
-                        "product tree over n inputs, n not a power of two, carries a value "
-                        "through a layer (2 neurons), so it can exceed 4(n-1)."),
-                   _table(out, "constructed", built, built, "Constructed networks")]
+        blocks += [
+            Heading("Constructed networks"),
+            Text(
+                'The networks the theorems build (docs/science.md, "Constructed networks"), '
+                "evaluated in float32 on the same test draw as trained networks; "
+                "`theorem` is the neuron (or ReLU unit) count the theory states, "
+                "`lambda` the input scale chosen on the validation draw. A "
+                "product tree over n inputs, n not a power of two, carries a value "
+                "through a layer (2 neurons), so it can exceed 4(n-1)."
+            ),
+            _table(out, "constructed", built, built, "Constructed networks"),
+        ]
     if not a.cells.empty:
         blocks += [Heading("Cost")]
-        blocks += [Figure(p, "Figure 5: training time per model (its group's time shared "
-                          "among members) against parameters")
-                   for p in figures.wall_time(df, out)]
-        blocks += [Heading("Every cell"),
-                   _table(out, "cells", tables.cells(a), a.cells,
-                          "Every cell of the grid (lr and test selected on validation)"),
-                   coverage]
+        blocks += [
+            Figure(
+                p,
+                "Figure 5: training time per model (its group's time shared "
+                "among members) against parameters",
+            )
+            for p in figures.wall_time(df, out)
+        ]
+        blocks += [
+            Heading("Every cell"),
+            _table(
+                out,
+                "cells",
+                tables.cells(a),
+                a.cells,
+                "Every cell of the grid (lr and test selected on validation)",
+            ),
+            coverage,
+        ]
     return blocks
 
 
@@ -219,12 +311,17 @@ def _manifest(df: pd.DataFrame, dirs: Sequence[Path], a: Analysis, out: Path) ->
         "created": [df["created_at"].min(), df["created_at"].max()],
         "eps": a.eps,
         "eps_source": a.eps_source,
-        "intervals": {"method": "order-statistic interval of the median over replicates",
-                      "level": LEVEL, "replicates": sorted(
-                          {int(k) for k in a.curves.points["replicates"].dropna()})},
+        "intervals": {
+            "method": "order-statistic interval of the median over replicates",
+            "level": LEVEL,
+            "replicates": sorted({int(k) for k in a.curves.points["replicates"].dropna()}),
+        },
         "selection": "learning rate per cell by mean val_metric over replicates",
-        "files": sorted(str(p.relative_to(out)) for p in out.rglob("*")
-                        if p.is_file() and p.name != "manifest.json"),
+        "files": sorted(
+            str(p.relative_to(out))
+            for p in out.rglob("*")
+            if p.is_file() and p.name != "manifest.json"
+        ),
     }
 
 
@@ -237,13 +334,19 @@ def build_report(dirs: Sequence[Path], out: Path, eps: Sequence[float] | None = 
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} is a file; give a directory to write the report into")
     if eps is not None and any(e <= 0 for e in eps):
-        raise ResultsError(f"--eps: thresholds must be positive test_metric values, got {list(eps)}")
+        raise ResultsError(
+            f"--eps: thresholds must be positive test_metric values, got {list(eps)}"
+        )
     df = results.load(dirs, refuse_versions=True)
     if df.empty:
-        raise ResultsError(f"no result rows in {', '.join(map(str, dirs))}; run `depthbench run` first")
+        raise ResultsError(
+            f"no result rows in {', '.join(map(str, dirs))}; run `depthbench run` first"
+        )
     if not df["status"].isin(["ok", "constructed"]).any():
-        raise ResultsError("no trained (status=ok) or constructed rows to report; rows by status: "
-                           f"{status_counts(df)}")
+        raise ResultsError(
+            "no trained (status=ok) or constructed rows to report; rows by status: "
+            f"{status_counts(df)}"
+        )
     df = analysis.label(df)
     a = analysis.analyze(df, eps)
     out.mkdir(parents=True, exist_ok=True)

@@ -32,8 +32,11 @@ def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
     fig.tight_layout()
     for suffix in ("png", "pdf"):
         # no creation date in the PDF: the same rows give the same files
-        fig.savefig(out / f"{name}.{suffix}", dpi=150,
-                    metadata={"CreationDate": None} if suffix == "pdf" else None)
+        fig.savefig(
+            out / f"{name}.{suffix}",
+            dpi=150,
+            metadata={"CreationDate": None} if suffix == "pdf" else None,
+        )
     plt.close(fig)
     return [out / f"{name}.png"]
 
@@ -63,26 +66,37 @@ def _tuned_line(ax: plt.Axes, line: pd.DataFrame, x: str, colour: tuple, label: 
     (values floored at :data:`FLOOR` for the log axis)."""
     xs = line[x].to_numpy(float)
     ax.plot(xs, np.maximum(line["tuned"], FLOOR), marker="o", color=colour, label=label)
-    ax.fill_between(xs, np.maximum(line["tuned_lo"], FLOOR), np.maximum(line["tuned_hi"], FLOOR),
-                    color=colour, alpha=0.2, linewidth=0)
+    ax.fill_between(
+        xs,
+        np.maximum(line["tuned_lo"], FLOOR),
+        np.maximum(line["tuned_hi"], FLOOR),
+        color=colour,
+        alpha=0.2,
+        linewidth=0,
+    )
 
 
-def _per_panel(frame: pd.DataFrame) -> tuple[plt.Figure, list[tuple[plt.Axes, str, pd.DataFrame]],
-                                              dict[int, tuple]]:
+def _per_panel(
+    frame: pd.DataFrame,
+) -> tuple[plt.Figure, list[tuple[plt.Axes, str, pd.DataFrame]], dict[int, tuple]]:
     """A figure with one panel per ``panel`` of ``frame`` (in :func:`ordered` order): the
     figure, ``(axes, panel, its rows)`` per panel, and a colour per depth."""
     panels = ordered(frame[PANEL])
     fig, axes = _grid(len(panels))
-    return (fig, [(ax, p, frame[frame[PANEL] == p]) for ax, p in zip(axes, panels)],
-            _palette(sorted(frame["depth"].unique())))
+    return (
+        fig,
+        [(ax, p, frame[frame[PANEL] == p]) for ax, p in zip(axes, panels)],
+        _palette(sorted(frame["depth"].unique())),
+    )
 
 
 def _references(ax: plt.Axes, info: pd.Series) -> None:
     """Chance and (where the task has one) the Bayes-optimal test_metric as lines."""
     ax.axhline(info["chance"], color="grey", linestyle="--", linewidth=1, label="chance")
     if pd.notna(info.get("bayes_metric")):
-        ax.axhline(info["bayes_metric"], color="black", linestyle=":", linewidth=1,
-                   label="Bayes optimum")
+        ax.axhline(
+            info["bayes_metric"], color="black", linestyle=":", linewidth=1, label="Bayes optimum"
+        )
 
 
 def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
@@ -104,16 +118,35 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
         instance = part[INSTANCE].iloc[0]
         task = a.instances.loc[instance, TASK]
         n_train = part["n_train"].iloc[0]
-        mine = base[(base[TASK] == task) & (base["n_train"].isna()
-                                            | base["n_train"].eq(n_train).fillna(False))]
+        mine = base[
+            (base[TASK] == task)
+            & (base["n_train"].isna() | base["n_train"].eq(n_train).fillna(False))
+        ]
         for (name, line), marker in zip(mine.groupby("baseline"), ("s", "D", "v", "P")):
-            ax.plot(line["n_params"].clip(lower=1), np.maximum(line["test_metric"], FLOOR),
-                    marker=marker, color="grey", linestyle=":", label=f"baseline: {name}")
-        for (name, row) in built[built[PANEL] == task].set_index("model").iterrows():
-            ax.scatter(row["n_params"], max(row["test_metric"], FLOOR), marker="*", s=120,
-                       color="black", zorder=5)
-            ax.annotate(name, (row["n_params"], max(row["test_metric"], FLOOR)), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
+            ax.plot(
+                line["n_params"].clip(lower=1),
+                np.maximum(line["test_metric"], FLOOR),
+                marker=marker,
+                color="grey",
+                linestyle=":",
+                label=f"baseline: {name}",
+            )
+        for name, row in built[built[PANEL] == task].set_index("model").iterrows():
+            ax.scatter(
+                row["n_params"],
+                max(row["test_metric"], FLOOR),
+                marker="*",
+                s=120,
+                color="black",
+                zorder=5,
+            )
+            ax.annotate(
+                name,
+                (row["n_params"], max(row["test_metric"], FLOOR)),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
         _references(ax, a.instances.loc[instance])
         ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)", ylabel=METRIC)
         _title(ax, panel)
@@ -126,8 +159,9 @@ def _size_parameter(instances: pd.DataFrame) -> dict[str, str]:
     varies between them (families varying in more than one are left out)."""
     found = {}
     for task, part in instances.groupby("task"):
-        varying = [c for c in part.columns if c.startswith("task.")
-                   and part[c].nunique(dropna=True) > 1]
+        varying = [
+            c for c in part.columns if c.startswith("task.") and part[c].nunique(dropna=True) > 1
+        ]
         if len(part) > 1 and len(varying) == 1:
             found[task] = varying[0]
     return found
@@ -144,31 +178,55 @@ def efficiency_vs_size(a: Analysis, out: Path) -> list[Path]:
     fig, axes = _grid(2 * len(sizes))
     for k, (task, column) in enumerate(sorted(sizes.items())):
         info = a.instances[a.instances["task"] == task]
-        for ax, (frame, unit) in zip(axes[2 * k: 2 * k + 2],
-                                     ((a.e, "parameters"), (a.e_neurons, "hidden neurons"))):
+        for ax, (frame, unit) in zip(
+            axes[2 * k : 2 * k + 2], ((a.e, "parameters"), (a.e_neurons, "hidden neurons"))
+        ):
             rows = frame[frame[INSTANCE].isin(info.index)]
             rows = rows[[e == eps[i] for i, e in zip(rows[INSTANCE], rows["eps"])]]
             rows = rows.assign(size=rows[INSTANCE].map(info[column]).astype(float))
             colours = _palette(sorted(rows["depth"].unique()))
             for depth, line in rows.sort_values("size").groupby("depth"):
                 exact = line["censor"] == ""
-                ax.errorbar(line["size"][exact], line["value"][exact],
-                            yerr=[line["value"][exact] - line["lo"][exact],
-                                  line["hi"][exact] - line["value"][exact]],
-                            marker="o", color=colours[depth], label=str(depth), capsize=3)
+                ax.errorbar(
+                    line["size"][exact],
+                    line["value"][exact],
+                    yerr=[
+                        line["value"][exact] - line["lo"][exact],
+                        line["hi"][exact] - line["value"][exact],
+                    ],
+                    marker="o",
+                    color=colours[depth],
+                    label=str(depth),
+                    capsize=3,
+                )
                 bound = line["censor"] == ">="
-                ax.scatter(line["size"][bound], line["value"][bound], marker="^",
-                           color=colours[depth], s=60)
+                ax.scatter(
+                    line["size"][bound],
+                    line["value"][bound],
+                    marker="^",
+                    color=colours[depth],
+                    s=60,
+                )
             shallow, deep = theory_column(SHALLOW_NEURONS), theory_column(DEEP_NEURONS)
             if unit == "hidden neurons" and {shallow, deep} <= set(info.columns):
                 theory = info[[column, shallow, deep]].astype(float).sort_values(column)
-                ax.plot(theory[column], theory[shallow] / theory[deep], color="black",
-                        linestyle="--", label="theory: shallow / deep")
-            ax.set(yscale="log", xlabel=f"{task}: {column.removeprefix('task.')}",
-                   ylabel=f"E_d in {unit}")
+                ax.plot(
+                    theory[column],
+                    theory[shallow] / theory[deep],
+                    color="black",
+                    linestyle="--",
+                    label="theory: shallow / deep",
+                )
+            ax.set(
+                yscale="log",
+                xlabel=f"{task}: {column.removeprefix('task.')}",
+                ylabel=f"E_d in {unit}",
+            )
             ax.axhline(1, color="grey", linewidth=0.8)
-            ax.set_title(f"{task}: depth 1 / depth d at eps = {eps[info.index[0]]:g} "
-                         "(^: lower bound)", fontsize=8)
+            ax.set_title(
+                f"{task}: depth 1 / depth d at eps = {eps[info.index[0]]:g} (^: lower bound)",
+                fontsize=8,
+            )
             ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig2_efficiency_vs_size")
 
@@ -182,14 +240,30 @@ def heatmap(a: Analysis, out: Path) -> list[Path]:
     panels = ordered(cells[PANEL])
     fig, axes = _grid(len(panels), width=6.0, height=3.6)
     positive = cells["tuned"][cells["tuned"] > 0]
-    norm = LogNorm(vmin=max(positive.min(), FLOOR), vmax=max(positive.max(), 1.0)) if len(positive) else None
+    norm = (
+        LogNorm(vmin=max(positive.min(), FLOOR), vmax=max(positive.max(), 1.0))
+        if len(positive)
+        else None
+    )
     for ax, panel in zip(axes, panels):
         part = cells[cells[PANEL] == panel]
         values = part.pivot(index="depth", columns="budget", values="tuned")
         width = part.pivot(index="depth", columns="budget", values="width")
-        notes = values.map(lambda v: "" if pd.isna(v) else f"{v:.3g}") + "\nw=" + width.astype("string").fillna("-")
-        sns.heatmap(values.clip(lower=FLOOR), annot=notes, fmt="", norm=norm, cmap="viridis_r",
-                    annot_kws={"fontsize": 7}, cbar_kws={"label": METRIC}, ax=ax)
+        notes = (
+            values.map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
+            + "\nw="
+            + width.astype("string").fillna("-")
+        )
+        sns.heatmap(
+            values.clip(lower=FLOOR),
+            annot=notes,
+            fmt="",
+            norm=norm,
+            cmap="viridis_r",
+            annot_kws={"fontsize": 7},
+            cbar_kws={"label": METRIC},
+            ax=ax,
+        )
         ax.set(xlabel="parameter budget", ylabel=DEPTH)
         _title(ax, panel)
     return _save(fig, out, "fig3_heatmap")
@@ -210,13 +284,22 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
         part = part[largest].sort_values("n_train")
         colours = _palette(sorted(part["depth"].unique()))
         for depth, line in part.groupby("depth"):
-            _tuned_line(ax, line, "n_train", colours[depth], f"{depth} (budget {line['budget'].iloc[0]})")
+            _tuned_line(
+                ax, line, "n_train", colours[depth], f"{depth} (budget {line['budget'].iloc[0]})"
+            )
         info = a.instances.loc[instance]
         _references(ax, info)
-        ax.axhline(LEARNED * info["chance"], color="grey", linestyle="-.", linewidth=1,
-                   label=f"learned: {LEARNED_TEXT}")
+        ax.axhline(
+            LEARNED * info["chance"],
+            color="grey",
+            linestyle="-.",
+            linewidth=1,
+            label=f"learned: {LEARNED_TEXT}",
+        )
         if pd.notna(info.get(theory_column(P_STAR))):
-            ax.axvline(info[theory_column(P_STAR)], color="black", linewidth=1, label="P_star (theory)")
+            ax.axvline(
+                info[theory_column(P_STAR)], color="black", linewidth=1, label="P_star (theory)"
+            )
         ax.set(xscale="log", yscale="log", xlabel="training samples (n_train)", ylabel=METRIC)
         ticks = sorted(part["n_train"].unique())
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
@@ -235,12 +318,18 @@ def efficiency_vs_eps(a: Analysis, out: Path) -> list[Path]:
     for ax, panel, part in panels:
         for depth, line in part.groupby("depth"):
             exact = line[line["censor"] == ""]
-            ax.plot(exact["eps"], exact["value"], marker="o", color=colours[depth], label=str(depth))
+            ax.plot(
+                exact["eps"], exact["value"], marker="o", color=colours[depth], label=str(depth)
+            )
             bound = line[line["censor"] == ">="]
             ax.scatter(bound["eps"], bound["value"], marker="^", color=colours[depth], s=40)
         ax.axhline(1, color="grey", linewidth=0.8)
-        ax.set(xscale="log", yscale="log", xlabel="eps (test_metric threshold)",
-               ylabel="E_d(eps) = P_1 / P_d")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="eps (test_metric threshold)",
+            ylabel="E_d(eps) = P_1 / P_d",
+        )
         ax.invert_xaxis()
         _title(ax, panel)
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
@@ -256,13 +345,28 @@ def training_loss(a: Analysis, out: Path) -> list[Path]:
     fig, panels, colours = _per_panel(cells)
     for ax, panel, part in panels:
         for depth, line in part.sort_values("n_params").groupby("depth"):
-            ax.plot(line["n_params"], np.maximum(line["train_loss"], FLOOR), color=colours[depth],
-                    marker="o", label=str(depth))
+            ax.plot(
+                line["n_params"],
+                np.maximum(line["train_loss"], FLOOR),
+                color=colours[depth],
+                marker="o",
+                label=str(depth),
+            )
             open_ = line[line["converged"] < line["members"]]
-            ax.scatter(open_["n_params"], np.maximum(open_["train_loss"], FLOOR), s=90,
-                       facecolors="white", edgecolors=colours[depth], zorder=5)
-        ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)",
-               ylabel="training loss (hollow: not converged)")
+            ax.scatter(
+                open_["n_params"],
+                np.maximum(open_["train_loss"], FLOOR),
+                s=90,
+                facecolors="white",
+                edgecolors=colours[depth],
+                zorder=5,
+            )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="parameters (n_params)",
+            ylabel="training loss (hollow: not converged)",
+        )
         _title(ax, panel)
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig7_training_loss")
@@ -275,11 +379,21 @@ def wall_time(df: pd.DataFrame, out: Path) -> list[Path]:
     if ok.empty:
         return []
     fig, (ax,) = _grid(1, width=6.5, height=4.2)
-    sns.scatterplot(data=ok.assign(**{DEPTH: ok["depth"].astype(str)}), x="n_params",
-                    y="train_time_s", hue=DEPTH, style="device", palette="colorblind", ax=ax,
-                    hue_order=[str(d) for d in sorted(ok["depth"].unique())])
-    ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)",
-           ylabel="training time per model (s)")
+    sns.scatterplot(
+        data=ok.assign(**{DEPTH: ok["depth"].astype(str)}),
+        x="n_params",
+        y="train_time_s",
+        hue=DEPTH,
+        style="device",
+        palette="colorblind",
+        ax=ax,
+        hue_order=[str(d) for d in sorted(ok["depth"].unique())],
+    )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="parameters (n_params)",
+        ylabel="training time per model (s)",
+    )
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
     return _save(fig, out, "fig5_wall_time")
-

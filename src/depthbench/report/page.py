@@ -48,8 +48,12 @@ def markdown(blocks: list[Block]) -> str:
         elif isinstance(b, Table):
             lines += [b.markdown, "", f"*Also as {b.files}.*", ""]
         else:
-            lines += [f"![{b.caption}]({b.path.name})", "", f"*{b.caption}* "
-                      f"([PDF]({b.path.with_suffix('.pdf').name}))", ""]
+            lines += [
+                f"![{b.caption}]({b.path.name})",
+                "",
+                f"*{b.caption}* ([PDF]({b.path.with_suffix('.pdf').name}))",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -76,9 +80,14 @@ def html_page(blocks: list[Block], title: str) -> str:
             body.append(f"<p><small>Also as {_inline(b.files)}.</small></p>")
         else:
             data = base64.b64encode(b.path.read_bytes()).decode()
-            body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.caption)}">'
-                        f"<figcaption>{html.escape(b.caption)} "
-                        f'(<a href="{b.path.with_suffix(".pdf").name}">PDF</a>)</figcaption></figure>')
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.caption)}">'
+                f"<figcaption>{html.escape(b.caption)} "
+                f'(<a href="{b.path.with_suffix(".pdf").name}">PDF</a>)</figcaption></figure>'
+            )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

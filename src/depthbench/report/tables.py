@@ -48,8 +48,11 @@ def censored(value: float, censor: str, lo: float, hi: float, coverage: float) -
 
 def in_order(frame: pd.DataFrame, *keys: str) -> pd.DataFrame:
     """``frame`` sorted by ``keys`` with numbers inside labels compared by value."""
-    return frame.sort_values(list(keys), key=lambda col: col.map(natural) if col.dtype == object
-                             else col, ignore_index=True)
+    return frame.sort_values(
+        list(keys),
+        key=lambda col: col.map(natural) if col.dtype == object else col,
+        ignore_index=True,
+    )
 
 
 def cells(a: Analysis) -> pd.DataFrame:
@@ -57,29 +60,48 @@ def cells(a: Analysis) -> pd.DataFrame:
     validation metric, selected test metric with its interval, training loss,
     converged members, the test-selected oracle, counts and the baselines that beat it."""
     c = in_order(a.cells, PANEL, "depth", "budget")
-    return pd.DataFrame({
-        "panel": c[PANEL], "depth": c["depth"], "budget": c["budget"],
-        "width": c["width"], "n_params": c["n_params"],
-        "lr (val)": [("-" if pd.isna(lr) else f"{lr:g}") + ("*" if e else "")
-                     for lr, e in zip(c["lr"], c["lr_edge"].fillna(""))],
-        "val": c["val"].map(number),
-        "test": [with_interval(*v) for v in
-                 zip(c["tuned"], c["tuned_lo"], c["tuned_hi"], c["coverage"])],
-        "train loss": c["train_loss"].map(number),
-        "converged": [f"{k:.0f}/{m:.0f}" if pd.notna(m) else "-"
-                      for k, m in zip(c["converged"], c["members"])],
-        "oracle (test-selected)": c["oracle"].map(number),
-        "ok": c["ok"], "diverged": c["diverged"], "infeasible": c["infeasible"],
-        "beaten by baseline": c["beaten_by"],
-    })
+    return pd.DataFrame(
+        {
+            "panel": c[PANEL],
+            "depth": c["depth"],
+            "budget": c["budget"],
+            "width": c["width"],
+            "n_params": c["n_params"],
+            "lr (val)": [
+                ("-" if pd.isna(lr) else f"{lr:g}") + ("*" if e else "")
+                for lr, e in zip(c["lr"], c["lr_edge"].fillna(""))
+            ],
+            "val": c["val"].map(number),
+            "test": [
+                with_interval(*v)
+                for v in zip(c["tuned"], c["tuned_lo"], c["tuned_hi"], c["coverage"])
+            ],
+            "train loss": c["train_loss"].map(number),
+            "converged": [
+                f"{k:.0f}/{m:.0f}" if pd.notna(m) else "-"
+                for k, m in zip(c["converged"], c["members"])
+            ],
+            "oracle (test-selected)": c["oracle"].map(number),
+            "ok": c["ok"],
+            "diverged": c["diverged"],
+            "infeasible": c["infeasible"],
+            "beaten by baseline": c["beaten_by"],
+        }
+    )
 
 
 def by_depth(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Rows panel x eps, one column per depth, cells from :func:`censored`."""
     if frame.empty:
         return pd.DataFrame()
-    text = frame.assign(text=[censored(*v) for v in zip(frame["value"], frame["censor"],
-                                                       frame["lo"], frame["hi"], frame["coverage"])])
+    text = frame.assign(
+        text=[
+            censored(*v)
+            for v in zip(
+                frame["value"], frame["censor"], frame["lo"], frame["hi"], frame["coverage"]
+            )
+        ]
+    )
     wide = text.pivot_table(index=[PANEL, "eps"], columns="depth", values="text", aggfunc="first")
     wide = wide.fillna("-")  # a depth with no trained cell in this panel
     wide.columns = [f"{name} depth {d}" for d in wide.columns]
@@ -91,12 +113,18 @@ def by_depth(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 def baselines(a: Analysis) -> pd.DataFrame:
     """Per task instance, n_train, baseline and budget: its size and test/validation metric."""
     b = in_order(a.baselines, TASK, "baseline", "n_params")
-    return pd.DataFrame({
-        "task": b[TASK], "n_train": b["n_train"].astype("string").fillna("-"),
-        "baseline": b["baseline"], "budget": b["budget"].astype("string").fillna("-"),
-        "n_params": b["n_params"], "val": b["val_metric"].map(number),
-        "test": b["test_metric"].map(number), "seeds": b["replicates"],
-    })
+    return pd.DataFrame(
+        {
+            "task": b[TASK],
+            "n_train": b["n_train"].astype("string").fillna("-"),
+            "baseline": b["baseline"],
+            "budget": b["budget"].astype("string").fillna("-"),
+            "n_params": b["n_params"],
+            "val": b["val_metric"].map(number),
+            "test": b["test_metric"].map(number),
+            "seeds": b["replicates"],
+        }
+    )
 
 
 def neurons(a: Analysis) -> pd.DataFrame:
@@ -104,8 +132,11 @@ def neurons(a: Analysis) -> pd.DataFrame:
     table = by_depth(a.n, "N")
     if table.empty:
         return table
-    theory = [(key, theory_column(key)) for key in (SHALLOW_NEURONS, DEEP_NEURONS)
-              if theory_column(key) in a.instances.columns]
+    theory = [
+        (key, theory_column(key))
+        for key in (SHALLOW_NEURONS, DEEP_NEURONS)
+        if theory_column(key) in a.instances.columns
+    ]
     if theory:
         instance = a.n.drop_duplicates(PANEL).set_index(PANEL)[INSTANCE]
         for key, column in theory:
@@ -116,23 +147,32 @@ def neurons(a: Analysis) -> pd.DataFrame:
 
 def fits(a: Analysis) -> pd.DataFrame:
     f = a.fits
-    return pd.DataFrame({
-        "panel": f[PANEL], "depth": f["depth"],
-        "alpha": [with_interval(*v) for v in zip(f["alpha"], f["lo"], f["hi"], f["coverage"])],
-        "c": f["c"].map(number), "cells fitted": f["points"],
-    })
+    return pd.DataFrame(
+        {
+            "panel": f[PANEL],
+            "depth": f["depth"],
+            "alpha": [with_interval(*v) for v in zip(f["alpha"], f["lo"], f["hi"], f["coverage"])],
+            "c": f["c"].map(number),
+            "cells fitted": f["points"],
+        }
+    )
 
 
 def samples(a: Analysis) -> pd.DataFrame:
     s = a.samples
     if s.empty:
         return pd.DataFrame()
-    table = pd.DataFrame({
-        "instance": s[INSTANCE], "depth": s["depth"], "budget": s["budget"],
-        f"eps ({LEARNED_TEXT})": s["eps"].map("{:g}".format),
-        "n_train to learn": [censored(*v) for v in
-                             zip(s["value"], s["censor"], s["lo"], s["hi"], s["coverage"])],
-    })
+    table = pd.DataFrame(
+        {
+            "instance": s[INSTANCE],
+            "depth": s["depth"],
+            "budget": s["budget"],
+            f"eps ({LEARNED_TEXT})": s["eps"].map("{:g}".format),
+            "n_train to learn": [
+                censored(*v) for v in zip(s["value"], s["censor"], s["lo"], s["hi"], s["coverage"])
+            ],
+        }
+    )
     if theory_column(P_STAR) in a.instances.columns:
         table["P_star (theory)"] = s[INSTANCE].map(a.instances[theory_column(P_STAR)]).map(number)
     return table
@@ -150,18 +190,35 @@ def constructed(df: pd.DataFrame) -> pd.DataFrame:
     for _, row in built.iterrows():
         column = theory_column(SHALLOW_NEURONS if row["depth"] == 1 else DEEP_NEURONS)
         theorem = row.get(column, float("nan"))
-        rows.append({
-            "task": row[PANEL], "construction": row["model"], "hidden layers": row["depth"],
-            "hidden neurons": row["n_hidden"],
-            "theorem": None if pd.isna(theorem) else round(theorem),
-            "n_params": row["n_params"], "lambda": row["scale"], "test_metric": row["test_metric"],
-        })
+        rows.append(
+            {
+                "task": row[PANEL],
+                "construction": row["model"],
+                "hidden layers": row["depth"],
+                "hidden neurons": row["n_hidden"],
+                "theorem": None if pd.isna(theorem) else round(theorem),
+                "n_params": row["n_params"],
+                "lambda": row["scale"],
+                "test_metric": row["test_metric"],
+            }
+        )
     return pd.DataFrame(rows).astype({"theorem": "Int64"})
 
 
-TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-       "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-       "<": r"$<$", ">": r"$>$"}
+TEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"$<$",
+    ">": r"$>$",
+}
 
 
 def tex(text: object) -> str:
@@ -172,8 +229,16 @@ def tex(text: object) -> str:
 
 def _latex(table: pd.DataFrame, caption: str, label: str) -> str:
     styler = table.style.hide(axis="index").format(tex).format_index(tex, axis=1)
-    return styler.to_latex(hrules=True, caption=tex(caption), label=f"tab:{label}",
-                           position="htbp", position_float="centering") + "\n"
+    return (
+        styler.to_latex(
+            hrules=True,
+            caption=tex(caption),
+            label=f"tab:{label}",
+            position="htbp",
+            position_float="centering",
+        )
+        + "\n"
+    )
 
 
 def write(table: pd.DataFrame, numbers: pd.DataFrame, out: Path, name: str, caption: str) -> str:
@@ -181,7 +246,9 @@ def write(table: pd.DataFrame, numbers: pd.DataFrame, out: Path, name: str, capt
     (the analysis frame), the others the readable ``table``. Returns the Markdown."""
     folder = out / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    numbers.drop(columns=["replicates"], errors="ignore").to_csv(folder / f"{name}.csv", index=False)
+    numbers.drop(columns=["replicates"], errors="ignore").to_csv(
+        folder / f"{name}.csv", index=False
+    )
     markdown = table.to_markdown(index=False, floatfmt=".3g")
     (folder / f"{name}.md").write_text(markdown + "\n")
     (folder / f"{name}.tex").write_text(_latex(table, caption, name))

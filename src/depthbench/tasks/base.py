@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-import inspect
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -13,7 +13,6 @@ from depthbench.constructions import Builder
 from depthbench.draws import Draw
 from depthbench.registry import register
 from depthbench.seeding import derive_seed
-
 
 Kind = Literal["regression", "classification"]
 
@@ -136,9 +135,7 @@ class Task(ABC):
 DISTRIBUTIONS = ("gaussian", "uniform")
 
 
-def draw_inputs(
-    distribution: str, num_samples: int, dim: int, g: torch.Generator
-) -> torch.Tensor:
+def draw_inputs(distribution: str, num_samples: int, dim: int, g: torch.Generator) -> torch.Tensor:
     """``[num_samples, dim]`` float32 inputs: N(0, I) or uniform on [-1, 1]^dim."""
     if distribution == "gaussian":
         return torch.randn(num_samples, dim, generator=g, device=g.device)

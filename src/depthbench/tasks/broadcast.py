@@ -9,8 +9,8 @@ from collections.abc import Callable
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task
 from depthbench.seeding import derive_seed, generator
+from depthbench.tasks.base import Task
 from depthbench.validate import check_float, check_int
 
 BAYES_SAMPLES = 2**22  # leaves generated to estimate the Bayes accuracy of a tree
@@ -43,7 +43,10 @@ class Broadcast(Task):
 
     def theory(self) -> dict[str, float]:
         """The Bayes accuracy and the Kesten-Stigum quantity ``s (1 - 2 eps)^2``."""
-        return {"bayes_accuracy": self.bayes_accuracy, "kesten_stigum": self.s * (1 - 2 * self.eps) ** 2}
+        return {
+            "bayes_accuracy": self.bayes_accuracy,
+            "kesten_stigum": self.s * (1 - 2 * self.eps) ** 2,
+        }
 
     @functools.cached_property
     def bayes_accuracy(self) -> float:
@@ -81,7 +84,8 @@ class Broadcast(Task):
         for _ in range(self.L - 1):
             llr = message.view(len(x), -1, self.s).sum(-1)  # one level up: [N, s^(level)]
             message = torch.logaddexp(llr + a, torch.full_like(llr, b)) - torch.logaddexp(
-                llr + b, torch.full_like(llr, a))
+                llr + b, torch.full_like(llr, a)
+            )
         return message.view(len(x), self.s).sum(-1)
 
     def bayes_metric(self, x: torch.Tensor, y: torch.Tensor) -> float:

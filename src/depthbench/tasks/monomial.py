@@ -34,9 +34,13 @@ class Monomial(Task):
         self, exponents: Sequence[int] = (1, 2, 3), low: float = -1.0, high: float = 1.0
     ) -> None:
         if isinstance(exponents, (str, bytes)) or not isinstance(exponents, Sequence):
-            raise ConfigError("task.exponents", f"must be a list of integers >= 1, got {exponents!r}")
+            raise ConfigError(
+                "task.exponents", f"must be a list of integers >= 1, got {exponents!r}"
+            )
         if not 1 <= len(exponents) <= 64:
-            raise ConfigError("task.exponents", f"must hold 1 to 64 exponents, got {len(exponents)}")
+            raise ConfigError(
+                "task.exponents", f"must hold 1 to 64 exponents, got {len(exponents)}"
+            )
         self.exponents = [check_int("task.exponents", r, 1, 64) for r in exponents]
         self.low, self.high = check_interval("task.low", low, "task.high", high)
         self.kind = "regression"

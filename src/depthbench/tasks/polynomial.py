@@ -7,8 +7,8 @@ import math
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, uniform
 from depthbench.seeding import derive_seed, generator
+from depthbench.tasks.base import Task, uniform
 from depthbench.validate import check_bool, check_choice, check_int, check_interval
 
 LATTICES = ("chain", "square")
@@ -50,7 +50,9 @@ class Polynomial(Task):
         self.degree = check_int("task.degree", degree, 2, 4)
         check_choice("task.lattice", lattice, LATTICES)
         if lattice == "square" and math.isqrt(self.n) ** 2 != self.n:
-            raise ConfigError("task.n", f"a square lattice needs a square number of sites, got {self.n}")
+            raise ConfigError(
+                "task.n", f"a square lattice needs a square number of sites, got {self.n}"
+            )
         check_bool("task.symmetric", symmetric)
         self.low, self.high = check_interval("task.low", low, "task.high", high)
         self.function_seed = check_int("task.function_seed", function_seed, 0)

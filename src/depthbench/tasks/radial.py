@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from depthbench.tasks.base import DISTRIBUTIONS, Task, draw_inputs
 from depthbench.seeding import derive_seed, generator
+from depthbench.tasks.base import DISTRIBUTIONS, Task, draw_inputs
 from depthbench.validate import check_choice, check_int, check_positive
 
 PROFILES = ("ball", "oscillating")
@@ -26,7 +26,10 @@ class Radial(Task):
     family = "radial"
 
     def __init__(
-        self, d: int = 8, profile: str = "ball", frequency: float = 8.0,
+        self,
+        d: int = 8,
+        profile: str = "ball",
+        frequency: float = 8.0,
         distribution: str = "gaussian",
     ) -> None:
         self.d = check_int("task.d", d, 1, 4096)

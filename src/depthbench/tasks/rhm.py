@@ -7,11 +7,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from depthbench.errors import ConfigError
 from depthbench.draws import Draw
-from depthbench.tasks.base import Task
+from depthbench.errors import ConfigError
 from depthbench.schema import P_STAR
 from depthbench.seeding import derive_seed, generator
+from depthbench.tasks.base import Task
 from depthbench.validate import check_int
 
 MAX_INDEX = 2**62  # inputs are indexed by int64
@@ -50,24 +50,34 @@ class RHM(Task):
             raise ConfigError("task.v", f"v^s = {tuples} tuples exceed {MAX_TUPLES}; lower v or s")
         if self.n_c * self.m > tuples:
             raise ConfigError(
-                "task.m", f"n_c * m = {self.n_c * self.m} exceeds v^s = {tuples}: the classes' "
-                "rules cannot all be distinct; lower m or n_c, or raise v or s")
+                "task.m",
+                f"n_c * m = {self.n_c * self.m} exceeds v^s = {tuples}: the classes' "
+                "rules cannot all be distinct; lower m or n_c, or raise v or s",
+            )
         if self.L > 1 and self.m > self.v ** (self.s - 1):
             raise ConfigError(
-                "task.m", f"m = {self.m} exceeds v^(s-1) = {self.v ** (self.s - 1)}: the symbols' "
-                "rules cannot all be distinct; lower m or raise v or s")
+                "task.m",
+                f"m = {self.m} exceeds v^(s-1) = {self.v ** (self.s - 1)}: the symbols' "
+                "rules cannot all be distinct; lower m or raise v or s",
+            )
         self.n_internal = (self.s**self.L - 1) // (self.s - 1)
         p_max = self.n_c * self.m**self.n_internal
         if p_max >= MAX_INDEX:
             raise ConfigError(
-                "task.L", f"P_max = n_c m^((s^L-1)/(s-1)) = {p_max:.3g} distinct inputs is too "
-                "many to index (limit 2^62); lower L, m or s")
+                "task.L",
+                f"P_max = n_c m^((s^L-1)/(s-1)) = {p_max:.3g} distinct inputs is too "
+                "many to index (limit 2^62); lower L, m or s",
+            )
         self.P_max = p_max
         self.n_leaves = self.s**self.L
         self.kind, self.n_classes = "classification", self.n_c
         self.input_dim = self.v * self.n_leaves
-        g = generator(derive_seed("rhm", self.v, self.m, self.s, self.L, self.n_c, self.function_seed))
-        self.grammar = [self._draw_rules(self.n_c if level == 0 else self.v, g) for level in range(self.L)]
+        g = generator(
+            derive_seed("rhm", self.v, self.m, self.s, self.L, self.n_c, self.function_seed)
+        )
+        self.grammar = [
+            self._draw_rules(self.n_c if level == 0 else self.v, g) for level in range(self.L)
+        ]
 
     def theory(self) -> dict[str, float]:
         """Distinct inputs P_max, and P_star = n_c m^L, the training-set size from which
@@ -116,9 +126,11 @@ class RHM(Task):
         total = n_train + n_val + n_test
         if total > self.P_max:
             raise ConfigError(
-                "grid.n_train", f"{total} samples (train {n_train} + validation {n_val} + test "
+                "grid.n_train",
+                f"{total} samples (train {n_train} + validation {n_val} + test "
                 f"{n_test}) exceed the P_max = {self.P_max} distinct inputs of this rhm; lower "
-                "grid.n_train, train.n_val or train.n_test")
+                "grid.n_train, train.n_val or train.n_test",
+            )
 
     def _distinct(self, num_samples: int, g: torch.Generator) -> torch.Tensor:
         """``num_samples`` distinct indices in ``[0, P_max)``, in random order. The draw
@@ -148,4 +160,8 @@ class RHM(Task):
         depend on ``n_train``, and a larger training draw extends a smaller one."""
         x, y = self.sample(n_test + n_val + n_train, derive_seed(seed, "split"))
         val_end = n_test + n_val
-        return (x[val_end:], y[val_end:]), (x[n_test:val_end], y[n_test:val_end]), (x[:n_test], y[:n_test])
+        return (
+            (x[val_end:], y[val_end:]),
+            (x[n_test:val_end], y[n_test:val_end]),
+            (x[:n_test], y[:n_test]),
+        )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from depthbench.tasks.base import DISTRIBUTIONS, Task, draw_inputs
 from depthbench.seeding import derive_seed, generator
+from depthbench.tasks.base import DISTRIBUTIONS, Task, draw_inputs
 from depthbench.validate import check_choice, check_int
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
@@ -23,8 +23,13 @@ class Teacher(Task):
     family = "teacher"
 
     def __init__(
-        self, n: int = 8, L_t: int = 1, width: int = 32, activation: str = "tanh",
-        function_seed: int = 0, distribution: str = "gaussian",
+        self,
+        n: int = 8,
+        L_t: int = 1,
+        width: int = 32,
+        activation: str = "tanh",
+        function_seed: int = 0,
+        distribution: str = "gaussian",
     ) -> None:
         self.n = check_int("task.n", n, 1, 4096)
         self.L_t = check_int("task.L_t", L_t, 1, 16)
@@ -35,7 +40,9 @@ class Teacher(Task):
         self.kind, self.input_dim, self.n_classes = "regression", self.n, 0
         g = generator(derive_seed("teacher", self.n, self.L_t, self.width, self.function_seed))
         dims = [self.n] + [self.width] * self.L_t + [1]
-        self.weights = [torch.randn(a, b, generator=g) / a**0.5 for a, b in zip(dims[:-1], dims[1:])]
+        self.weights = [
+            torch.randn(a, b, generator=g) / a**0.5 for a, b in zip(dims[:-1], dims[1:])
+        ]
 
     def theory(self) -> dict[str, float]:
         """The teacher's hidden layers and width."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from depthbench.errors import ConfigError
-from depthbench.tasks.base import Task, uniform
 from depthbench.seeding import derive_seed, generator
+from depthbench.tasks.base import Task, uniform
 from depthbench.validate import check_int, check_interval
 
 
@@ -38,7 +38,9 @@ class Tree(Task):
         self.L = check_int("task.L", L, 1, 12)
         n = self.s**self.L
         if n > 4096:
-            raise ConfigError("task.L", f"s^L = {self.s}^{self.L} = {n} inputs; at most 4096 allowed")
+            raise ConfigError(
+                "task.L", f"s^L = {self.s}^{self.L} = {n} inputs; at most 4096 allowed"
+            )
         self.low, self.high = check_interval("task.low", low, "task.high", high)
         self.function_seed = check_int("task.function_seed", function_seed, 0)
         self.kind = "regression"
