@@ -235,20 +235,36 @@ def _select(
         """Read-out outputs ``[..., N, o]`` -> predictions ``[..., N]``."""
         return out[..., 0] * y_std + y_mean if kind == "regression" else out.argmax(-1)
 
+    def every_ridge(path: Features, feature: Features) -> Predict:
+        """x -> predictions ``[R, N]`` of every read-out of ``path`` on ``feature``."""
+        return lambda x: decode(path(feature(x)))
+
     order = sorted(range(len(ridges)), key=lambda i: -ridges[i])
-    best = None
+    best: tuple[float, float, int, Features, Features] | None = None
     for gain, feature in features.items():
         path = ridge_path(feature(split.x_train), t, ridges)
-        val_pred = _in_chunks(lambda x: decode(path(feature(x))), split.x_val)  # [R, N_val]
+        val_pred = _in_chunks(every_ridge(path, feature), split.x_val)  # [R, N_val]
         val = scores(kind, val_pred, split.y_val)[1].nan_to_num(math.inf)
         for i in order:
             if best is None or val[i] < best[0]:
                 best = (val[i].item(), gain, i, path, feature)
+    assert best is not None  # gains and ridges are not empty
     _, gain, i, path, feature = best
     return gain, ridges[i], lambda x: decode(path(feature(x))[i])
 
 
-def _fitted(name: str, kind: str, split: Split, predict: Predict, **fields: object) -> Fitted:
+def _fitted(
+    name: str,
+    kind: str,
+    split: Split,
+    predict: Predict,
+    *,
+    width: int | None,
+    n_hidden: int,
+    n_params: int,
+    ridge: float,
+    gain: float,
+) -> Fitted:
     """``Fitted`` with the loss and metric of ``predict`` on each split of ``split``."""
     _, y_std = _target_scale(kind, split.y_train)
     (train_loss, train_metric), (val_loss, val_metric), (test_loss, test_metric) = (
@@ -256,7 +272,11 @@ def _fitted(name: str, kind: str, split: Split, predict: Predict, **fields: obje
     )
     return Fitted(
         name=name,
-        **fields,
+        width=width,
+        n_hidden=n_hidden,
+        n_params=n_params,
+        ridge=ridge,
+        gain=gain,
         train_loss=train_loss,
         val_loss=val_loss,
         test_loss=test_loss,

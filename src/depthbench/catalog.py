@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 from omegaconf import OmegaConf
 
@@ -21,8 +22,9 @@ def _summary(path: Path) -> str:
 
 def _settings(path: Path) -> str:
     """``key=value`` for each setting of a config file (its ``name`` aside)."""
-    cfg = OmegaConf.to_container(OmegaConf.load(path))
-    assert isinstance(cfg, dict)
+    container = OmegaConf.to_container(OmegaConf.load(path))
+    assert isinstance(container, dict)
+    cfg = cast("dict[str, Any]", container)  # a YAML mapping's keys: strings
     return " ".join(f"{k}={v}" for k, v in cfg.items() if k not in ("name", "defaults"))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -245,8 +245,9 @@ def _reject_unknown_keys(raw: dict[str, Any]) -> None:
 
 def parse(cfg: DictConfig) -> RunSpec:
     """Validate a composed run config; raises :class:`ConfigError` on the first problem."""
-    raw = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(raw, dict)
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    raw = cast("dict[str, Any]", container)  # a composed config's keys are strings
     _reject_unknown_keys(raw)
     task, model = _section(raw, "task"), _section(raw, "model")
     grid, train = _section(raw, "grid"), _section(raw, "train")

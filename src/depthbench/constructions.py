@@ -269,6 +269,11 @@ def _smooth(
 Builder = Callable[[torch.Tensor, torch.Tensor], Construction]
 
 
+def _fixed(c: Construction) -> Builder:
+    """The builder of a construction that needs no draw: ``c`` whatever ``(x, y)``."""
+    return lambda x, y: c
+
+
 MAX_NEURONS = 4096  # shallow constructions wider than this are left out
 
 
@@ -293,7 +298,11 @@ def for_monomial(family: str, exponents: list[int], max_neurons: int) -> dict[st
         found["shallow_product"] = lambda x, y: min(
             (
                 _smooth(
-                    "shallow_product", lambda s, b=b: shallow_product(n, s, b), "regression", x, y
+                    "shallow_product",
+                    functools.partial(shallow_product, n, shift=b),  # make(scale)
+                    "regression",
+                    x,
+                    y,
                 )
                 for b in SHIFTS
             ),
@@ -310,4 +319,4 @@ def for_sawtooth(k: int, kind: str, max_neurons: int) -> dict[str, Builder]:
         exact["shallow_sawtooth"] = shallow_sawtooth(k)
     if kind == "classification":
         exact = {k: _as_classifier(c) for k, c in exact.items()}
-    return {k: (lambda x, y, c=c: c) for k, c in exact.items()}
+    return {k: _fixed(c) for k, c in exact.items()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any, cast
 
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -33,8 +34,9 @@ def compose_job(overrides: list[str], hydra: bool = False) -> DictConfig:
 def jobs(experiment: str) -> list[list[str]]:
     """The overrides of every job ``depthbench run -m experiment=EXPERIMENT`` launches:
     the product of the experiment's ``hydra.sweeper.params`` (one job without them)."""
-    params = compose_job([f"experiment={experiment}"], hydra=True).hydra.sweeper.params
-    params = OmegaConf.to_container(params) if params else {}
+    sweep = compose_job([f"experiment={experiment}"], hydra=True).hydra.sweeper.params
+    # the sweep's keys are override keys (strings)
+    params = cast("dict[str, Any]", OmegaConf.to_container(sweep)) if sweep else {}
     parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
     axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] for o in parsed]
     return [[f"experiment={experiment}", *combo] for combo in itertools.product(*axes)]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,14 @@ def current_job() -> Job:
     if not HydraConfig.initialized():
         return Job()
     hc = HydraConfig.get()
-    n_jobs = OmegaConf.select(hc, "launcher.n_jobs")  # joblib
+    assert hc.mode is not None  # Hydra sets RUN or MULTIRUN before a job starts
+    node = cast(DictConfig, hc)  # a DictConfig node, typed as its schema (HydraConf)
+    n_jobs = OmegaConf.select(node, "launcher.n_jobs")  # joblib
     return Job(
-        num=OmegaConf.select(hc, "job.num") or 0,
+        num=OmegaConf.select(node, "job.num") or 0,
         multirun=hc.mode.name == "MULTIRUN",
         parallel=available_cpus() if n_jobs == -1 else n_jobs,
-        cpus=OmegaConf.select(hc, "launcher.cpus_per_task"),  # submitit
+        cpus=OmegaConf.select(node, "launcher.cpus_per_task"),  # submitit
         output_dir=Path(hc.runtime.output_dir),
         overrides=tuple(hc.overrides.task),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import cast
 
 import torch
 
@@ -32,7 +33,7 @@ class BatchedAdam:
         eps: float = 1e-8,
         capturable: bool = False,
     ) -> None:
-        self.params = list(params)
+        self.params: list[torch.Tensor] = list(params)
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.t = 0
@@ -47,7 +48,7 @@ class BatchedAdam:
     @torch.no_grad()
     def step(self) -> None:
         """One Adam step for every parameter, with multi-tensor (``_foreach``) kernels."""
-        grads = [p.grad for p in self.params]
+        grads = cast("list[torch.Tensor]", [p.grad for p in self.params])  # set by backward
         torch._foreach_lerp_(self.exp_avg, grads, 1 - self.beta1)
         torch._foreach_mul_(self.exp_avg_sq, self.beta2)
         torch._foreach_addcmul_(self.exp_avg_sq, grads, grads, value=1 - self.beta2)

@@ -95,7 +95,7 @@ def single_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return columns
 
 
-def infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:
+def infeasible_outcome(runs: list[Run]) -> dict[str, Any]:
     """Outcome columns of runs whose width cannot meet their budget (``reason`` says why)."""
     nan = [float("nan")] * len(runs)
     return {
@@ -120,7 +120,7 @@ def infeasible_outcome(runs: list[Run]) -> dict[str, list[Any]]:
 
 def trained_outcome(
     spec: config.RunSpec, runs: list[Run], out: GroupResult, bayes: float | None
-) -> dict[str, list[Any]]:
+) -> dict[str, Any]:
     """Outcome columns of a trained group's members: ``diverged`` where the training
     loss became non-finite, else ``ok``; costs split evenly over the members."""
     K = len(runs)

@@ -264,7 +264,7 @@ def _check_results_dir(path: Path) -> None:
 
 
 def _work(
-    spec: config.RunSpec, task: Task, shaped: dict[tuple[int, int], list[Run]]
+    spec: config.RunSpec, task: Task, shaped: dict[tuple[int, int, bool], list[Run]]
 ) -> list[tuple[int, int, list[Run]]]:
     """``(depth, width, members)`` to train: each group split into member chunks that
     fit ``train.memory_gb`` (and ``train.max_members``)."""

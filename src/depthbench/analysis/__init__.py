@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import pandas as pd
 
@@ -167,10 +168,13 @@ def _eps(
             "--eps given to the report (absolute test_metric values): "
             + ", ".join(f"{e:g}" for e in override)
         )
-    found, said = {}, []
+    found: dict[str, list[float]] = {}
+    said: list[str] = []
     for i, row in info.iterrows():
         declared = json.loads(row["eps"])
-        found[i] = resolve_eps(declared, row["eps_scale"], row["chance"], row["bayes_metric"])
+        found[cast(str, i)] = resolve_eps(  # indexed by instance name
+            declared, row["eps_scale"], row["chance"], row["bayes_metric"]
+        )
         said.append(f"{', '.join(f'{e:g}' for e in declared)} ({row['eps_scale']} scale)")
     return found, (
         "declared in the experiment config before the run (`report.eps`), stored "
@@ -187,7 +191,7 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
     """
     info = instances(df)
     c = curves(df)
-    chance = info["chance"].to_dict()
+    chance = cast("dict[str, float]", info["chance"].to_dict())  # instance name -> chance
     thresholds_by, source = _eps(info, eps)
     p = thresholds(c, thresholds_by, "n_params")
     n = thresholds(c, thresholds_by, "n_hidden")

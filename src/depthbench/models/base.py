@@ -75,7 +75,7 @@ class BatchedModel(nn.Module, ABC):
 
     @staticmethod
     @abstractmethod
-    def check_params(**params: Any) -> None:
+    def check_params(*args: Any, **params: Any) -> None:  # each family its own keywords
         """Validate the hyper-parameters (``model.*``, raising
         :class:`~depthbench.errors.ConfigError` naming the key) before any work."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import cast
 
 import matplotlib
 
@@ -157,13 +158,13 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
 def _size_parameter(instances: pd.DataFrame) -> dict[str, str]:
     """Per task family with several instances: the one ``task.*`` parameter that
     varies between them (families varying in more than one are left out)."""
-    found = {}
+    found: dict[str, str] = {}
     for task, part in instances.groupby("task"):
         varying = [
             c for c in part.columns if c.startswith("task.") and part[c].nunique(dropna=True) > 1
         ]
         if len(part) > 1 and len(varying) == 1:
-            found[task] = varying[0]
+            found[cast(str, task)] = varying[0]  # task names are strings
     return found
 
 
@@ -317,12 +318,11 @@ def efficiency_vs_eps(a: Analysis, out: Path) -> list[Path]:
     fig, panels, colours = _per_panel(a.e_curve)
     for ax, panel, part in panels:
         for depth, line in part.groupby("depth"):
+            colour = colours[cast(int, depth)]  # depths are ints
             exact = line[line["censor"] == ""]
-            ax.plot(
-                exact["eps"], exact["value"], marker="o", color=colours[depth], label=str(depth)
-            )
+            ax.plot(exact["eps"], exact["value"], marker="o", color=colour, label=str(depth))
             bound = line[line["censor"] == ">="]
-            ax.scatter(bound["eps"], bound["value"], marker="^", color=colours[depth], s=40)
+            ax.scatter(bound["eps"], bound["value"], marker="^", color=colour, s=40)
         ax.axhline(1, color="grey", linewidth=0.8)
         ax.set(
             xscale="log",
