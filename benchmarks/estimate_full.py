@@ -100,7 +100,8 @@ def probe(experiment: str, steps: int, device: str) -> dict:
     out["full_wall_s"] = sum(j["full_wall_s"] for j in out["jobs"])
     out["probe_wall_s"] = sum(j["wall_s"] for j in out["jobs"])
     print(
-        f"{name}: {sum(j['models'] for j in out['jobs'])} models; probe {out['probe_wall_s']:.0f} s; "
+        f"{name}: {sum(j['models'] for j in out['jobs'])} models; "
+        f"probe {out['probe_wall_s']:.0f} s; "
         f"full size estimated {out['full_wall_s'] / 3600:.2f} h on {device}",
         flush=True,
     )

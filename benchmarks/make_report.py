@@ -135,7 +135,8 @@ def main(source: Path, out_dir: Path, gpu: Path | None = None) -> Path:
             f"time | {e2e['wall_s']:.0f} s / {e2e['train_s']:.0f} s = {overhead:.2f}x | | "
             f"<= {TARGETS['overhead']}x | {_verdict(overhead <= TARGETS['overhead'])} |",
             f"| peak memory of that run (RSS) | {e2e['peak_rss_gb']:.2f} GB | | "
-            f"< {TARGETS['memory_gb']:.0f} GB | {_verdict(e2e['peak_rss_gb'] < TARGETS['memory_gb'])} |",
+            f"< {TARGETS['memory_gb']:.0f} GB | "
+            f"{_verdict(e2e['peak_rss_gb'] < TARGETS['memory_gb'])} |",
         ]
     table = cells[["depth", "width", "ours_fraction", "peer_fraction", "ceiling_fraction"]].astype(
         {"depth": str, "width": str}
@@ -208,7 +209,8 @@ def gpu_section(source: Path, out_dir: Path) -> list[str]:
         f"{ratio:.1f}x: {_verdict(ratio >= TARGETS['ratio'])} |",
         f"| the same without CUDA graphs | {eager:.0f} | | | "
         f"{grid['ours_model_steps_per_s'] / eager:.1f}x slower than with them |",
-        f"| median fraction of the matmul rate, width >= 128 | {wide['ours_fraction'].median():.1%} | "
+        "| median fraction of the matmul rate, width >= 128 | "
+        f"{wide['ours_fraction'].median():.1%} | "
         f"{(wide['peer_flops'] / rate).median():.2%} | (a CPU target) | |",
         f"| fp32 matmul rate ({grid['matmul_size']}^2, no TF32, same run) | "
         f"{rate / 1e12:.1f} TFLOP/s | | | |",

@@ -115,7 +115,8 @@ CLI = [  # arguments, exit status, what stderr says
     (
         ["run", "experiment=smoke", "model.activation=swish2"],
         2,
-        "error: model.activation: must be one of relu, tanh, gelu, silu, softplus, sigmoid, got 'swish2'",
+        "error: model.activation: must be one of relu, tanh, gelu, silu, softplus, sigmoid, "
+        "got 'swish2'",
     ),
     (
         ["run", "-m", "experiment=smoke", "task.n=99,3", "fail_fast=true"],

@@ -1,4 +1,5 @@
-"""The constructed networks of docs/science.md ("Constructed networks"): accuracy, neuron counts, scale behaviour."""
+"""The constructed networks of docs/science.md ("Constructed networks"): accuracy, neuron
+counts, scale behaviour."""
 
 import math
 

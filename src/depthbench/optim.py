@@ -15,7 +15,8 @@ class BatchedAdam:
     Every parameter has the member dimension first, ``[members, ...]``; ``lr`` is
     ``[members]``, the peak rates. :attr:`scale`, a 0-d tensor on the parameters'
     device (1 at first), multiplies every rate: a schedule sets it in place before a
-    step, so a captured CUDA graph reads the new value without a host round trip. The update is the one ``torch.optim.Adam`` applies (bias
+    step, so a captured CUDA graph reads the new value without a host round trip. The
+    update is the one ``torch.optim.Adam`` applies (bias
     corrections folded into the step size and the denominator), so a one-member
     group follows ``torch.optim.Adam`` step for step.
 

@@ -46,7 +46,8 @@ def summarize(records: list[dict[str, Any]]) -> str:
     for r in records:
         rows.update(r["rows"])
     lines = [
-        f"sweep summary: {len(records)} jobs, {len(records) - len(failed)} done, {len(failed)} failed",
+        f"sweep summary: {len(records)} jobs, {len(records) - len(failed)} done, "
+        f"{len(failed)} failed",
         f"  rows written: ok {rows['ok']}, diverged {rows['diverged']}, infeasible "
         f"{rows['infeasible']}, constructed {rows['constructed']}, baseline {rows['baseline']}; "
         "skipped as already stored "

@@ -96,7 +96,8 @@ def _names(df: pd.DataFrame, keys: list[str]) -> pd.Series:
 def label(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with label columns: ``task_instance`` (the task and its parameters),
     ``instance`` (task instance and model family; a constructed or baseline row's is
-    its task instance), ``panel`` (instance and n_train, ``online`` for 0) and ``replicate`` (data draw,
+    its task instance), ``panel`` (instance and n_train, ``online`` for 0) and
+    ``replicate`` (data draw,
     task function seed where the family has one, model seed). Task function seeds and
     data seeds are replicates of one instance, not instances of their own."""
     keys = _instance_columns(df)

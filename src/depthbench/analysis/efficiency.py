@@ -1,5 +1,6 @@
 """``P_d(eps)``, ``N_d(eps)`` and depth efficiency ``E_d(eps) = P_1(eps) / P_d(eps)``
-(docs/science.md, "Thresholds P_d and N_d", "Depth efficiency", "Censoring"), with censoring and intervals over replicates.
+(docs/science.md, "Thresholds P_d and N_d", "Depth efficiency", "Censoring"), with
+censoring and intervals over replicates.
 
 Each replicate's curve (test_metric against size at the cells' chosen rates) is first
 made non-increasing by an isotonic fit of its log values
@@ -61,7 +62,8 @@ def crossing(x: np.ndarray, y: np.ndarray, eps: float) -> tuple[float, str]:
 
     ``x`` ``[k]`` ascending, ``y`` ``[k]`` (NaN points are skipped). Between the last
     point above eps and the first at or below it, ``log y`` is interpolated linearly
-    in ``log x`` (docs/science.md, "Thresholds P_d and N_d": interpolated log-log between grid budgets).
+    in ``log x`` (docs/science.md, "Thresholds P_d and N_d": interpolated log-log
+    between grid budgets).
     """
     keep = ~np.isnan(y)
     x, y = np.asarray(x, float)[keep], np.asarray(y, float)[keep]

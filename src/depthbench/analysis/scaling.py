@@ -27,7 +27,8 @@ def scaling_fits(c: Curves) -> pd.DataFrame:
     order-statistic interval of its median.
 
     Columns: ``panel``, ``instance``, ``n_train``, ``depth``, ``alpha``, ``lo``,
-    ``hi``, ``coverage`` (of that interval), ``c``, ``points`` (cells fitted). A flat or noisy curve gives alpha near
+    ``hi``, ``coverage`` (of that interval), ``c``, ``points`` (cells fitted). A flat
+    or noisy curve gives alpha near
     0 with a wide interval: read it before quoting an exponent.
     """
     rows = []

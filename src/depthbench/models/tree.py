@@ -90,9 +90,15 @@ class TreeNet(BatchedModel):
         """Why ``depth`` does not fit an input of ``input_shape``, or None."""
         L = levels(input_shape[1], s)
         if L is None:
-            return f"the tree model needs s^L positions; the input has {input_shape[1]}, not a power of s={s}"
+            return (
+                f"the tree model needs s^L positions; the input has {input_shape[1]}, "
+                f"not a power of s={s}"
+            )
         if depth != L:
-            return f"the tree model's depth is fixed by its input: {input_shape[1]} positions = {s}^{L} need depth {L}"
+            return (
+                f"the tree model's depth is fixed by its input: {input_shape[1]} "
+                f"positions = {s}^{L} need depth {L}"
+            )
         return None
 
     @staticmethod

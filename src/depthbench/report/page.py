@@ -62,10 +62,14 @@ def _inline(text: str) -> str:
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
-STYLE = """body{font-family:system-ui,sans-serif;max-width:75em;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:right}
-th{border-bottom:2px solid #444}td:first-child,th:first-child{text-align:left}img{max-width:100%}
-figcaption{font-size:.85em;color:#555}code{background:#f4f4f4;padding:0 .2em}"""
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:75em;margin:2em auto;padding:0 1em;"
+    "color:#222}\ntable{border-collapse:collapse;font-size:.85em;margin:.5em 0}"
+    "th,td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:right}\n"
+    "th{border-bottom:2px solid #444}td:first-child,th:first-child{text-align:left}"
+    "img{max-width:100%}\nfigcaption{font-size:.85em;color:#555}"
+    "code{background:#f4f4f4;padding:0 .2em}"
+)
 
 
 def html_page(blocks: list[Block], title: str) -> str:

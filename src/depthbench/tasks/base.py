@@ -104,6 +104,7 @@ class Task(ABC):
         """Raise :class:`ConfigError` if the family cannot draw ``n_train`` training,
         ``n_val`` validation and ``n_test`` test samples (families with a finite input
         set); any size by default."""
+        return None
 
     def bayes_metric(self, x: torch.Tensor, y: torch.Tensor) -> float | None:
         """test_metric of the Bayes-optimal predictor on ``(x, y)``, where the family
@@ -111,7 +112,8 @@ class Task(ABC):
         return None
 
     def rules(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-        """Fixed prediction rules the family declares as baselines (name -> x [N, input_dim] -> predictions [N]); none by default."""
+        """Fixed prediction rules the family declares as baselines: name -> a function of
+        ``x`` ``[N, input_dim]`` giving predictions ``[N]``; none by default."""
         return {}
 
     @property

@@ -1,4 +1,5 @@
-"""``polynomial``: sparse, local, low-order "Hamiltonians" (Lin, Tegmark & Rolnick 2017, Sec. II)."""
+"""``polynomial``: sparse, local, low-order "Hamiltonians" (Lin, Tegmark & Rolnick 2017,
+Sec. II)."""
 
 from __future__ import annotations
 
