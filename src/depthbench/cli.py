@@ -58,7 +58,7 @@ def _report(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
-            page = build_report(args.results, args.out, args.eps)
+            page = build_report(args.results, args.out, args.eps, pdf=args.pdf)
         finally:
             for w in caught:  # e.g. a skipped file, named: said plainly, without a source line
                 print(f"warning: {w.message}", file=sys.stderr)
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         "(default: each experiment's report.eps, declared with its run "
         "and stored in its rows)",
     )
+    report.add_argument("--pdf", action="store_true", help="write every figure as PDF too")
     report.set_defaults(func=_report)
     listing = sub.add_parser("list", help="task families, models and experiments available")
     listing.set_defaults(func=_list)

@@ -1,9 +1,10 @@
 """``depthbench report``: the numbers and figures a paper needs, from stored results
 only.
 
-Outputs under ``--out``: ``index.md`` and a self-contained ``index.html``; figures
-``fig*.png``/``.pdf``; ``tables/<name>.{csv,md,tex}``; ``manifest.json`` (what the
-report was made from). The same rows give identical tables and files.
+Outputs under ``--out``: ``index.md`` and ``index.html``; figures ``fig*.png`` (and
+``.pdf`` with ``--pdf``); ``tables/<name>.{csv,md,tex}``; ``manifest.json`` (what the
+report was made from); ``rows/``, the rows it read, from which it rebuilds. The same
+rows give identical tables and files.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ def _table(out: Path, name: str, table: pd.DataFrame, numbers: pd.DataFrame, cap
     return Table(table, md, f"`tables/{name}.csv` (numbers), `.md` and `.tex`")
 
 
-def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
+def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
     blocks: list[Block] = []
+    drawn = figures.Output(out, pdf)
     coverage = Text(_coverage(a.curves.points))
     if not a.curves.points.empty:
         blocks += [
@@ -142,8 +144,9 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
                 p,
                 "Figure 6: depth efficiency E_d against eps (selected on "
                 "validation; triangles: lower bounds, where depth 1 never reaches eps)",
+                pdf,
             )
-            for p in figures.efficiency_vs_eps(a, out)
+            for p in figures.efficiency_vs_eps(a, drawn)
         ]
         blocks += [Text("`tables/efficiency_curve.csv` holds E_d over the whole eps range.")]
         (out / "tables").mkdir(parents=True, exist_ok=True)
@@ -188,30 +191,30 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
         ]
     made = [
         (
-            figures.metric_vs_params(a, df, out),
+            figures.metric_vs_params(a, df, drawn),
             "Figure 1: test_metric against parameters per depth, selected on validation "
             "(band: interval over replicates, see the tables; stars: constructed networks; "
             "grey markers: baselines; dashed: chance; dotted: Bayes optimum)",
         ),
         (
-            figures.efficiency_vs_size(a, out),
+            figures.efficiency_vs_size(a, drawn),
             "Figure 2: depth efficiency against problem size (middle eps, selected on "
             "validation); dashed: the theorems' shallow / deep neuron ratio",
         ),
         (
-            figures.heatmap(a, out),
+            figures.heatmap(a, drawn),
             "Figure 3: test_metric over hidden layers x budget (selected on validation), "
             "cells annotated with width",
         ),
         (
-            figures.training_loss(a, out),
+            figures.training_loss(a, drawn),
             "Figure 7: training loss at the chosen rate against parameters per depth (median "
             "over replicates; standardised MSE or cross-entropy): a shallow net that does not "
             "fit its training set is an optimisation, not an expressivity, result",
         ),
     ]
     for paths, caption in made:
-        blocks += [Figure(p, caption) for p in paths]
+        blocks += [Figure(p, caption, pdf) for p in paths]
     if not a.baselines.empty:
         built = tables.baselines(a)
         blocks += [
@@ -257,8 +260,9 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
                 "Figure 4: test_metric against training samples (largest budget "
                 "per depth, selected on validation); dash-dot: learned threshold; "
                 "vertical: theory's P_star",
+                pdf,
             )
-            for p in figures.sample_complexity(a, out)
+            for p in figures.sample_complexity(a, drawn)
         ]
     if (df["status"] == "constructed").any():
         built = tables.constructed(df)
@@ -281,8 +285,9 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path) -> list[Block]:
                 p,
                 "Figure 5: training time per model (its group's time shared "
                 "among members) against parameters",
+                pdf,
             )
-            for p in figures.wall_time(df, out)
+            for p in figures.wall_time(df, drawn)
         ]
         blocks += [
             Heading("Every cell"),
@@ -325,11 +330,15 @@ def _manifest(df: pd.DataFrame, dirs: Sequence[Path], a: Analysis, out: Path) ->
     }
 
 
-def build_report(dirs: Sequence[Path], out: Path, eps: Sequence[float] | None = None) -> Path:
+def build_report(
+    dirs: Sequence[Path], out: Path, eps: Sequence[float] | None = None, pdf: bool = False
+) -> Path:
     """Write the report for the results under ``dirs`` into ``out``; returns ``index.md``.
 
     ``eps``: absolute thresholds for P_d / E_d for every task (default: each task's
-    ``report.eps``, declared with its run and stored in its rows).
+    ``report.eps``, declared with its run and stored in its rows). ``pdf``: figures as
+    PDF too. The rows read are stored with the report (``out/rows/``, a results
+    directory), so ``depthbench report out/rows --out out`` rebuilds it anywhere.
     """
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} is a file; give a directory to write the report into")
@@ -347,12 +356,29 @@ def build_report(dirs: Sequence[Path], out: Path, eps: Sequence[float] | None = 
             "no trained (status=ok) or constructed rows to report; rows by status: "
             f"{status_counts(df)}"
         )
+    stored = df
     df = analysis.label(df)
     a = analysis.analyze(df, eps)
     out.mkdir(parents=True, exist_ok=True)
-    blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps), *_blocks(a, df, out)]
+    for old in [*out.glob("fig*.png"), *out.glob("fig*.pdf")]:  # this report's own figures
+        old.unlink()
+    blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps), *_blocks(a, df, out, pdf)]
     page = out / "index.md"
     page.write_text(markdown(blocks))
     (out / "index.html").write_text(html_page(blocks, TITLE))
     (out / "manifest.json").write_text(json.dumps(_manifest(df, dirs, a, out), indent=2) + "\n")
+    _keep_rows(stored, out / ROWS)
     return page
+
+
+ROWS = "rows"  # the report's own copy of the rows it read: a results directory
+
+
+def _keep_rows(rows: pd.DataFrame, to: Path) -> None:
+    """Store ``rows`` as ``to/rows.parquet`` (the store's format: marker, checksums), so a
+    report can be rebuilt or re-analysed from its own directory."""
+    kept = to / f"{ROWS}.parquet"
+    if kept.exists() and set(results.load(to)["run_id"]) == set(rows["run_id"]):
+        return  # rebuilt from its own rows: nothing to add
+    kept.unlink(missing_ok=True)
+    results.write(rows, to, ROWS)

@@ -7,6 +7,7 @@ hold the data the figure needs (e.g. no second problem size).
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -29,17 +30,21 @@ METRIC = "test metric (relative MSE or error rate)"
 DEPTH = "hidden layers"
 
 
-def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
+@dataclass(frozen=True)
+class Output:
+    """Where figures go: ``dir``, as PNG, and also as PDF when ``pdf``."""
+
+    dir: Path
+    pdf: bool = False
+
+
+def _save(fig: plt.Figure, out: Output, name: str) -> list[Path]:
     fig.tight_layout()
-    for suffix in ("png", "pdf"):
-        # no creation date in the PDF: the same rows give the same files
-        fig.savefig(
-            out / f"{name}.{suffix}",
-            dpi=150,
-            metadata={"CreationDate": None} if suffix == "pdf" else None,
-        )
+    fig.savefig(out.dir / f"{name}.png", dpi=150)
+    if out.pdf:  # no creation date in the PDF: the same rows give the same files
+        fig.savefig(out.dir / f"{name}.pdf", metadata={"CreationDate": None})
     plt.close(fig)
-    return [out / f"{name}.png"]
+    return [out.dir / f"{name}.png"]
 
 
 def _grid(n: int, width: float = 5.5, height: float = 4.0) -> tuple[plt.Figure, list[plt.Axes]]:
@@ -100,7 +105,7 @@ def _references(ax: plt.Axes, info: pd.Series) -> None:
         )
 
 
-def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Path) -> list[Path]:
+def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
     """Figure 1: selected test_metric against n_params, one line per depth with its
     interval band, the constructed networks of the same task as stars and the baselines
     (same task, same n_train or a rule) as grey markers."""
@@ -168,7 +173,7 @@ def _size_parameter(instances: pd.DataFrame) -> dict[str, str]:
     return found
 
 
-def efficiency_vs_size(a: Analysis, out: Path) -> list[Path]:
+def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
     """Figure 2: E_d(eps) against the problem size that varies between instances of a
     family, in parameters and in hidden neurons; the theorems' shallow/deep neuron
     ratio is drawn over the neuron panel where the task states both counts."""
@@ -232,7 +237,7 @@ def efficiency_vs_size(a: Analysis, out: Path) -> list[Path]:
     return _save(fig, out, "fig2_efficiency_vs_size")
 
 
-def heatmap(a: Analysis, out: Path) -> list[Path]:
+def heatmap(a: Analysis, out: Output) -> list[Path]:
     """Figure 3: selected test_metric over hidden layers x budget, each cell annotated
     with its width (the layout of Rolnick & Tegmark 2018, Fig. 2)."""
     cells = a.cells.dropna(subset=["tuned"])
@@ -270,7 +275,7 @@ def heatmap(a: Analysis, out: Path) -> list[Path]:
     return _save(fig, out, "fig3_heatmap")
 
 
-def sample_complexity(a: Analysis, out: Path) -> list[Path]:
+def sample_complexity(a: Analysis, out: Output) -> list[Path]:
     """Figure 4: tuned test_metric against n_train per depth (largest budget of each
     depth), with the "learned" threshold (10% of chance) and the theory's P_star."""
     points = a.curves.points[a.curves.points["n_train"] > 0]  # not online data
@@ -310,7 +315,7 @@ def sample_complexity(a: Analysis, out: Path) -> list[Path]:
     return _save(fig, out, "fig4_sample_complexity")
 
 
-def efficiency_vs_eps(a: Analysis, out: Path) -> list[Path]:
+def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
     """Figure 6: E_d(eps) over a range of eps per panel (exact values as lines, lower
     bounds as triangles), eps decreasing to the right."""
     if a.e_curve.empty:
@@ -336,7 +341,7 @@ def efficiency_vs_eps(a: Analysis, out: Path) -> list[Path]:
     return _save(fig, out, "fig6_efficiency_vs_eps")
 
 
-def training_loss(a: Analysis, out: Path) -> list[Path]:
+def training_loss(a: Analysis, out: Output) -> list[Path]:
     """Figure 7: median training loss at the chosen rate against n_params per depth;
     hollow markers: cells with members that did not converge."""
     cells = a.cells.dropna(subset=["train_loss"])
@@ -372,7 +377,7 @@ def training_loss(a: Analysis, out: Path) -> list[Path]:
     return _save(fig, out, "fig7_training_loss")
 
 
-def wall_time(df: pd.DataFrame, out: Path) -> list[Path]:
+def wall_time(df: pd.DataFrame, out: Output) -> list[Path]:
     """Figure 5: training time per model (its group's time shared among members)
     against n_params, per depth and device."""
     ok = df[df["status"] == "ok"]

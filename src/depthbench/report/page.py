@@ -3,7 +3,6 @@ self-contained ``index.html`` (figures embedded as data URIs, tables as HTML).""
 
 from __future__ import annotations
 
-import base64
 import html
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,9 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    path: Path  # PNG beside the page (a PDF of the same name lies beside it)
+    path: Path  # PNG beside the page
     caption: str
+    pdf: bool = False  # a PDF of the same name lies beside it
 
 
 Block = Heading | Text | Table | Figure
@@ -48,12 +48,8 @@ def markdown(blocks: list[Block]) -> str:
         elif isinstance(b, Table):
             lines += [b.markdown, "", f"*Also as {b.files}.*", ""]
         else:
-            lines += [
-                f"![{b.caption}]({b.path.name})",
-                "",
-                f"*{b.caption}* ([PDF]({b.path.with_suffix('.pdf').name}))",
-                "",
-            ]
+            pdf = f" ([PDF]({b.path.with_suffix('.pdf').name}))" if b.pdf else ""
+            lines += [f"![{b.caption}]({b.path.name})", "", f"*{b.caption}*{pdf}", ""]
     return "\n".join(lines)
 
 
@@ -83,11 +79,10 @@ def html_page(blocks: list[Block], title: str) -> str:
             body.append(b.frame.to_html(index=False, border=0, na_rep="-"))
             body.append(f"<p><small>Also as {_inline(b.files)}.</small></p>")
         else:
-            data = base64.b64encode(b.path.read_bytes()).decode()
+            pdf = f' (<a href="{b.path.with_suffix(".pdf").name}">PDF</a>)' if b.pdf else ""
             body.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(b.caption)}">'
-                f"<figcaption>{html.escape(b.caption)} "
-                f'(<a href="{b.path.with_suffix(".pdf").name}">PDF</a>)</figcaption></figure>'
+                f'<figure><img src="{b.path.name}" alt="{html.escape(b.caption)}">'
+                f"<figcaption>{html.escape(b.caption)}{pdf}</figcaption></figure>"
             )
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
