@@ -1,0 +1,28 @@
+"""Every committed report that ships its rows rebuilds from them, table for table, as
+reports/regenerate.sh does in a fresh clone."""
+
+from pathlib import Path
+
+import pytest
+
+from depthbench.report import build_report
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+SHIPPED = sorted(p.parent.name for p in REPORTS.glob("*/rows"))
+
+
+def test_the_main_jobs_report_ships_its_rows():
+    assert "quick" in SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_committed_report_rebuilds_byte_identically_from_its_rows(name, tmp_path):
+    committed = REPORTS / name
+    build_report([committed / "rows"], tmp_path)
+    tables = sorted((committed / "tables").iterdir())
+    assert tables
+    for table in tables:
+        rebuilt = tmp_path / "tables" / table.name
+        assert rebuilt.read_bytes() == table.read_bytes(), f"{name}/tables/{table.name}"
+    figures = sorted(p.name for p in committed.glob("fig*.png"))
+    assert figures == sorted(p.name for p in tmp_path.glob("fig*.png"))
