@@ -25,7 +25,10 @@ class Monomial(Task):
     """y = x_1^r_1 ... x_n^r_n.
 
     Theory: one hidden layer of smooth neurons needs ``prod_i (r_i + 1)`` neurons;
-    a deep network at most ``sum_i (7 ceil(log2 r_i) + 4)``.
+    a deep network ``sum_i 7 ceil(log2 r_i)`` for the powers (``power``'s count) plus
+    ``4 (k - 1)`` to multiply the ``k`` factors (``product``'s count), so the three
+    families give one function one count. Like ``product``'s, the built network adds
+    2 neurons per value carried through a layer when a tree level is not full.
     """
 
     family = "monomial"
@@ -52,7 +55,10 @@ class Monomial(Task):
         """Neurons of the shallow and deep constructions."""
         return {
             SHALLOW_NEURONS: float(math.prod(r + 1 for r in self.exponents)),
-            DEEP_NEURONS: float(sum(7 * math.ceil(math.log2(r)) + 4 for r in self.exponents)),
+            DEEP_NEURONS: float(
+                sum(7 * math.ceil(math.log2(r)) for r in self.exponents)
+                + 4 * (len(self.exponents) - 1)
+            ),
         }
 
     def constructions(self, max_neurons: int) -> dict[str, Builder]:
