@@ -190,8 +190,10 @@ def test_monomial_power_and_product_share_the_generator():
     torch.testing.assert_close(y, x[:, 0] ** 2 * x[:, 1] * x[:, 2] ** 3)
     assert mono.theory() == {"shallow_neurons": 3 * 2 * 4.0, "deep_neurons": 7 + 0 + 14 + 4 * 2.0}
     # one function, one count: exponents [1, 1, 1, 1] are product n=4, [8] is power d=8
-    for same, other in ((tasks.make("monomial", exponents=[1] * 4), tasks.make("product", n=4)),
-                        (tasks.make("monomial", exponents=[8]), tasks.make("power", d=8))):
+    for same, other in (
+        (tasks.make("monomial", exponents=[1] * 4), tasks.make("product", n=4)),
+        (tasks.make("monomial", exponents=[8]), tasks.make("power", d=8)),
+    ):
         assert same.theory()["deep_neurons"] == other.theory()["deep_neurons"]
     power = tasks.make("power", d=5)
     x, y = power.sample(20, seed=0)
