@@ -99,7 +99,12 @@ def test_manifest_says_what_the_report_was_made_from(report, store):
 
 def test_same_results_give_identical_tables(report, store, tmp_path):
     again = tmp_path / "again"
+    (again / "tables").mkdir(parents=True)
+    stale = [again / "tables" / "gone.md", again / "fig9_gone.png", again / "fig9_gone.pdf"]
+    for path in stale:  # what an earlier report left: nothing of it outlives a rebuild
+        path.write_text("stale")
     build_report([store / "n3", store / "n4"], again, pdf=True)
+    assert not any(path.exists() for path in stale)
     for path in [
         *sorted((report / "tables").iterdir()),
         report / "index.md",

@@ -360,8 +360,8 @@ def build_report(
     df = analysis.label(df)
     a = analysis.analyze(df, eps)
     out.mkdir(parents=True, exist_ok=True)
-    for old in [*out.glob("fig*.png"), *out.glob("fig*.pdf")]:  # this report's own figures
-        old.unlink()
+    for old in [*out.glob("fig*.png"), *out.glob("fig*.pdf"), *out.glob("tables/*.*")]:
+        old.unlink()  # this report's own figures and tables: none outlives a rebuild
     blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps), *_blocks(a, df, out, pdf)]
     page = out / "index.md"
     page.write_text(markdown(blocks))
