@@ -42,8 +42,8 @@ def run_watched(cfg: DictConfig, job: Job) -> int:
     """Run ``job`` in a child process and wait; its exit status (0 done, 2 bad input,
     1 an unexpected error or a death by a signal, 130 or 143 stopped). An end the
     child could not record (a signal) is recorded here. A stop of the worker
-    (KeyboardInterrupt) is passed on to the
-    child, which stores what it trained, before it is raised again with a message."""
+    (KeyboardInterrupt) is passed on to the child, which stores what it trained,
+    before it is raised again with a message."""
     spec = {
         "config": OmegaConf.to_container(cfg, resolve=True),
         "job": {**asdict(job), "output_dir": str(job.output_dir) if job.output_dir else None},

@@ -339,6 +339,8 @@ def build_report(
     ``report.eps``, declared with its run and stored in its rows). ``pdf``: figures as
     PDF too. The rows read are stored with the report (``out/rows/``, a results
     directory), so ``depthbench report out/rows --out out`` rebuilds it anywhere.
+    ``out`` is the report's own: its earlier ``fig*`` files and ``tables/`` are
+    replaced, so nothing of an earlier report outlives a rebuild.
     """
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} is a file; give a directory to write the report into")
