@@ -45,3 +45,19 @@ def output_metric(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor
     """:func:`test_metric` of a network's outputs ``out`` ``[..., N, out]`` against ``y``
     ``[N]``."""
     return test_metric(kind, predictions(kind, out), y)
+
+
+def relative_sd(kind: str, pred: torch.Tensor, y: torch.Tensor, n: int) -> float:
+    """Relative standard deviation of :func:`test_metric` estimated on ``n`` test
+    samples, for predictions ``pred`` ``[N]`` against ``y`` ``[N]`` drawn from the task
+    (``N`` large), by the delta method for a ratio of means: with ``e`` the per-sample
+    errors and ``d`` the per-sample normaliser terms ``(y - mean y)^2`` (1 for
+    classification), ``SD / metric = sqrt(Var(e / E e - d / E d) / n)``.
+
+    How many test samples a task needs before its metric means anything: a heavy
+    tail in ``y`` makes this large at any practical ``n``.
+    """
+    e = errors(kind, pred, y)
+    d = (y.double() - y.double().mean()).square() if kind == "regression" else torch.ones_like(e)
+    influence = e / e.mean() - d / d.mean()
+    return float(influence.var().div(n).sqrt())

@@ -1,0 +1,55 @@
+"""The literature experiments measure what their claims are about: each design
+property the claims issue named is checked on the experiment's own config."""
+
+import torch
+
+from depthbench import config, metrics, tasks
+from depthbench.experiments import compose_job
+
+
+def _task(experiment: str, *overrides: str):
+    spec = config.parse(compose_job([f"experiment={experiment}", *overrides]))
+    return spec, tasks.make(spec.task, **spec.task_params)
+
+
+def _linear_fit(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    a = torch.cat([x.double(), torch.ones(len(x), 1, dtype=torch.float64)], 1)
+    return a @ torch.linalg.lstsq(a, y.double()[:, None]).solution[:, 0]
+
+
+def _heat_map_predictors(task):
+    """A linear fit, and a predictor off by 10% of each target's distance from the
+    mean: the errors of an approximation that is good where the data are dense."""
+    x, y = task.sample(2**20, seed=5)
+    noise = torch.randn(len(y), generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    return y, {"linear": _linear_fit(x, y), "10%": y + 0.1 * (y - y.mean()) * noise}
+
+
+def test_the_heat_map_metric_is_stable_at_its_test_size_and_the_papers_law_is_not():
+    spec, task = _task("rolnick_tegmark_heatmap")
+    assert task.params["n"] == 20  # the paper's size, at CPU size too
+    y, predictors = _heat_map_predictors(task)
+    for name, pred in predictors.items():
+        assert metrics.relative_sd("regression", pred, y, spec.train.n_test) < 0.05, name
+    _, paper = _task("rolnick_tegmark_heatmap", "task.low=0", "task.high=2")
+    y, predictors = _heat_map_predictors(paper)
+    assert metrics.relative_sd("regression", predictors["10%"], y, spec.train.n_test) > 0.2
+
+
+def test_relative_sd_matches_repeated_draws():
+    """The delta-method SD against the spread of the metric over 200 fresh test sets."""
+    _, task = _task("rolnick_tegmark_heatmap", "task.n=4")
+    g = torch.Generator().manual_seed(0)
+    _, y = task.sample(2**18, seed=1)
+    scale = 0.2 * y.std()
+
+    def predict(y: torch.Tensor) -> torch.Tensor:  # independent noise, 20% of y's SD
+        return y + scale * torch.randn(len(y), generator=g)
+
+    predicted = metrics.relative_sd("regression", predict(y), y, 1024)
+    draws = []
+    for seed in range(200):
+        _, y = task.sample(1024, seed=100 + seed)
+        draws.append(metrics.test_metric("regression", predict(y), y))
+    spread = torch.stack(draws)
+    assert abs(float(spread.std() / spread.mean()) - predicted) < 0.25 * predicted
