@@ -158,3 +158,29 @@ def test_flags_appear_exactly_for_a_grid_built_to_trigger_them(
         problems = pd.read_csv(tmp_path / "out" / "tables" / "flags.csv")["problem"]
         assert len(problems) == 4 and problems.str.contains("lr at high edge").all()
         assert problems.str.contains("2/2 not converged").all()
+
+
+def test_the_sawtooth_floor_sits_under_every_trained_cell_of_the_n_ap(tmp_path, smoke):
+    """Telgarsky's floor reaches the cells table for the n-ap (and only there), and no
+    trained network beats it: a trained error under its floor would be a bug."""
+    for mode in ("points", "regression"):
+        run(
+            smoke(
+                tmp_path / mode,
+                "task=sawtooth",
+                "task.k=6",
+                f"task.mode={mode}",
+                "model.activation=relu",
+                "grid.depths=[1,2]",
+                "grid.budgets=[10,30,300]",
+                "train.steps=300",
+            )
+        )
+    build_report([tmp_path / "points", tmp_path / "regression"], tmp_path / "out")
+    cells = pd.read_csv(tmp_path / "out" / "tables" / "cells.csv")
+    points = cells["panel"].str.contains("mode=points") & cells["width"].notna()
+    assert cells["floor"][~points].isna().all() and cells["floor"][points].notna().all()
+    assert (cells["floor"] > 0).any()  # the smallest nets of 64 points: (64 - 4 (2m)^l) / 192
+    tested = cells[points & cells["tuned"].notna()]
+    assert (tested["tuned"] >= tested["floor"]).all()
+    assert "floor (theorem)" in (tmp_path / "out" / "index.md").read_text()

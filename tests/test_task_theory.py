@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from depthbench import tasks
+from depthbench.bounds import sawtooth_points
 from depthbench.tasks.sawtooth import tent
 
 # ---------------------------------------------------------------- rhm
@@ -129,11 +130,43 @@ def test_sawtooth_modes_and_theory():
     x, y = task.sample(1000, seed=0)
     i = (x[:, 0] * 32).round().long()
     assert torch.equal(y, i % 2) and torch.equal(tent(x[:, 0], 5).round().long(), y)
-    assert task.theory() == {"shallow_neurons": 31.0, "deep_neurons": 10.0}
+    assert task.theory() == {"shallow_neurons": 31.0, "deep_neurons": 10.0, "ap_points": 32.0}
+    assert set(i.tolist()) == set(range(32))  # the n-ap: n = 2^k points, 1 excluded
     cls = tasks.make("sawtooth", k=3, mode="classification")
     x, y = cls.sample(1000, seed=0)
     assert torch.equal(y, (tent(x[:, 0], 3) >= 0.5).long())
     assert abs(y.float().mean().item() - 0.5) < 0.05
+
+
+@pytest.mark.parametrize("depth,width", [(1, 3), (1, 8), (2, 2), (2, 3), (3, 2)])
+def test_a_relu_net_is_2m_to_the_l_sawtooth(depth, width):
+    """The premise of the n-ap bound: a ReLU net of l hidden layers of m units, on R,
+    has at most (2m)^l affine pieces (Telgarsky 2015), so it crosses any level at most
+    that often; checked on random nets on a fine grid."""
+    g = torch.Generator().manual_seed(depth * 10 + width)
+    x = torch.linspace(-2, 3, 200001, dtype=torch.float64)[:, None]
+    for _ in range(20):
+        h, fan_in = x, 1
+        for _ in range(depth):
+            w = torch.randn(fan_in, width, generator=g, dtype=torch.float64)
+            h = torch.relu(h @ w + torch.randn(width, generator=g, dtype=torch.float64))
+            fan_in = width
+        f = h @ torch.randn(width, generator=g, dtype=torch.float64)
+        slopes = torch.diff(f) / torch.diff(x[:, 0])
+        bends = (torch.diff(slopes).abs() > 1e-6 * slopes.abs().max()).nonzero()[:, 0]
+        kinks = int((torch.diff(bends) > 1).sum()) + 1 if len(bends) else 0  # a kink
+        assert 1 + kinks <= (2 * width) ** depth  # between grid points bends two slopes
+
+
+def test_telgarsky_bound_is_theorem_1_1_and_vanishes_for_the_constructions():
+    for k, depth in [(9, 2), (12, 3), (7, 1), (13, 2)]:
+        width = 2 ** ((k - 3) / depth - 1)
+        if width == int(width) and width >= 1:  # the theorem's largest width
+            assert sawtooth_points(2**k, depth, int(width)) >= 1 / 6
+            assert sawtooth_points(2**k, depth, int(width) + 1) < 1 / 6
+    assert sawtooth_points(2**6, 6, 2) == 0  # the deep net: k layers of 2 units, exact
+    assert sawtooth_points(2**6, 1, 63) == 0  # the shallow net: 2^k - 1 units, exact
+    assert sawtooth_points(2**10, 1, 4) == pytest.approx((1024 - 32) / 3072)
 
 
 # ---------------------------------------------------------------- tree, polynomial, others

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from depthbench import bounds
 from depthbench.analysis.intervals import LEVEL, median_interval
 from depthbench.schema import STATUSES
 
@@ -144,7 +145,8 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
     loss's units: standardised MSE or cross-entropy); ``converged`` (members at the
     chosen rate that converged, :func:`depthbench.schedule.converged`) of ``members``;
     ``oracle`` (test-selected, see the module doc); status counts over all rates;
-    mean ``train_time_s``."""
+    mean ``train_time_s``; ``floor``, the lower bound a theorem puts on the test_metric
+    of every network of the cell's shape (:func:`depthbench.bounds.floor`; NaN if none)."""
     order = [
         *CELL,
         INSTANCE,
@@ -161,6 +163,7 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
         "tuned_hi",
         "coverage",
         "replicates",
+        "floor",
         "train_loss",
         "converged",
         "members",
@@ -171,6 +174,7 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
         "train_time_s",
     ]
     rows = df[df["status"].isin([*TRAINED, "infeasible"])]
+    rows = rows.assign(floor=bounds.floor(rows))
     members = _members(df)
     if members.empty:
         return pd.DataFrame(columns=order)
@@ -183,6 +187,7 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
         width=("width", "first"),
         n_params=("n_params", "first"),
         n_hidden=("n_hidden", "first"),
+        floor=("floor", "first"),
     )
     chosen, at = _at_chosen(members)
     at_stats = at.groupby(CELL).agg(

@@ -108,7 +108,9 @@ def _references(ax: plt.Axes, info: pd.Series) -> None:
 def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
     """Figure 1: selected test_metric against n_params, one line per depth with its
     interval band, the constructed networks of the same task as stars and the baselines
-    (same task, same n_train or a rule) as grey markers."""
+    (same task, same n_train or a rule) as grey markers, and, dashed in a depth's
+    colour, the floor a theorem puts under every network of that depth and size
+    (where it is above 0)."""
     points = a.curves.points
     if points.empty:
         return []
@@ -121,6 +123,15 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
         part = points[points[PANEL] == panel].sort_values("n_params")
         for depth, line in part.groupby("depth"):
             _tuned_line(ax, line, "n_params", colours[depth], str(depth))
+        floors = a.cells[(a.cells[PANEL] == panel) & (a.cells["floor"] > 0)]
+        for depth, line in floors.sort_values("n_params").groupby("depth"):
+            ax.plot(
+                line["n_params"],
+                line["floor"],
+                linestyle="--",
+                color=colours[depth],
+                label=f"{depth}: theorem's floor",
+            )
         instance = part[INSTANCE].iloc[0]
         task = a.instances.loc[instance, TASK]
         n_train = part["n_train"].iloc[0]
@@ -162,13 +173,14 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
 
 def _size_parameter(instances: pd.DataFrame) -> dict[str, str]:
     """Per task family with several instances: the one ``task.*`` parameter that
-    varies between them (families varying in more than one are left out)."""
+    varies between them, if it is a number (families varying in more than one, or in
+    a choice such as a mode, are left out)."""
     found: dict[str, str] = {}
     for task, part in instances.groupby("task"):
         varying = [
             c for c in part.columns if c.startswith("task.") and part[c].nunique(dropna=True) > 1
         ]
-        if len(part) > 1 and len(varying) == 1:
+        if len(part) > 1 and len(varying) == 1 and pd.api.types.is_numeric_dtype(part[varying[0]]):
             found[cast(str, task)] = varying[0]  # task names are strings
     return found
 

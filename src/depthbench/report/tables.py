@@ -58,9 +58,10 @@ def in_order(frame: pd.DataFrame, *keys: str) -> pd.DataFrame:
 def cells(a: Analysis) -> pd.DataFrame:
     """Per cell: size, the learning rate chosen on validation (``*`` at the grid's edge),
     validation metric, selected test metric with its interval, training loss,
-    converged members, the test-selected oracle, counts and the baselines that beat it."""
+    converged members, the test-selected oracle, counts, the baselines that beat it,
+    and the theorem's floor for the cell's shape where one applies."""
     c = in_order(a.cells, PANEL, "depth", "budget")
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "panel": c[PANEL],
             "depth": c["depth"],
@@ -88,6 +89,9 @@ def cells(a: Analysis) -> pd.DataFrame:
             "beaten by baseline": c["beaten_by"],
         }
     )
+    if c["floor"].notna().any():
+        table["floor (theorem)"] = c["floor"].map(number)
+    return table
 
 
 def by_depth(frame: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from depthbench import constructions
+from depthbench.bounds import AP_POINTS
 from depthbench.constructions import Builder
 from depthbench.schema import DEEP_NEURONS, SHALLOW_NEURONS
 from depthbench.seeding import generator
@@ -30,12 +31,14 @@ class Sawtooth(Task):
 
     - ``regression``: x ~ U[0, 1], y = T^k(x).
     - ``classification``: x ~ U[0, 1], y = 1[T^k(x) >= 1/2]: 2^k alternating intervals.
-    - ``points``: Telgarsky's 2^k alternating points, x = i / 2^k with i uniform on
-      {0, ..., 2^k}, y = i mod 2 (= T^k(x)). The set is finite (2^k + 1 points) and
-      the claim is about fitting it, so train and test draw from the same points.
+    - ``points``: Telgarsky's n-ap, n = 2^k alternating points, x = i / n with i
+      uniform on {0, ..., n - 1}, y = i mod 2 (= T^k(x)). The set is finite and the
+      claim is about fitting it, so train and test draw from the same points.
 
     Theory: a one-hidden-layer ReLU net with m units has at most m + 1 pieces, so it
-    needs ``2^k - 1`` units; the deep net needs ``2k``.
+    needs ``2^k - 1`` units; the deep net needs ``2k``. On ``points``, every ReLU net
+    of l hidden layers of m units errs on at least ``(n - 4 (2m)^l) / (3n)`` of them
+    (:func:`depthbench.bounds.sawtooth_points`; ``ap_points`` is n).
     """
 
     family = "sawtooth"
@@ -49,8 +52,12 @@ class Sawtooth(Task):
         self.continuous = mode != "points"  # 2^k + 1 points
 
     def theory(self) -> dict[str, float]:
-        """ReLU units (hidden neurons): 2^k - 1 shallow, 2k deep."""
-        return {SHALLOW_NEURONS: 2.0**self.k - 1, DEEP_NEURONS: 2.0 * self.k}
+        """ReLU units (hidden neurons): 2^k - 1 shallow, 2k deep; n = 2^k of the n-ap."""
+        return {
+            SHALLOW_NEURONS: 2.0**self.k - 1,
+            DEEP_NEURONS: 2.0 * self.k,
+            AP_POINTS: 2.0**self.k,
+        }
 
     def constructions(self, max_neurons: int) -> dict[str, Builder]:
         """Telgarsky's deep and shallow sawtooth networks."""
@@ -62,7 +69,7 @@ class Sawtooth(Task):
         """``x`` ``[num_samples, 1]`` in [0, 1]; ``y`` ``[num_samples]``."""
         g = generator(seed, device)
         if self.mode == "points":
-            i = torch.randint(2**self.k + 1, (num_samples,), generator=g, device=g.device)
+            i = torch.randint(2**self.k, (num_samples,), generator=g, device=g.device)
             return (i.float() / 2**self.k).unsqueeze(1), i % 2
         x = torch.rand(num_samples, 1, generator=g, device=g.device)
         y = tent(x[:, 0], self.k)
