@@ -112,6 +112,59 @@ def test_broadcast_near_chance_far_below_kesten_stigum():
     assert above.theory()["bayes_accuracy"] > 0.85
 
 
+def _brute_force_joint(task) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every leaf configuration of a small tree, ``[C, s^L]``, and ``P(root, leaves)``
+    ``[C, q]``, by summing over every assignment of the internal nodes."""
+    q, s, L, m = task.q, task.s, task.L, task.matrix
+    leaves = torch.tensor(list(itertools.product(range(q), repeat=s**L)))
+    inner = [s**level for level in range(1, L)]  # nodes per internal level
+    joint = torch.zeros(len(leaves), q, dtype=torch.float64)
+    for root in range(q):
+        for assignment in itertools.product(range(q), repeat=sum(inner)):
+            levels, start = [torch.tensor([root])], 0
+            for width in inner:
+                levels.append(torch.tensor(assignment[start : start + width]))
+                start += width
+            p = torch.ones((), dtype=torch.float64) / q
+            for parent, child in zip(levels, levels[1:]):
+                p = p * m[parent.repeat_interleave(s), child].prod()
+            leaf_parent = levels[-1].repeat_interleave(s)
+            joint[:, root] += p * m[leaf_parent, leaves].prod(1)
+    return leaves, joint
+
+
+@pytest.mark.parametrize("channel,eps", [("silent", 0.05), ("symmetric", 0.3)])
+def test_broadcast_bp_is_the_exact_posterior_by_enumeration(channel, eps):
+    task = tasks.make("broadcast", s=2, L=2, eps=eps, q=3, channel=channel)
+    leaves, joint = _brute_force_joint(task)
+    assert joint.sum().item() == pytest.approx(1.0)
+    posterior = joint / joint.sum(1, keepdim=True)
+    bp = task.root_log_posterior(task.encode(leaves)).exp()
+    assert torch.allclose(bp, posterior, atol=1e-10)
+
+
+def test_the_silent_channel_blinds_every_linear_statistic_but_not_bayes():
+    task = tasks.make("broadcast", s=2, L=2, eps=0.05, q=3, channel="silent")
+    m = task.matrix
+    assert torch.allclose(m @ m, torch.full((3, 3), 1 / 3, dtype=torch.float64))  # M^2 = U
+    assert task.theory()["kesten_stigum"] == 0
+    leaves, joint = _brute_force_joint(task)
+    marginal = (
+        torch.stack(  # P(leaf j = b | root a): uniform for every j, a
+            [joint.T @ (leaves[:, j : j + 1] == torch.arange(3)).double() for j in range(4)]
+        )
+        / (1 / 3)
+    )
+    assert torch.allclose(marginal, torch.full_like(marginal, 1 / 3))
+    bayes_error = 1 - joint.max(1).values.sum().item()
+    vote = task.rules()["majority"](task.encode(leaves))
+    majority_error = 1 - joint[torch.arange(len(leaves)), vote].sum().item()
+    assert abs(majority_error - 2 / 3) < 0.01  # chance, up to ties broken low
+    assert bayes_error < 2 / 3 - 0.05  # the joint of siblings carries the root
+    symmetric = tasks.make("broadcast", s=2, L=2, eps=0.05, q=3)
+    assert symmetric.theory()["kesten_stigum"] > 1
+
+
 # ---------------------------------------------------------------- sawtooth
 
 
