@@ -37,7 +37,7 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("task=rhm task.m=17", "task.m", "exceeds v^(s-1) = 16"),
     ("task=rhm task.n_c=100", "task.m", "n_c * m = 400 exceeds v^s = 256"),
     ("task=sawtooth task.mode=bogus", "task.mode", "must be one of regression, classification"),
-    ("task=radial task.profile=cube", "task.profile", "must be one of ball, oscillating"),
+    ("task=radial task.profile=cube", "task.profile", "must be one of ball, ball_l2, oscillating"),
     ("task=teacher task.L_t=0", "task.L_t", "must be an integer in [1, 16]"),
     ("task=tree task.s=1", "task.s", "must be an integer in [2, 16]"),
     ("task=polynomial task.degree=7", "task.degree", "must be an integer in [2, 4]"),

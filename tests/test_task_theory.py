@@ -8,6 +8,7 @@ import torch
 
 from depthbench import tasks
 from depthbench.bounds import sawtooth_points
+from depthbench.tasks import eldan_shamir
 from depthbench.tasks.sawtooth import tent
 
 # ---------------------------------------------------------------- rhm
@@ -290,10 +291,42 @@ def test_monomial_power_and_product_share_the_generator():
 @pytest.mark.parametrize("distribution", ["gaussian", "uniform"])
 def test_radial_ball_is_balanced_and_oscillating_is_radial(distribution):
     ball = tasks.make("radial", d=16, distribution=distribution)
-    x, y = ball.sample(20_000, seed=0)
+    x, y = x_ball, y_ball = ball.sample(20_000, seed=0)
     assert abs(y.float().mean().item() - 0.5) < 0.02
     if distribution == "uniform":
         assert x.abs().max() <= 1
     osc = tasks.make("radial", d=4, profile="oscillating")
     x, y = osc.sample(10, seed=0)
     torch.testing.assert_close(y, torch.sin(8 * (x.norm(dim=1) - osc.r0)))
+    l2 = tasks.make("radial", d=16, profile="ball_l2", distribution=distribution)
+    x2, y2 = l2.sample(20_000, seed=0)
+    assert l2.kind == "regression"
+    assert torch.equal(x2, x_ball) and torch.equal(y2, y_ball.float())
+
+
+@pytest.mark.parametrize("d", [2, 8, 32])
+def test_the_eldan_shamir_density_integrates_to_the_unit_balls_volume(d):
+    """int phi^2 = 1 (Parseval: phi is the Fourier transform of the indicator of a ball
+    of volume 1): the radial density on a fine grid plus the stated tail mass."""
+    r = torch.linspace(0, eldan_shamir.TAIL * math.sqrt(d), 2**15, dtype=torch.float64)[1:]
+    total = torch.trapezoid(eldan_shamir.radial_density(d, r), r).item()
+    assert total + eldan_shamir.tail_mass(d) == pytest.approx(1.0, abs=2e-3)
+    assert eldan_shamir.tail_mass(d) < 0.05
+
+
+def test_eldan_shamir_draws_follow_the_density_and_the_shells_target():
+    task = tasks.make("radial", d=8, profile="shells", distribution="eldan_shamir", shells=4)
+    x, y = task.sample(200_000, seed=3)
+    r = x.norm(dim=1)
+    for low, high in [(0.5, 1.0), (1.0, 2.0), (2.83, 5.66)]:  # the last: the shells
+        grid = torch.linspace(low, high, 4001, dtype=torch.float64)
+        expected = torch.trapezoid(eldan_shamir.radial_density(8, grid), grid).item()
+        expected /= 1 - eldan_shamir.tail_mass(8)  # the table renormalises without the tail
+        seen = ((r >= low) & (r < high)).double().mean().item()
+        assert abs(seen - expected) < 4 * math.sqrt(expected / len(r)) + 1e-3
+    low, high = task.shell_range
+    inside = (r >= low) & (r < high)
+    assert (y[~inside] == 0).all() and set(y[inside].unique().tolist()) <= {-1.0, 1.0}
+    piece = ((r[inside] - low) / (high - low) * 4).long()
+    assert torch.equal(y[inside], task.signs[piece])  # one sign per shell
+    assert task.theory()["shell_mass"] == pytest.approx(inside.float().mean().item(), abs=0.01)
