@@ -237,6 +237,30 @@ def test_tree_output_changes_only_through_the_branch_of_the_input():
             assert changed == [j // 2**level]  # only the ancestor of input j
 
 
+def _max_difference(f, order: int, h: float) -> float:
+    """max over a line through the input cube of |order-th finite difference| / h^order."""
+    g = torch.Generator().manual_seed(0)
+    x0, v = torch.rand(8, generator=g, dtype=torch.float64) - 0.5, torch.randn(8, generator=g)
+    t = torch.arange(-1.0, 1.0, h, dtype=torch.float64)
+    y = f(x0 + t[:, None] * v.double() / v.norm())
+    for _ in range(order):
+        y = torch.diff(y)
+    return float(y.abs().max() / h**order)
+
+
+@pytest.mark.parametrize("m", [1, 2])  # beyond, float64 rounding hides the jump
+def test_tree_nodes_of_smoothness_m_have_a_bounded_mth_and_a_jumping_next_derivative(m):
+    task = tasks.make("tree", s=2, L=3, smoothness=m, function_seed=1)
+    assert task.theory()["alpha_shallow"] == 2 * m / 8 and task.theory()["alpha_deep"] == m
+    bounded = [_max_difference(task.evaluate, m, h) for h in (1e-3, 5e-4)]
+    jumping = [_max_difference(task.evaluate, m + 1, h) for h in (1e-3, 5e-4)]
+    assert bounded[1] / bounded[0] < 1.2  # the m-th derivative stays bounded as h shrinks
+    assert jumping[1] / jumping[0] > 1.6  # the (m+1)-th grows like 1/h: a jump
+    smooth = tasks.make("tree", s=2, L=3, function_seed=1)
+    steady = [_max_difference(smooth.evaluate, m + 1, h) for h in (1e-3, 5e-4)]
+    assert steady[1] / steady[0] < 1.2  # infinitely smooth nodes: no jump anywhere
+
+
 @pytest.mark.parametrize("lattice,n,degree", [("chain", 6, 4), ("square", 9, 3), ("chain", 5, 2)])
 def test_polynomial_degree_and_locality(lattice, n, degree):
     task = tasks.make("polynomial", n=n, degree=degree, lattice=lattice)

@@ -120,7 +120,7 @@ def label(df: pd.DataFrame) -> pd.DataFrame:
 
 def instances(df: pd.DataFrame) -> pd.DataFrame:
     """One row per trained instance of a :func:`label`-ed frame: ``task``, its
-    ``task.*`` parameters, ``task_instance``, ``chance``, ``bayes_metric``, ``theory.*``,
+    ``task.*`` parameters, ``model``, ``task_instance``, ``chance``, ``bayes_metric``, ``theory.*``,
     and the thresholds declared with its run (``eps`` as JSON text, ``eps_scale``)."""
     trained = df[~df["status"].isin(["constructed", "baseline"])]
     keep = [
@@ -130,6 +130,7 @@ def instances(df: pd.DataFrame) -> pd.DataFrame:
             for c in df.columns
             if c.startswith(("task.", "theory.")) and c not in REPLICATE_PARAMS
         ],
+        "model",
         TASK,
         "chance",
         "bayes_metric",

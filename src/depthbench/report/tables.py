@@ -149,9 +149,26 @@ def neurons(a: Analysis) -> pd.DataFrame:
     return table
 
 
+def predicted_alpha(a: Analysis) -> pd.Series:
+    """Per fit: the exponent the task's theory predicts for it, where it states one
+    (``theory.alpha_shallow`` for one hidden layer of a dense net, ``theory.alpha_deep``
+    for the tree-shaped net; their units grow like their parameters), else NaN."""
+    info = a.instances.loc[a.fits[INSTANCE]].reset_index(drop=True)
+    f = a.fits.reset_index(drop=True)
+    out = pd.Series(float("nan"), index=f.index)
+    for key, applies in (
+        ("alpha_shallow", (info["model"] == "mlp") & (f["depth"] == 1)),
+        ("alpha_deep", info["model"] == "tree"),
+    ):
+        column = theory_column(key)
+        if column in info:
+            out = out.where(~applies, info[column])
+    return out
+
+
 def fits(a: Analysis) -> pd.DataFrame:
     f = a.fits
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "panel": f[PANEL],
             "depth": f["depth"],
@@ -160,6 +177,10 @@ def fits(a: Analysis) -> pd.DataFrame:
             "cells fitted": f["points"],
         }
     )
+    predicted = predicted_alpha(a)
+    if predicted.notna().any():
+        table["predicted alpha"] = predicted.map(number).to_numpy()
+    return table
 
 
 def samples(a: Analysis) -> pd.DataFrame:
