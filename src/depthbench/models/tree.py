@@ -137,8 +137,10 @@ class TreeNet(BatchedModel):
         h = x.view(K, B, self.channels, self.positions).transpose(2, 3)  # [K, B, P, C]
         for w, b in zip(self.weights, self.biases):
             patches = h.reshape(K, B, h.shape[2] // self.s, -1)  # [K, B, P_l, s C]
-            if self.shared:
-                z = torch.matmul(patches, w) + b  # w [K, 1, sC, w] broadcasts over B
+            if self.shared:  # one [K, B P_l, sC] x [K, sC, w] product, not one per sample
+                fan_in, fan_out = w.shape[-2:]
+                flat = torch.bmm(patches.reshape(K, -1, fan_in), w.view(K, fan_in, fan_out))
+                z = flat.view(K, B, -1, fan_out) + b
             else:
                 z = torch.einsum("kbpi,kpio->kbpo", patches, w) + b.squeeze(2).unsqueeze(1)
             h = self.activation(z)
