@@ -18,6 +18,7 @@ from typing import Any, cast
 from omegaconf import DictConfig, OmegaConf
 
 from depthbench.errors import ConfigError
+from depthbench.optim import OPTIMIZERS, Optimizer
 from depthbench.schedule import SCHEDULES, Schedule
 from depthbench.validate import (
     check_bool,
@@ -61,6 +62,7 @@ class TrainSpec:
     tf32: bool
     cuda_graph: bool
     threads: int | None
+    optimizer: Optimizer
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,9 @@ class RunSpec:
             "n_val": self.train.n_val,
             "n_test": self.train.n_test,
             # TF32 matmuls change CUDA numbers; the key is absent when off so that
-            # full-precision runs keep the ids they always had
+            # full-precision runs keep the ids they always had (so is plain Adam's)
             **({"tf32": True} if self.train.tf32 else {}),
+            **self.train.optimizer.identity,
         }
 
 
@@ -171,6 +174,16 @@ def _schedule(train: dict[str, Any]) -> Schedule:
     return Schedule(name, warmup, final)
 
 
+def _optimizer(train: dict[str, Any]) -> Optimizer:
+    stop = need(train, "train.stop_loss")
+    return Optimizer(
+        name=check_choice("train.optimizer", need(train, "train.optimizer"), OPTIMIZERS),
+        momentum=check_float("train.momentum", need(train, "train.momentum")),
+        weight_decay=check_float("train.weight_decay", need(train, "train.weight_decay")),
+        stop_loss=None if stop is None else check_float("train.stop_loss", stop),
+    )
+
+
 def _report(raw: dict[str, Any]) -> ReportSpec:
     section = need(raw, "report")
     if not isinstance(section, dict):
@@ -225,6 +238,10 @@ SECTION_KEYS = {
         "tf32",
         "cuda_graph",
         "threads",
+        "optimizer",
+        "momentum",
+        "weight_decay",
+        "stop_loss",
     },
     "report": {"eps", "eps_scale"},
 }
@@ -283,6 +300,7 @@ def parse(cfg: DictConfig) -> RunSpec:
             tf32=check_bool("train.tf32", need(train, "train.tf32")),
             cuda_graph=check_bool("train.cuda_graph", need(train, "train.cuda_graph")),
             threads=_optional_int(train, "train.threads"),
+            optimizer=_optimizer(train),
         ),
         data_seed=check_int("data_seed", need(raw, "data_seed"), 0),
         results_dir=Path(results_dir),

@@ -1,12 +1,60 @@
-"""Adam with one learning rate per member of a batched model."""
+"""Optimisers with one learning rate per member of a batched model: Adam, and SGD with
+momentum and weight decay (the RHM authors' protocol)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import cast
 
 import torch
+
+from depthbench.errors import ConfigError
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """``train.optimizer`` and its settings: ``momentum`` and ``weight_decay`` (SGD;
+    Adam ignores them and refuses a weight decay), and ``stop_loss``: a member stops
+    updating once its mean minibatch loss over a block of steps falls below it
+    (``None``: train every step)."""
+
+    name: str = "adam"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    stop_loss: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ConfigError("train.optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError("train.momentum", f"must be in [0, 1), got {self.momentum}")
+        if self.weight_decay < 0 or (self.name == "adam" and self.weight_decay):
+            raise ConfigError(
+                "train.weight_decay",
+                f"must be >= 0, and 0 with adam, got {self.weight_decay} with {self.name}",
+            )
+        if self.stop_loss is not None and not self.stop_loss > 0:
+            raise ConfigError("train.stop_loss", f"must be positive or null, got {self.stop_loss}")
+
+    @property
+    def identity(self) -> dict[str, object]:
+        """What changes a trained model's numbers; empty for plain Adam, so that its
+        runs keep the ids they always had."""
+        if self == Optimizer(momentum=self.momentum):
+            return {}
+        return {"optimizer": [self.name, self.momentum, self.weight_decay, self.stop_loss]}
+
+    def build(
+        self, params: Iterable[torch.nn.Parameter], lr: torch.Tensor, capturable: bool
+    ) -> BatchedAdam | BatchedSGD:
+        """The batched optimiser over ``params`` with peak rates ``lr`` ``[members]``."""
+        if self.name == "sgd":
+            return BatchedSGD(params, lr, self.momentum, self.weight_decay)
+        return BatchedAdam(params, lr, capturable=capturable)
 
 
 class BatchedAdam:
@@ -45,6 +93,9 @@ class BatchedAdam:
         # lr broadcast against each parameter: [members, 1, ..., 1]
         self.lr = [lr.to(p).view(-1, *([1] * (p.dim() - 1))) for p in self.params]
         self.scale = torch.ones((), device=device)
+        #: ``[members]``, 1 or 0: a member with 0 no longer moves (a stopped member)
+        self.gate = torch.ones(len(lr), device=device)
+        self._gates = [self.gate.view(-1, *([1] * (p.dim() - 1))) for p in self.params]
 
     @torch.no_grad()
     def step(self) -> None:
@@ -56,6 +107,7 @@ class BatchedAdam:
         denom = torch._foreach_sqrt(self.exp_avg_sq)
         steps = torch._foreach_mul(self.exp_avg, self.lr)  # per-member lr, broadcast
         torch._foreach_mul_(steps, self.scale)  # the schedule's factor (exact for 1)
+        torch._foreach_mul_(steps, self._gates)  # stopped members (exact for 1)
         if self.t_device is None:
             self.t += 1
             torch._foreach_div_(denom, math.sqrt(1 - self.beta2**self.t))
@@ -67,6 +119,49 @@ class BatchedAdam:
             torch._foreach_add_(denom, self.eps)
             torch._foreach_div_(steps, 1 - torch.pow(self.beta1, t))
             torch._foreach_addcdiv_(self.params, steps, denom, value=-1)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+
+class BatchedSGD:
+    """SGD with momentum and weight decay, as ``torch.optim.SGD`` (dampening 0, not
+    Nesterov): ``g <- g + wd p``, ``b <- momentum b + g`` (b starts at 0, so ``b = g``
+    at the first step, as in torch), ``p <- p - lr[k] scale b``, where ``lr[k]``
+    scales member ``k``; the same :attr:`scale` and :attr:`gate` as
+    :class:`BatchedAdam`. A one-member group follows ``torch.optim.SGD`` step for step.
+    Every operation is on device tensors, so a step can be captured in a CUDA graph.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.nn.Parameter],
+        lr: torch.Tensor,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
+        self.params: list[torch.Tensor] = list(params)
+        self.momentum, self.weight_decay = momentum, weight_decay
+        device = self.params[0].device
+        self.buffers = [torch.zeros_like(p) for p in self.params]  # b = g at the first step
+        self.lr = [lr.to(p).view(-1, *([1] * (p.dim() - 1))) for p in self.params]
+        self.scale = torch.ones((), device=device)
+        self.gate = torch.ones(len(lr), device=device)
+        self._gates = [self.gate.view(-1, *([1] * (p.dim() - 1))) for p in self.params]
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One SGD step for every parameter, with multi-tensor (``_foreach``) kernels."""
+        grads = cast("list[torch.Tensor]", [p.grad for p in self.params])  # set by backward
+        if self.weight_decay:
+            grads = torch._foreach_add(grads, self.params, alpha=self.weight_decay)
+        torch._foreach_mul_(self.buffers, self.momentum)
+        torch._foreach_add_(self.buffers, grads)
+        steps = torch._foreach_mul(self.buffers, self.lr)
+        torch._foreach_mul_(steps, self.scale)
+        torch._foreach_mul_(steps, self._gates)
+        torch._foreach_sub_(self.params, steps)
 
     def zero_grad(self) -> None:
         for p in self.params:

@@ -90,6 +90,10 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     plan = _plan(spec, task, device)
     common = provenance.collect(device) | {
         "train.tf32": spec.train.tf32,
+        "train.optimizer": spec.train.optimizer.name,
+        "train.momentum": spec.train.optimizer.momentum,
+        "train.weight_decay": spec.train.optimizer.weight_decay,
+        "train.stop_loss": spec.train.optimizer.stop_loss,
         "torch_threads": torch.get_num_threads(),
         "eps": json.dumps(list(spec.report.eps)),
         "eps_scale": spec.report.eps_scale or task.eps_scale,
@@ -192,6 +196,7 @@ def _execute(
                 on_steps=bar.update,
                 cuda_graph=spec.train.cuda_graph,
                 online=_sampler(spec, task) if online else None,
+                optimizer_spec=spec.train.optimizer,
             )
             yield rows.run_columns(spec, members) | rows.trained_outcome(
                 spec, members, outcome, bayes

@@ -19,7 +19,7 @@ from depthbench import metrics
 from depthbench.config import ONLINE
 from depthbench.draws import Draw, Split
 from depthbench.models.base import BatchedModel
-from depthbench.optim import BatchedAdam
+from depthbench.optim import Optimizer
 from depthbench.schedule import Schedule, checkpoints, converged
 from depthbench.seeding import derive_seed, generator
 
@@ -222,8 +222,10 @@ def train_group(
     on_steps: Callable[[int], None] = lambda n: None,
     cuda_graph: bool = False,
     online: Sampler | None = None,
+    optimizer_spec: Optimizer = Optimizer(),
 ) -> GroupResult:
-    """Train ``model`` (``members`` stacked, already initialised) with BatchedAdam.
+    """Train ``model`` (``members`` stacked, already initialised) with the batched
+    optimiser of ``optimizer_spec`` (Adam by default).
 
     Minibatches are drawn from each member's first ``n_train`` training rows, or, for
     a group of online members (``n_train = 0``), fresh from ``online(num_samples,
@@ -233,7 +235,10 @@ def train_group(
 
     Step ``t`` uses each member's learning rate times ``schedule.factors(steps)[t]``.
     A member whose training loss becomes NaN/inf is reported ``diverged``; being
-    independent, the others go on. ``on_steps(n)`` is called as steps complete.
+    independent, the others go on. With ``optimizer_spec.stop_loss``, a member whose
+    mean minibatch loss over a block of :data:`INDEX_BLOCK` steps is below it stops
+    moving (its optimiser gate closes); its ``steps`` count the steps it took.
+    ``on_steps(n)`` is called as steps complete.
     On CUDA the optimiser keeps its step count on the device, and ``cuda_graph``
     replays each step as one captured CUDA graph (:class:`GraphedStep`) instead of
     launching its kernels one by one from Python; both give the same numbers. The
@@ -243,11 +248,12 @@ def train_group(
     device = data.x_train.device
     on_cuda = device.type == "cuda"
     K = len(members)
-    optimizer = BatchedAdam(
+    optimizer = optimizer_spec.build(
         model.parameters(),
         torch.tensor([m.lr for m in members], dtype=torch.float32, device=device),
         capturable=on_cuda,
     )
+    stop = optimizer_spec.stop_loss
     factors = schedule.factors(steps).to(device)
     generators = [generator(derive_seed(m.seed, "minibatch")) for m in members]
     n_train = [m.n_train for m in members]
@@ -265,6 +271,7 @@ def train_group(
         K, dtype=torch.int64, device=device
     )  # steps before the first non-finite loss
     loss_sum = torch.zeros(K, device=device)  # minibatch losses since the last checkpoint
+    block_sum = torch.zeros(K, device=device)  # minibatch losses of the current block
     marks = checkpoints(steps)
     curve = torch.zeros(K, len(marks), device=device)
 
@@ -275,8 +282,9 @@ def train_group(
         loss.sum().backward()
         optimizer.step()
         finite.logical_and_(torch.isfinite(loss))
-        steps_done.add_(finite)
+        steps_done.add_(finite & (optimizer.gate > 0))
         loss_sum.add_(loss.detach())
+        block_sum.add_(loss.detach())
 
     def indexed(batch: torch.Tensor) -> None:
         """One step on minibatch indices ``batch`` ``[K, B]`` into the training draws."""
@@ -317,6 +325,9 @@ def train_group(
                 curve[:, mark] = loss_sum / (done - previous)
                 loss_sum.zero_()
                 mark, previous = mark + 1, done
+        if stop is not None:  # on the device: no value read back to the host
+            optimizer.gate.mul_(block_sum / block >= stop)
+        block_sum.zero_()
         on_steps(block)
     if on_cuda:
         torch.cuda.synchronize(device)

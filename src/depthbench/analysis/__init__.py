@@ -219,22 +219,34 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
 
 def flags(cells: pd.DataFrame) -> pd.DataFrame:
     """Cells a reader must not take at face value: the chosen learning rate at the
-    edge of the grid tried (``lr_edge``), or members at it that did not converge
-    (``converged < members``). Columns: the cell keys, ``n_train`` and ``problem``."""
+    edge of the grid tried (``lr_edge``), members at it that did not converge
+    (``converged < members``), or a median training loss above the stop loss the
+    protocol trains to (``stop_loss``). Columns: the cell keys, ``n_train`` and
+    ``problem``."""
     edge = cells["lr_edge"].fillna("") != ""
     unconverged = cells["converged"].fillna(0) < cells["members"].fillna(0)
+    short = cells["train_loss"] > cells["stop_loss"]  # False where no stop loss is set
     problem = [
         ", ".join(
             p
             for p, on in (
                 (f"lr at {e} edge ({lr:g})", ed),
                 (f"{m - k:.0f}/{m:.0f} not converged", un),
+                (f"train loss {loss:.3g} above the stop loss {stop:g}", sh),
             )
             if on
         )
-        for e, lr, ed, m, k, un in zip(
-            cells["lr_edge"], cells["lr"], edge, cells["members"], cells["converged"], unconverged
+        for e, lr, ed, m, k, un, loss, stop, sh in zip(
+            cells["lr_edge"],
+            cells["lr"],
+            edge,
+            cells["members"],
+            cells["converged"],
+            unconverged,
+            cells["train_loss"],
+            cells["stop_loss"],
+            short,
         )
     ]
-    out = cells.assign(problem=problem)[edge | unconverged]
+    out = cells.assign(problem=problem)[edge | unconverged | short]
     return out[[PANEL, "n_train", "depth", "budget", "problem"]].reset_index(drop=True)

@@ -146,7 +146,8 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
     chosen rate that converged, :func:`depthbench.schedule.converged`) of ``members``;
     ``oracle`` (test-selected, see the module doc); status counts over all rates;
     mean ``train_time_s``; ``floor``, the lower bound a theorem puts on the test_metric
-    of every network of the cell's shape (:func:`depthbench.bounds.floor`; NaN if none)."""
+    of every network of the cell's shape (:func:`depthbench.bounds.floor`; NaN if none);
+    ``stop_loss``, the training loss its members were to stop at (NaN if none)."""
     order = [
         *CELL,
         INSTANCE,
@@ -164,6 +165,7 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
         "coverage",
         "replicates",
         "floor",
+        "stop_loss",
         "train_loss",
         "converged",
         "members",
@@ -174,7 +176,10 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
         "train_time_s",
     ]
     rows = df[df["status"].isin([*TRAINED, "infeasible"])]
-    rows = rows.assign(floor=bounds.floor(rows))
+    rows = rows.assign(
+        floor=bounds.floor(rows),
+        stop_loss=pd.to_numeric(rows["train.stop_loss"]) if "train.stop_loss" in rows else np.nan,
+    )
     members = _members(df)
     if members.empty:
         return pd.DataFrame(columns=order)
@@ -188,6 +193,7 @@ def aggregate(df: pd.DataFrame, c: Curves) -> pd.DataFrame:
         n_params=("n_params", "first"),
         n_hidden=("n_hidden", "first"),
         floor=("floor", "first"),
+        stop_loss=("stop_loss", "first"),
     )
     chosen, at = _at_chosen(members)
     at_stats = at.groupby(CELL).agg(
