@@ -155,7 +155,7 @@ class BatchedSGD:
         """One SGD step for every parameter, with multi-tensor (``_foreach``) kernels."""
         grads = cast("list[torch.Tensor]", [p.grad for p in self.params])  # set by backward
         if self.weight_decay:
-            grads = torch._foreach_add(grads, self.params, alpha=self.weight_decay)
+            grads = list(torch._foreach_add(grads, self.params, alpha=self.weight_decay))
         torch._foreach_mul_(self.buffers, self.momentum)
         torch._foreach_add_(self.buffers, grads)
         steps = torch._foreach_mul(self.buffers, self.lr)
