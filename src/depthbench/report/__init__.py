@@ -264,6 +264,16 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
             )
             for p in figures.sample_complexity(a, drawn)
         ]
+        blocks += [
+            Figure(
+                p,
+                "Figure 8: the same curves against n_train / P_star (the theory's sample "
+                "complexity), one panel per model and depth: where the scaling holds, the "
+                "instances fall on one curve; dash-dot: learned threshold",
+                pdf,
+            )
+            for p in figures.collapse(a, drawn)
+        ]
     if (df["status"] == "constructed").any():
         built = tables.constructed(df)
         blocks += [

@@ -327,6 +327,47 @@ def sample_complexity(a: Analysis, out: Output) -> list[Path]:
     return _save(fig, out, "fig4_sample_complexity")
 
 
+def collapse(a: Analysis, out: Output) -> list[Path]:
+    """Figure 8: the sample-complexity curves of every instance whose theory states
+    P_star, against n_train / P_star, one panel per model (with its parameters) and
+    depth (largest budget): where the theory's scaling holds, the instances' curves fall
+    on one line."""
+    column = theory_column(P_STAR)
+    if column not in a.instances:
+        return []
+    stated = a.instances[a.instances[column].notna()]
+    points = a.curves.points[
+        a.curves.points[INSTANCE].isin(stated.index) & (a.curves.points["n_train"] > 0)
+    ]
+    if points.empty or stated.index.nunique() < 2:
+        return []
+    largest = points.groupby([INSTANCE, "depth"])["budget"].transform("max") == points["budget"]
+    points = points[largest].assign(
+        model=points[INSTANCE].str.split(" · ").str[1],  # the model part of the label
+        scaled=points["n_train"] / points[INSTANCE].map(stated[column]),
+    )
+    panels = sorted({(m, d) for m, d in zip(points["model"], points["depth"])})
+    fig, axes = _grid(len(panels))
+    colours = dict(zip(stated.index, sns.color_palette("colorblind", len(stated))))
+    for ax, (model, depth) in zip(axes, panels):
+        part = points[(points["model"] == model) & (points["depth"] == depth)]
+        for instance, line in part.sort_values("scaled").groupby(INSTANCE, sort=False):
+            label = f"{stated.loc[instance, TASK]} (P_star {stated.loc[instance, column]:g})"
+            _tuned_line(ax, line, "scaled", colours[instance], label)
+        chance = stated.loc[part[INSTANCE].iloc[0], "chance"]
+        ax.axhline(LEARNED * chance, color="grey", linestyle="-.", linewidth=1)
+        ax.axvline(1, color="black", linewidth=1)
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="n_train / P_star",
+            ylabel=METRIC,
+        )
+        _title(ax, f"{model}, {depth} hidden layers")
+        ax.legend(fontsize=6)
+    return _save(fig, out, "fig8_collapse")
+
+
 def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
     """Figure 6: E_d(eps) over a range of eps per panel (exact values as lines, lower
     bounds as triangles), eps decreasing to the right."""
