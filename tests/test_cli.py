@@ -54,8 +54,26 @@ def test_multirun_sweeps_task_instances(tmp_path, depthbench):
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
+    assert "read them with: depthbench report results/multi" in proc.stdout  # said once
+    assert proc.stdout.count("depthbench report") == 1
     stored = results.load(tmp_path / "results/multi")
     assert sorted(stored["task.n"].unique()) == [3, 5]
+
+
+def test_a_declared_sweep_without_m_is_refused_with_the_command_that_runs_it(
+    tmp_path, depthbench
+):
+    proc = depthbench("run", "experiment=oracles", "results_dir=results/o", cwd=tmp_path)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "task.n" in line and "depthbench run -m experiment=oracles" in line
+    assert not (tmp_path / "results/o").exists()  # nothing trained, nothing stored
+    fixed = depthbench(  # every swept key fixed on the command line: one instance, as asked
+        "run", "experiment=oracles", "task.n=3", "results_dir=results/o", cwd=tmp_path
+    )
+    assert fixed.returncode == 0, fixed.stderr
+    assert "rows are in results/o; read them with: depthbench report results/o" in fixed.stderr
+    assert results.load(tmp_path / "results/o")["task.n"].unique().tolist() == [3]
 
 
 def test_every_family_runs_end_to_end(tmp_path, depthbench):

@@ -10,6 +10,7 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import Any, cast
 
 import hydra
 from omegaconf import DictConfig
@@ -27,6 +28,8 @@ def _run_job(cfg: DictConfig) -> None:
     from depthbench.job import current_job
 
     job = current_job()
+    if not job.multirun:
+        _refuse_an_unlaunched_sweep()
     if job.multirun:
         status = jobproc.run_watched(cfg, job)
         if status and not cfg.get("fail_fast", False):
@@ -35,6 +38,28 @@ def _run_job(cfg: DictConfig) -> None:
         status = jobrun.execute(cfg, job)
     if status:
         raise SystemExit(status)
+
+
+def _refuse_an_unlaunched_sweep() -> None:
+    """Exit 2 with one line where a single run would take one instance of the sweep
+    its experiment declares: that sweep is launched by ``-m``."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from depthbench.experiments import unswept
+
+    hydra_cfg = HydraConfig.get()
+    sweep = OmegaConf.to_container(hydra_cfg.sweeper.params) if hydra_cfg.sweeper.params else {}
+    open_keys = unswept(cast("dict[str, Any]", sweep), list(hydra_cfg.overrides.task))
+    if open_keys:
+        line = " ".join(["depthbench run -m", *hydra_cfg.overrides.task])
+        print(
+            f"error: this experiment declares a sweep over {', '.join(open_keys)}; without "
+            f"-m only one instance would run. Run the sweep: {line} (or fix "
+            f"{open_keys[0]}=... for one instance)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
 
 
 def _hydra_run(argv: list[str]) -> int:

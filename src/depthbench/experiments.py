@@ -40,3 +40,12 @@ def jobs(experiment: str) -> list[list[str]]:
     parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
     axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] for o in parsed]
     return [[f"experiment={experiment}", *combo] for combo in itertools.product(*axes)]
+
+
+def unswept(sweep: dict[str, Any] | None, overrides: list[str]) -> list[str]:
+    """The keys of a declared sweep (``hydra.sweeper.params``) that a single run's
+    command-line ``overrides`` leave open: run without ``-m``, each would silently
+    take its default, one instance of the sweep. Empty where the experiment declares
+    no sweep or the command line fixes every swept key."""
+    fixed = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    return [key for key in (sweep or {}) if key not in fixed]

@@ -30,8 +30,10 @@ def execute(cfg: DictConfig, job: Job) -> int:
         message = f"{type(exc).__name__}: {exc}"
         status = 1
     else:
-        sweep.record(job, rows)
+        sweep.record(job, rows, results_dir=str(cfg.results_dir))
         warn_flags(rows)
+        if not job.multirun:  # a sweep says it once, in its summary
+            print(sweep.report_hint([str(cfg.results_dir)]), file=sys.stderr)
         return 0
     print(f"error: {message}", file=sys.stderr)
     sweep.record(job, error=message)

@@ -19,8 +19,21 @@ from depthbench.job import Job
 RECORD = "depthbench_job.json"
 
 
-def record(job: Job, rows: pd.DataFrame | None = None, error: str | None = None) -> None:
-    """Leave the job's outcome in its output directory for :class:`SweepSummary`."""
+def report_hint(results_dirs: list[str]) -> str:
+    """Where a run's rows are, and the command that reads them."""
+    dirs = " ".join(dict.fromkeys(results_dirs))
+    name = Path(results_dirs[0]).name
+    return f"rows are in {dirs}; read them with: depthbench report {dirs} --out reports/{name}"
+
+
+def record(
+    job: Job,
+    rows: pd.DataFrame | None = None,
+    error: str | None = None,
+    results_dir: str | None = None,
+) -> None:
+    """Leave the job's outcome (and where it stored its rows) in its output directory
+    for :class:`SweepSummary`."""
     if job.output_dir is None:
         return
     counts = Counter(rows["status"]) if rows is not None else Counter()
@@ -34,6 +47,7 @@ def record(job: Job, rows: pd.DataFrame | None = None, error: str | None = None)
                 "failed": error,
                 "rows": dict(counts),
                 "skipped": skipped,
+                "results_dir": results_dir,
             }
         )
     )
@@ -76,5 +90,8 @@ class SweepSummary(Callback):
         if not records:
             return
         print(summarize(records), flush=True)
+        stored = [r["results_dir"] for r in records if r.get("results_dir") and not r["failed"]]
+        if stored:
+            print(report_hint(stored), flush=True)
         if any(r["failed"] for r in records):
             raise SystemExit(1)
