@@ -60,9 +60,7 @@ def test_multirun_sweeps_task_instances(tmp_path, depthbench):
     assert sorted(stored["task.n"].unique()) == [3, 5]
 
 
-def test_a_declared_sweep_without_m_is_refused_with_the_command_that_runs_it(
-    tmp_path, depthbench
-):
+def test_a_declared_sweep_without_m_is_refused_with_the_command_that_runs_it(tmp_path, depthbench):
     proc = depthbench("run", "experiment=oracles", "results_dir=results/o", cwd=tmp_path)
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()

@@ -126,6 +126,14 @@ def test_non_positive_eps_is_refused(store, tmp_path):
         build_report([store / "n3"], tmp_path / "out", eps=[0.1, 0.0])
 
 
+def test_eps_at_or_above_chance_is_refused(store, tmp_path, depthbench):
+    with pytest.raises(ResultsError, match=r"--eps 2 1: at or above chance for product"):
+        build_report([store / "n3"], tmp_path / "out", eps=[0.1, 2.0, 1.0])  # chance: 1
+    proc = depthbench("report", str(store / "n3"), "--out", "out", "--eps", "2", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_constructions_alone_make_a_report(tmp_path, smoke):
     run(smoke(tmp_path / "r", "task=sawtooth", "grid.depths=[]", "constructions=true"))
     build_report([tmp_path / "r"], tmp_path / "out")

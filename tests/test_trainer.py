@@ -4,7 +4,9 @@ import torch
 
 from depthbench import tasks
 from depthbench.models import MLP
-from depthbench.trainer import Data, Member, train_group
+from depthbench.optim import Optimizer
+from depthbench.schedule import Schedule
+from depthbench.trainer import INDEX_BLOCK, Data, Member, train_group
 
 
 def _data(task, n_train=512, n_test=256):
@@ -119,3 +121,25 @@ def test_a_member_whose_last_step_blows_up_is_diverged_not_ok():
         model, data, [Member(0, 1e30, 512)], 1, 16
     )  # one step: the loss was finite
     assert result.diverged.tolist() == [True]
+
+
+def test_a_member_stops_at_its_stop_loss_and_its_weights_stay_put():
+    """stop_loss above any loss: every member stops after its first block of steps (64),
+    and training on changes nothing of it; without one, every step is taken."""
+    task = tasks.make("product", n=3)
+    data = _data(task)
+    members = [Member(0, 0.01, 512), Member(1, 0.01, 512)]
+    stopped = MLP((1, 3), 1, 2, 8, members=2)
+    stopped.reset_parameters([0, 1])
+    sgd, flat = Optimizer("sgd", 0.9, 5e-4, stop_loss=1e9), Schedule("constant")
+    first = train_group(stopped, data, members, INDEX_BLOCK, 64, flat, optimizer_spec=sgd)
+    after = [p.detach().clone() for p in stopped.parameters()]
+    stopped.reset_parameters([0, 1])
+    longer = train_group(stopped, data, members, 5 * INDEX_BLOCK, 64, flat, optimizer_spec=sgd)
+    assert first.steps.tolist() == longer.steps.tolist() == [INDEX_BLOCK, INDEX_BLOCK]
+    for p, q in zip(stopped.parameters(), after):
+        assert torch.equal(p.detach(), q)
+    running = Optimizer("sgd", 0.9, 5e-4)
+    stopped.reset_parameters([0, 1])
+    full = train_group(stopped, data, members, 5 * INDEX_BLOCK, 64, optimizer_spec=running)
+    assert full.steps.tolist() == [5 * INDEX_BLOCK] * 2

@@ -340,6 +340,21 @@ def _manifest(df: pd.DataFrame, dirs: Sequence[Path], a: Analysis, out: Path) ->
     }
 
 
+def _check_below_chance(df: pd.DataFrame, eps: Sequence[float]) -> None:
+    """``--eps`` values are absolute test_metric thresholds: one at or above a task's
+    chance level is met by predicting the mean (or a constant class), so P_d and E_d
+    would say nothing. Raises :class:`ResultsError` naming the task and its chance."""
+    chance = df.groupby("task")["chance"].min()
+    for task, level in chance.items():
+        high = [e for e in eps if e >= level]
+        if high:
+            raise ResultsError(
+                f"--eps {' '.join(f'{e:g}' for e in high)}: at or above chance for {task} "
+                f"(test_metric {level:g} by predicting the mean or a constant class); "
+                f"give thresholds below {level:g}"
+            )
+
+
 def build_report(
     dirs: Sequence[Path], out: Path, eps: Sequence[float] | None = None, pdf: bool = False
 ) -> Path:
@@ -368,6 +383,8 @@ def build_report(
             "no trained (status=ok) or constructed rows to report; rows by status: "
             f"{status_counts(df)}"
         )
+    if eps is not None:
+        _check_below_chance(df, eps)
     stored = df
     df = analysis.label(df)
     a = analysis.analyze(df, eps)

@@ -125,6 +125,8 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
             _tuned_line(ax, line, "n_params", colours[depth], str(depth))
         floors = a.cells[(a.cells[PANEL] == panel) & (a.cells["floor"] > 0)]
         for depth, line in floors.sort_values("n_params").groupby("depth"):
+            if depth not in colours:  # a depth with no selected (trained) cell
+                continue
             ax.plot(
                 line["n_params"],
                 line["floor"],

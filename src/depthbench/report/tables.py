@@ -149,20 +149,24 @@ def neurons(a: Analysis) -> pd.DataFrame:
     return table
 
 
-def predicted_alpha(a: Analysis) -> pd.Series:
-    """Per fit: the exponent the task's theory predicts for it, where it states one
-    (``theory.alpha_shallow`` for one hidden layer of a dense net, ``theory.alpha_deep``
-    for the tree-shaped net; their units grow like their parameters), else NaN."""
+def guaranteed_alpha(a: Analysis) -> pd.Series:
+    """Per fit: the exponent of test_metric against *parameters* that the task's theory
+    guarantees, where it states one, else NaN. The theory's exponents are against
+    units: ``theory.alpha_shallow`` holds as is for one hidden layer of a dense net
+    (parameters grow like units); the locally connected tree net's parameters grow
+    like its width squared and its units like its width, so ``theory.alpha_deep``
+    halves. A weight-shared tree (a CNN) cannot hold position-dependent nodes: none."""
     info = a.instances.loc[a.fits[INSTANCE]].reset_index(drop=True)
     f = a.fits.reset_index(drop=True)
+    shared = f[INSTANCE].str.contains("shared=True", regex=False)
     out = pd.Series(float("nan"), index=f.index)
-    for key, applies in (
-        ("alpha_shallow", (info["model"] == "mlp") & (f["depth"] == 1)),
-        ("alpha_deep", info["model"] == "tree"),
+    for key, applies, factor in (
+        ("alpha_shallow", (info["model"] == "mlp") & (f["depth"] == 1), 1.0),
+        ("alpha_deep", (info["model"] == "tree") & ~shared, 0.5),
     ):
         column = theory_column(key)
         if column in info:
-            out = out.where(~applies, info[column])
+            out = out.where(~applies, info[column] * factor)
     return out
 
 
@@ -177,9 +181,9 @@ def fits(a: Analysis) -> pd.DataFrame:
             "cells fitted": f["points"],
         }
     )
-    predicted = predicted_alpha(a)
-    if predicted.notna().any():
-        table["predicted alpha"] = predicted.map(number).to_numpy()
+    guaranteed = guaranteed_alpha(a)
+    if guaranteed.notna().any():  # a worst case over the class: a random member can beat it
+        table["guaranteed alpha (worst case)"] = guaranteed.map(number).to_numpy()
     return table
 
 

@@ -15,7 +15,7 @@ from depthbench.validate import check_choice, check_float, check_int
 BAYES_SAMPLES = 2**22  # leaves generated to estimate the Bayes accuracy of a tree
 BAYES_TREES = 2**17  # at most this many trees (the estimate's SD is then below 0.0014)
 CHANNELS = ("symmetric", "silent")
-CHUNK = 2048  # samples per belief-propagation pass: bounds its [N, nodes, q, q] memory
+BP_ELEMENTS = 2**24  # float64 elements of one belief-propagation pass's [n, nodes, q, q]
 
 
 def channel_matrix(q: int, channel: str, eps: float) -> torch.Tensor:
@@ -145,11 +145,12 @@ class Broadcast(Task):
         A node's log-likelihood vector ``h[a] = log P(its leaves | node = a)`` is the sum
         over its children of ``log sum_b M[a, b] exp(h_child[b])``; a leaf observed as
         symbol ``b`` has ``h = log 1[a = b]``. The root's posterior adds the uniform prior
-        and normalises. float64, in chunks of :data:`CHUNK` samples.
+        and normalises. float64, in chunks of samples of at most :data:`BP_ELEMENTS`.
         """
         log_m = self.matrix.log().to(x.device)  # [q, q]
         parts = []
-        for chunk in self.leaves(x).split(CHUNK):
+        chunk_size = max(1, BP_ELEMENTS // (self.s**self.L * self.q * self.q))
+        for chunk in self.leaves(x).split(chunk_size):
             h = torch.full(
                 (*chunk.shape, self.q), float("-inf"), dtype=torch.float64, device=x.device
             )

@@ -30,8 +30,10 @@ class Tree(Task):
     Theory (Poggio et al. 2017, Theorems 1-2): approximating f to sup-norm error e
     takes O(e^(-n/m)) units in one hidden layer and O((n - 1) e^(-s/m)) in a net shaped
     like the tree; for relative MSE (about e^2) against units N that is the exponent
-    ``alpha_shallow = 2m/n`` and ``alpha_deep = 2m/s`` of ``test_metric ~ N^(-alpha)``
-    (worst case over the class; a random member can do better). ``function_seed`` fixes
+    ``alpha_shallow = 2m/n`` and ``alpha_deep = 2m/s`` of ``test_metric ~ N^(-alpha)``:
+    guarantees, worst case over the class; a member such as these, with its non-smooth
+    set on a few hyperplanes, can be approximated faster (the report sets them beside
+    the fitted exponents, converted to parameters). ``function_seed`` fixes
     the node functions (the instance); data draws use the seed passed to :meth:`sample`.
     """
 
@@ -71,7 +73,7 @@ class Tree(Task):
         self.t = torch.rand(n_nodes, KINKS, generator=g) - 0.5
 
     def theory(self) -> dict[str, float]:
-        """Inputs n = s^L, levels L, and for m >= 1 the predicted exponents of relative
+        """Inputs n = s^L, levels L, and for m >= 1 the guaranteed exponents of relative
         MSE against units, ``alpha_shallow = 2m/n`` and ``alpha_deep = 2m/s``."""
         out = {"n": float(self.input_dim), "levels": float(self.L)}
         if self.smoothness:
