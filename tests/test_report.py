@@ -2,6 +2,7 @@
 
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -83,6 +84,38 @@ def test_html_links_its_figure_files_and_every_link_resolves(report):
     page = (report / "index.md").read_text()
     targets = re.findall(r"\]\(([^)]+)\)", page)
     assert all((report / t).is_file() for t in targets)
+
+
+class _Reader(HTMLParser):
+    """What a reader of the HTML sees: the visible text and the elements it is in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self.skip = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.skip = tag in ("style", "code")
+
+    def handle_endtag(self, tag):
+        self.skip = False
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.text.append(data)
+
+
+def test_the_html_is_rendered_markdown_lists_tables_and_no_literal_markers(report):
+    reader = _Reader()
+    reader.feed((report / "index.html").read_text())
+    assert reader.tags.count("ul") >= 1 and reader.tags.count("li") >= 4  # the header list
+    assert reader.tags.count("table") >= 3 and "th" in reader.tags
+    assert "em" in reader.tags  # *emphasis* became emphasis
+    seen = "".join(reader.text)
+    for marker in ("**", "`", "](", "|---", "\n- ", "*Also"):
+        assert marker not in seen, marker
 
 
 def test_manifest_says_what_the_report_was_made_from(report, store):

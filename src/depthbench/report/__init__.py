@@ -393,8 +393,9 @@ def build_report(
         old.unlink()  # this report's own figures and tables: none outlives a rebuild
     blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps), *_blocks(a, df, out, pdf)]
     page = out / "index.md"
-    page.write_text(markdown(blocks))
-    (out / "index.html").write_text(html_page(blocks, TITLE))
+    text = markdown(blocks)
+    page.write_text(text)
+    (out / "index.html").write_text(html_page(text, TITLE))
     (out / "manifest.json").write_text(json.dumps(_manifest(df, dirs, a, out), indent=2) + "\n")
     _keep_rows(stored, out / ROWS)
     return page

@@ -1,5 +1,6 @@
-"""The report page as a list of blocks, rendered to ``index.md`` and to a
-self-contained ``index.html`` (figures embedded as data URIs, tables as HTML)."""
+"""The report page as a list of blocks, rendered to ``index.md``, and that Markdown
+rendered to ``index.html`` by a CommonMark engine (markdown-it-py, with tables): the
+HTML says exactly what the Markdown says, figures linked as the PNG files beside it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from markdown_it import MarkdownIt
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,7 @@ class Heading:
 
 @dataclass(frozen=True)
 class Text:
-    text: str  # Markdown inline syntax: only `code` is rendered in HTML
+    text: str  # Markdown (CommonMark): lists, emphasis, `code`, links
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,6 @@ def markdown(blocks: list[Block]) -> str:
     return "\n".join(lines)
 
 
-def _inline(text: str) -> str:
-    parts = html.escape(text).split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
-
-
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:75em;margin:2em auto;padding:0 1em;"
     "color:#222}\ntable{border-collapse:collapse;font-size:.85em;margin:.5em 0}"
@@ -68,25 +65,12 @@ STYLE = (
 )
 
 
-def html_page(blocks: list[Block], title: str) -> str:
-    body: list[str] = []
-    for b in blocks:
-        if isinstance(b, Heading):
-            body.append(f"<h{b.level}>{html.escape(b.text)}</h{b.level}>")
-        elif isinstance(b, Text):
-            body.append(f"<p>{_inline(b.text)}</p>")
-        elif isinstance(b, Table):
-            body.append(b.frame.to_html(index=False, border=0, na_rep="-"))
-            body.append(f"<p><small>Also as {_inline(b.files)}.</small></p>")
-        else:
-            pdf = f' (<a href="{b.path.with_suffix(".pdf").name}">PDF</a>)' if b.pdf else ""
-            body.append(
-                f'<figure><img src="{b.path.name}" alt="{html.escape(b.caption)}">'
-                f"<figcaption>{html.escape(b.caption)}{pdf}</figcaption></figure>"
-            )
+def html_page(text: str, title: str) -> str:
+    """``text`` (the page's Markdown) as a standalone HTML page titled ``title``."""
+    body = MarkdownIt("commonmark").enable("table").render(text)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
+        + body
+        + "</body></html>\n"
     )
