@@ -61,6 +61,15 @@ def test_every_figure_renders_as_png_and_pdf(report):
         assert f"]({name}.png)" in page
 
 
+def test_figure_pdfs_embed_truetype_fonts_not_type_3(report):
+    pdfs = sorted(report.glob("fig*.pdf"))
+    assert pdfs
+    for pdf in pdfs:
+        data = pdf.read_bytes()
+        assert b"/Type3" not in data, pdf.name  # publishers' checks reject Type 3 fonts
+        assert b"/FontFile2" in data, pdf.name  # an embedded TrueType font program
+
+
 def test_tables_come_as_csv_markdown_and_booktabs_latex(report):
     for name in TABLES:
         numbers = pd.read_csv(report / "tables" / f"{name}.csv")

@@ -19,15 +19,24 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.ticker import NullFormatter  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, ordered  # noqa: E402
 from depthbench.analysis.efficiency import FLOOR  # noqa: E402
 from depthbench.analysis.samples import LEARNED, LEARNED_TEXT  # noqa: E402
 from depthbench.schema import DEEP_NEURONS, P_STAR, SHALLOW_NEURONS, theory_column  # noqa: E402
 
-METRIC = "test metric (relative MSE or error rate)"
 DEPTH = "hidden layers"
+# TrueType (Type 42) fonts in PDFs: many publishers' checks reject matplotlib's default
+# Type 3 fonts
+matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42})
+
+
+def metric_name(chance: float) -> str:
+    """The axis label of the test metric of a task with this chance level: relative
+    MSE for regression (chance 1, predicting the mean), the error rate for
+    classification (chance 1 - 1/classes, below 1)."""
+    return "test relative MSE" if chance == 1.0 else "test error rate"
 
 
 @dataclass(frozen=True)
@@ -167,7 +176,12 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
                 textcoords="offset points",
             )
         _references(ax, a.instances.loc[instance])
-        ax.set(xscale="log", yscale="log", xlabel="parameters (n_params)", ylabel=METRIC)
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="parameters (n_params)",
+            ylabel=metric_name(a.instances.loc[instance, "chance"]),
+        )
         _title(ax, panel)
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig1_metric_vs_params")
@@ -242,6 +256,7 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
                 xlabel=f"{task}: {column.removeprefix('task.')}",
                 ylabel=f"E_d in {unit}",
             )
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # sizes are integers
             ax.axhline(1, color="grey", linewidth=0.8)
             ax.set_title(
                 f"{task}: depth 1 / depth d at eps = {eps[info.index[0]]:g} (^: lower bound)",
@@ -281,7 +296,7 @@ def heatmap(a: Analysis, out: Output) -> list[Path]:
             norm=norm,
             cmap="viridis_r",
             annot_kws={"fontsize": 7},
-            cbar_kws={"label": METRIC},
+            cbar_kws={"label": metric_name(a.instances.loc[part[INSTANCE].iloc[0], "chance"])},
             ax=ax,
         )
         ax.set(xlabel="parameter budget", ylabel=DEPTH)
@@ -320,7 +335,12 @@ def sample_complexity(a: Analysis, out: Output) -> list[Path]:
             ax.axvline(
                 info[theory_column(P_STAR)], color="black", linewidth=1, label="P_star (theory)"
             )
-        ax.set(xscale="log", yscale="log", xlabel="training samples (n_train)", ylabel=METRIC)
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="training samples (n_train)",
+            ylabel=metric_name(info["chance"]),
+        )
         ticks = sorted(part["n_train"].unique())
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -359,12 +379,7 @@ def collapse(a: Analysis, out: Output) -> list[Path]:
         chance = stated.loc[part[INSTANCE].iloc[0], "chance"]
         ax.axhline(LEARNED * chance, color="grey", linestyle="-.", linewidth=1)
         ax.axvline(1, color="black", linewidth=1)
-        ax.set(
-            xscale="log",
-            yscale="log",
-            xlabel="n_train / P_star",
-            ylabel=METRIC,
-        )
+        ax.set(xscale="log", yscale="log", xlabel="n_train / P_star", ylabel=metric_name(chance))
         _title(ax, f"{model}, {depth} hidden layers")
         ax.legend(fontsize=6)
     return _save(fig, out, "fig8_collapse")
