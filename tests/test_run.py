@@ -1,12 +1,14 @@
 """The job through Hydra's compose API: rows, resume, determinism, bad input."""
 
+import logging
+import re
 import warnings
 
 import pandas as pd
 import pytest
 
 import depthbench.run as run_module
-from depthbench import analysis, results, schema
+from depthbench import analysis, progress, results, schema
 from depthbench.errors import ConfigError
 from depthbench.run import run
 
@@ -184,3 +186,16 @@ def test_online_data_trains_its_own_groups_and_names_its_panel(make_cfg):
     assert (online["train_loss"] == online["loss_curve"].map(lambda c: c[-1])).all()
     assert set(rows.loc[rows["status"] == "baseline", "n_train"]) == {0, 256}
     assert any(p.endswith("n_train=online") for p in analysis.label(rows)["panel"])
+
+
+def test_without_a_terminal_training_logs_progress_lines(make_cfg, monkeypatch, caplog):
+    """Under SLURM or `> log` there is no bar: a job logs steps done and time left."""
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.0)  # a line at every block of steps
+    with caplog.at_level(logging.INFO, logger="depthbench.progress"):
+        run(make_cfg("train.progress=true", "grid.depths=[1]", "grid.budgets=[100]"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "depthbench.progress"]
+    assert lines and lines[-1].startswith("progress: ")
+    assert re.search(r"\d+/\d+ steps \(\d+%\), group 1/1, \d+m\d\ds elapsed", lines[-1])
+    caplog.clear()
+    run(make_cfg("train.progress=false", "grid.depths=[1]", "grid.budgets=[100]", "data_seed=1"))
+    assert not [r for r in caplog.records if r.name == "depthbench.progress"]

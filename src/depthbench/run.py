@@ -21,7 +21,6 @@ from typing import Any
 import pandas as pd
 import torch
 from omegaconf import DictConfig
-from tqdm.auto import tqdm
 
 from depthbench import (
     baseline_runs,
@@ -41,6 +40,7 @@ from depthbench.device import matmul_precision, resolve_device
 from depthbench.errors import ConfigError, Interrupted
 from depthbench.grid import Run
 from depthbench.job import Job, thread_share
+from depthbench.progress import Progress
 from depthbench.rows import single_rows, untrained_row
 from depthbench.seeding import derive_seed, digest
 from depthbench.tasks import Task
@@ -165,17 +165,14 @@ def _execute(
     if not plan.groups:
         return
     data = data.to(device)
-    # disable=None: tqdm shows the bar only when stderr is a terminal
-    hide = None if spec.train.progress else True
+    total = len(plan.groups) * spec.train.steps
     with (
-        tqdm(
-            total=len(plan.groups) * spec.train.steps, unit="step", desc="groups", disable=hide
-        ) as bar,
+        Progress(total, len(plan.groups), spec.train.progress) as bar,
         matmul_precision(device, spec.train.tf32),
     ):
         for depth, width, members in plan.groups:
             online = members[0].member.n_train == ONLINE
-            bar.set_postfix(depth=depth, width=width, members=len(members))
+            bar.next_group(depth=depth, width=width, members=len(members))
             model = models.build(
                 spec.model,
                 input_shape=task.input_shape,
