@@ -234,3 +234,13 @@ def test_the_sawtooth_floor_sits_under_every_trained_cell_of_the_n_ap(tmp_path, 
     tested = cells[points & cells["tuned"].notna()]
     assert (tested["tuned"] >= tested["floor"]).all()
     assert "floor (theorem)" in (tmp_path / "out" / "index.md").read_text()
+
+
+def test_panels_are_named_by_what_varies_and_the_rest_is_said_once(report):
+    cells = (report / "tables" / "cells.md").read_text()
+    assert "| n=3 n_train=128 " in cells and "| n=4 n_train=256 " in cells
+    assert "activation=" not in cells and "low=" not in cells  # fixed: said in the header
+    page = (report / "index.md").read_text()
+    assert "- in every panel: product low=-1 high=1 · mlp activation=silu residual=False" in page
+    full = pd.read_csv(report / "tables" / "cells.csv")["panel"]  # the numbers keep full labels
+    assert full.str.contains("activation=silu").all()

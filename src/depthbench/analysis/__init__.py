@@ -35,6 +35,7 @@ __all__ = [
     "label",
     "natural",
     "ordered",
+    "short_names",
     "INSTANCE",
     "PANEL",
     "TASK",
@@ -158,6 +159,8 @@ class Analysis:
     fits: pd.DataFrame  # :func:`scaling.scaling_fits`
     samples: pd.DataFrame  # :func:`samples.sample_complexity`
     baselines: pd.DataFrame  # :func:`baselines.baseline_curves`
+    names: dict[str, str]  # panel, instance and task labels -> what varies (:func:`short_names`)
+    fixed: str  # the parameters every panel shares, said once
 
 
 def _eps(
@@ -184,6 +187,43 @@ def _eps(
     )
 
 
+def _token(column: str, value: object) -> str:
+    """``n=6``, ``mlp``, ``n_train=online``: one parameter as a label shows it."""
+    if column in ("task", "model"):
+        return str(value)
+    if column == "n_train" and value == 0:
+        return "n_train=online"
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{column.split('.', 1)[-1]}={shown}"
+
+
+def short_names(df: pd.DataFrame) -> tuple[dict[str, str], str]:
+    """Labels a reader can tell apart at a glance: each ``panel``, ``instance`` and
+    ``task_instance`` label of a :func:`label`-ed frame of trained rows -> only the
+    parameters that vary between the panels (``n=6``), and the ones that do not, once
+    (``product low=-1 high=1 · mlp activation=silu residual=False · n_train=8192``).
+    A name is empty where nothing varies."""
+    trained = df[~df["status"].isin(["constructed", "baseline"])]
+    if trained.empty:
+        return {}, ""
+    columns = [*_instance_columns(trained), "n_train"]
+    firsts = trained.groupby(PANEL, sort=False)[columns].first()
+    varying = [c for c in columns if firsts[c].astype("string").nunique(dropna=False) > 1]
+    names: dict[str, str] = {}
+    for key, allowed in ((PANEL, columns), (INSTANCE, columns[:-1]), (TASK, columns)):
+        rows = trained.groupby(key, sort=False)[columns].first()
+        for label, row in rows.iterrows():
+            shown = [c for c in varying if c in allowed and (key != TASK or c.startswith("task"))]
+            names[str(label)] = " ".join(_token(c, row[c]) for c in shown if pd.notna(row[c]))
+    first = firsts.iloc[0]
+    parts = {"task": [], "model": [], "n_train": []}  # type: dict[str, list[str]]
+    for c in columns:
+        if c not in varying and pd.notna(first[c]):
+            parts["n_train" if c == "n_train" else c.split(".")[0]].append(_token(c, first[c]))
+    fixed = " · ".join(" ".join(p) for p in parts.values() if p)
+    return names, fixed
+
+
 def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
     """All analyses of a :func:`label`-ed frame.
 
@@ -200,6 +240,7 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
     dense = {i: eps_grid(c, i, chance[i]) for i in info.index}
     base = baseline_curves(df)
     cells = aggregate(df, c)
+    names, fixed = short_names(df)
     return Analysis(
         instances=info,
         cells=cells.assign(beaten_by=beaten_by(cells, df, base)),
@@ -214,6 +255,8 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
         fits=scaling_fits(c),
         samples=sample_complexity(c, chance),
         baselines=base,
+        names=names,
+        fixed=fixed,
     )
 
 

@@ -29,7 +29,29 @@ from depthbench.schedule import CONVERGED_GAIN, FIT_LOSS
 TITLE = "depthbench report"
 
 
-def _provenance(df: pd.DataFrame, dirs: Sequence[Path], eps: Sequence[float] | None) -> list[Block]:
+def _optimiser(ok: pd.DataFrame) -> str:
+    """The optimiser of trained rows as the header says it (Adam for rows from before
+    the optimiser was recorded)."""
+    if "train.optimizer" not in ok:
+        return "adam"
+    said = []
+    for name, momentum, decay, stop in (
+        ok[["train.optimizer", "train.momentum", "train.weight_decay", "train.stop_loss"]]
+        .astype("string")
+        .fillna("-")
+        .drop_duplicates()
+        .itertuples(index=False)
+    ):
+        extra = f" (momentum {momentum}, weight decay {decay})" if name == "sgd" else ""
+        said.append(
+            name + extra + (f", each member stopped at training loss {stop}" if stop != "-" else "")
+        )
+    return "; ".join(said)
+
+
+def _provenance(
+    df: pd.DataFrame, dirs: Sequence[Path], eps: Sequence[float] | None, fixed: str
+) -> list[Block]:
     shas = ", ".join(
         f"`{sha[:12]}`" + (" (uncommitted changes)" if dirty is True else "")
         for sha, dirty in df.groupby(["git_sha", "git_dirty"], dropna=False).size().index
@@ -47,9 +69,17 @@ def _provenance(df: pd.DataFrame, dirs: Sequence[Path], eps: Sequence[float] | N
         f"created: {df['created_at'].min()} to {df['created_at'].max()}; training + evaluation "
         f"time summed over models: {(df['train_time_s'] + df['eval_time_s']).sum():.1f} s",
     ]
+    if fixed:
+        items.append(f"in every panel: {fixed} (panels are named by what varies)")
     if len(ok):
+        stopped = "train.stop_loss" in ok and ok["train.stop_loss"].notna().any()
+        steps = (
+            f"at most {ok['steps'].max()} (median {ok['steps'].median():.0f})"
+            if stopped
+            else ", ".join(map(str, sorted(ok["steps"].unique())))
+        )
         items.append(
-            f"training: steps {', '.join(map(str, sorted(ok['steps'].unique())))}, batch size "
+            f"training: {_optimiser(ok)}; steps {steps}, batch size "
             f"{', '.join(map(str, sorted(ok['batch_size'].unique())))}, schedule "
             f"{', '.join(sorted(ok['schedule'].unique()))}, learning rates "
             f"{', '.join(f'{v:g}' for v in sorted(ok['lr'].unique()))}, replicates "
@@ -96,9 +126,16 @@ def _coverage(frame: pd.DataFrame) -> str:
     return "Intervals: " + "; ".join(describe(k, LEVEL, "replicates") for k in counts) + "."
 
 
-def _table(out: Path, name: str, table: pd.DataFrame, numbers: pd.DataFrame, caption: str) -> Table:
-    md = tables.write(table, numbers, out, name, caption)
-    return Table(table, md, f"`tables/{name}.csv` (numbers), `.md` and `.tex`")
+def _table(
+    out: Path,
+    name: str,
+    table: pd.DataFrame,
+    numbers: pd.DataFrame,
+    caption: str,
+    names: dict[str, str],
+) -> Table:
+    md = tables.write(table, numbers, out, name, caption, names)
+    return Table(md, f"`tables/{name}.csv` (numbers), `.md` and `.tex`")
 
 
 def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
@@ -121,6 +158,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 a.e,
                 "Depth efficiency (selected on validation): parameters depth 1 "
                 "needs over those depth d needs",
+                a.names,
             ),
             coverage,
         ]
@@ -160,6 +198,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 tables.by_depth(a.p, "P"),
                 a.p,
                 "Smallest parameter count reaching test_metric <= eps (selected on validation)",
+                a.names,
             ),
             coverage,
             Heading("N_d(eps): hidden neurons to reach eps, beside the theorems' counts"),
@@ -169,6 +208,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 tables.neurons(a),
                 a.n,
                 "Smallest hidden-neuron count reaching test_metric <= eps (selected on validation)",
+                a.names,
             ),
             coverage,
         ]
@@ -187,6 +227,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 tables.in_order(flags, "panel", "depth", "budget"),
                 flags,
                 "Cells whose rate is at the grid's edge or that did not converge",
+                a.names,
             ),
         ]
     made = [
@@ -227,7 +268,9 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 "ridge chosen on validation; `n_params` counts the random layer), and "
                 "the task's own rules. Values are medians over seeds."
             ),
-            _table(out, "baselines", built, a.baselines, "Baselines (selected on validation)"),
+            _table(
+                out, "baselines", built, a.baselines, "Baselines (selected on validation)", a.names
+            ),
         ]
     if not a.fits.empty:
         blocks += [
@@ -238,6 +281,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 tables.fits(a),
                 a.fits,
                 "Power-law fits of test_metric (selected on validation) against parameters",
+                a.names,
             ),
             coverage,
         ]
@@ -251,6 +295,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 a.samples,
                 f"Training samples at which test error falls below {LEARNED_TEXT} "
                 "(selected on validation)",
+                a.names,
             ),
             coverage,
         ]
@@ -286,7 +331,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 "product tree over n inputs, n not a power of two, carries a value "
                 "through a layer (2 neurons), so it can exceed 4(n-1)."
             ),
-            _table(out, "constructed", built, built, "Constructed networks"),
+            _table(out, "constructed", built, built, "Constructed networks", a.names),
         ]
     if not a.cells.empty:
         blocks += [Heading("Cost")]
@@ -307,6 +352,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                 tables.cells(a),
                 a.cells,
                 "Every cell of the grid (lr and test selected on validation)",
+                a.names,
             ),
             coverage,
         ]
@@ -391,7 +437,7 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     for old in [*out.glob("fig*.png"), *out.glob("fig*.pdf"), *out.glob("tables/*.*")]:
         old.unlink()  # this report's own figures and tables: none outlives a rebuild
-    blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps), *_blocks(a, df, out, pdf)]
+    blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps, a.fixed), *_blocks(a, df, out, pdf)]
     page = out / "index.md"
     text = markdown(blocks)
     page.write_text(text)

@@ -182,7 +182,7 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
             xlabel="parameters (n_params)",
             ylabel=metric_name(a.instances.loc[instance, "chance"]),
         )
-        _title(ax, panel)
+        _title(ax, a.names.get(panel, panel))
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig1_metric_vs_params")
 
@@ -300,7 +300,7 @@ def heatmap(a: Analysis, out: Output) -> list[Path]:
             ax=ax,
         )
         ax.set(xlabel="parameter budget", ylabel=DEPTH)
-        _title(ax, panel)
+        _title(ax, a.names.get(panel, panel))
     return _save(fig, out, "fig3_heatmap")
 
 
@@ -344,7 +344,7 @@ def sample_complexity(a: Analysis, out: Output) -> list[Path]:
         ticks = sorted(part["n_train"].unique())
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
-        _title(ax, instance)
+        _title(ax, a.names.get(instance, instance))
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig4_sample_complexity")
 
@@ -406,7 +406,7 @@ def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
             ylabel="E_d(eps) = P_1 / P_d",
         )
         ax.invert_xaxis()
-        _title(ax, panel)
+        _title(ax, a.names.get(panel, panel))
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig6_efficiency_vs_eps")
 
@@ -442,7 +442,7 @@ def training_loss(a: Analysis, out: Output) -> list[Path]:
             xlabel="parameters (n_params)",
             ylabel="training loss (hollow: not converged)",
         )
-        _title(ax, panel)
+        _title(ax, a.names.get(panel, panel))
         ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
     return _save(fig, out, "fig7_training_loss")
 

@@ -8,7 +8,6 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from markdown_it import MarkdownIt
 
 
@@ -25,7 +24,6 @@ class Text:
 
 @dataclass(frozen=True)
 class Table:
-    frame: pd.DataFrame
     markdown: str
     files: str  # where the CSV / Markdown / LaTeX versions lie, relative to the page
 

@@ -4,6 +4,7 @@ analysis numbers, for scripts), Markdown and LaTeX (booktabs, ready to ``\\input
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -270,9 +271,33 @@ def _latex(table: pd.DataFrame, caption: str, label: str) -> str:
     )
 
 
-def write(table: pd.DataFrame, numbers: pd.DataFrame, out: Path, name: str, caption: str) -> str:
+def readable(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """``table`` with its ``panel`` and ``task`` labels shortened to what varies between
+    panels (``names``, :func:`depthbench.analysis.short_names`); a label column that
+    says nothing (one panel) is dropped."""
+    table = table.copy()
+    for column in ("panel", "task"):
+        if column in table:
+            short = table[column].map(lambda v: names.get(v, v))
+            if (short == "").all():
+                table = table.drop(columns=column)
+            else:
+                table[column] = short
+    return table
+
+
+def write(
+    table: pd.DataFrame,
+    numbers: pd.DataFrame,
+    out: Path,
+    name: str,
+    caption: str,
+    names: Mapping[str, str],
+) -> str:
     """Write ``tables/<name>.{csv,md,tex}`` under ``out``: the CSV holds ``numbers``
-    (the analysis frame), the others the readable ``table``. Returns the Markdown."""
+    (the analysis frame, full labels), the others the readable ``table`` with short
+    labels (:func:`readable`). Returns the Markdown."""
+    table = readable(table, names)
     folder = out / "tables"
     folder.mkdir(parents=True, exist_ok=True)
     numbers.drop(columns=["replicates"], errors="ignore").to_csv(
