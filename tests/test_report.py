@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -244,3 +246,45 @@ def test_panels_are_named_by_what_varies_and_the_rest_is_said_once(report):
     assert "- in every panel: product low=-1 high=1 · mlp activation=silu residual=False" in page
     full = pd.read_csv(report / "tables" / "cells.csv")["panel"]  # the numbers keep full labels
     assert full.str.contains("activation=silu").all()
+
+
+MACRO = re.compile(r"^\\expandafter\\def\\csname db@(.+?)\\endcsname\{(.*?)\} % ", re.M)
+
+
+def test_numbers_tex_holds_every_headline_number_as_its_table_prints_it(report):
+    tex = (report / "tables" / "numbers.tex").read_text()
+    macros = dict(MACRO.findall(tex))
+    assert "\\providecommand{\\dbnum}" in tex
+    assert len(macros) == tex.count("\\expandafter\\def")  # no key defined twice
+    efficiency = (report / "tables" / "efficiency.md").read_text().splitlines()
+    header = [c.strip() for c in efficiency[0].strip("|").split("|")]
+    checked = 0
+    for line in efficiency[2:]:
+        cell = dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
+        for column, text in cell.items():
+            if column.startswith("E depth ") and text != "-":
+                depth = column.removeprefix("E depth ")
+                value = macros[f"E{depth} {cell['panel']} eps={cell['eps']}"]
+                shown = value.replace("\\ensuremath{\\geq}", ">= ").replace(
+                    "\\ensuremath{\\leq}", "<= "
+                )
+                assert text.split(" (")[0].split(" [")[0] == shown, (column, cell["panel"])
+                checked += 1
+    assert checked >= 4
+    assert any(k.startswith("alpha1 ") for k in macros)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no TeX engine installed")
+def test_numbers_tex_and_every_table_compile(report, tmp_path):
+    tables = sorted((report / "tables").glob("*.tex"))
+    body = "\n".join(f"\\input{{{t}}}" for t in tables if t.name != "numbers.tex")
+    document = (
+        "\\documentclass{article}\\usepackage{booktabs,longtable}\n"
+        f"\\input{{{report / 'tables' / 'numbers.tex'}}}\n"
+        f"\\begin{{document}}{body}\n\\end{{document}}\n"
+    )
+    (tmp_path / "doc.tex").write_text(document)
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "doc.tex"], cwd=tmp_path, capture_output=True
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]

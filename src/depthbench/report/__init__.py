@@ -22,7 +22,7 @@ from depthbench.analysis.cells import status_counts
 from depthbench.analysis.intervals import LEVEL, describe
 from depthbench.analysis.samples import LEARNED_TEXT
 from depthbench.errors import ResultsError
-from depthbench.report import figures, tables
+from depthbench.report import figures, numbers, tables
 from depthbench.report.page import Block, Figure, Heading, Table, Text, html_page, markdown
 from depthbench.schedule import CONVERGED_GAIN, FIT_LOSS
 
@@ -438,6 +438,15 @@ def build_report(
     for old in [*out.glob("fig*.png"), *out.glob("fig*.pdf"), *out.glob("tables/*.*")]:
         old.unlink()  # this report's own figures and tables: none outlives a rebuild
     blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps, a.fixed), *_blocks(a, df, out, pdf)]
+    (out / "tables").mkdir(exist_ok=True)
+    (out / "tables" / "numbers.tex").write_text(numbers.tex(a, df))
+    blocks.append(
+        Text(
+            "Every headline number (E_d, P_d, N_d, alpha, P*) is also a LaTeX macro in "
+            "`tables/numbers.tex`: `\\input` it, then `\\dbnum{E2 n=6 eps=0.01}` prints "
+            "one, and a regenerated report keeps a paper's numbers true."
+        )
+    )
     page = out / "index.md"
     text = markdown(blocks)
     page.write_text(text)

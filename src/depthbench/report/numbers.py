@@ -1,0 +1,83 @@
+"""``numbers.tex``: every headline number of a report as a LaTeX macro, so that a paper
+can ``\\input{numbers.tex}``, cite ``\\dbnum{E2 n=6 eps=0.01}`` and stay true when the
+report is regenerated. Values are the tables' own (same rounding, censoring marks)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from depthbench.analysis import INSTANCE, PANEL, Analysis
+from depthbench.report.tables import number
+
+MARKS = {"": "", ">": r"\ensuremath{>}", ">=": r"\ensuremath{\geq}", "<=": r"\ensuremath{\leq}"}
+UNSAFE = re.compile(r"[#%\\{}$&^~]")  # characters a \csname key cannot hold
+
+
+def key(quantity: str, depth: int, name: str, *extra: str) -> str:
+    """``E2 n=6 eps=0.01``: the quantity and depth, the panel's short name, and what
+    else tells the number apart."""
+    return UNSAFE.sub("", " ".join(p for p in (f"{quantity}{depth}", name, *extra) if p))
+
+
+def _value(value: float, censor: str) -> str:
+    if censor == "undetermined":
+        return "undetermined"
+    return MARKS[censor] + number(value)
+
+
+def entries(a: Analysis) -> list[tuple[str, str, str]]:
+    """``(key, value, what it is)`` per headline number: E_d, P_d and N_d per panel,
+    depth and eps (eps as the tables give it: absolute test_metric), the fitted
+    exponent alpha per panel and depth, and P* (training samples to learn) per
+    instance, depth and budget."""
+    out = []
+    for quantity, frame, what in (
+        ("E", a.e, "E_d(eps) = P_1 / P_d"),
+        ("P", a.p, "P_d(eps), parameters"),
+        ("N", a.n, "N_d(eps), hidden neurons"),
+    ):
+        for row in frame.to_dict("records"):
+            name = a.names.get(row[PANEL], row[PANEL])
+            out.append(
+                (
+                    key(quantity, row["depth"], name, f"eps={row['eps']:g}"),
+                    _value(row["value"], row["censor"]),
+                    f"{what}; panel {row[PANEL]}",
+                )
+            )
+    for row in a.fits.to_dict("records"):
+        name = a.names.get(row[PANEL], row[PANEL])
+        out.append(
+            (
+                key("alpha", row["depth"], name),
+                number(row["alpha"]),
+                f"fitted exponent of test_metric ~ n_params^-alpha; panel {row[PANEL]}",
+            )
+        )
+    for row in a.samples.to_dict("records"):
+        name = a.names.get(row[INSTANCE], row[INSTANCE])
+        out.append(
+            (
+                key("Pstar", row["depth"], name, f"budget={row['budget']}"),
+                _value(row["value"], row["censor"]),
+                f"training samples to learn; instance {row[INSTANCE]}",
+            )
+        )
+    return out
+
+
+def tex(a: Analysis, df: pd.DataFrame) -> str:
+    """The file's text: a header naming the rows, commits and eps it came from, the
+    ``\\dbnum`` command, then one ``\\csname`` definition per :func:`entries` item."""
+    shas = ", ".join(sorted(df["git_sha"].str[:12].unique()))
+    lines = [
+        "% depthbench numbers: \\input{numbers.tex}, then \\dbnum{<key>} prints one.",
+        f"% From {len(df)} stored rows (code {shas}); eps: {a.eps_source}.",
+        "% Regenerated with the report: do not edit.",
+        "\\providecommand{\\dbnum}[1]{\\csname db@#1\\endcsname}",
+    ]
+    for name, value, what in entries(a):
+        lines.append(f"\\expandafter\\def\\csname db@{name}\\endcsname{{{value}}} % {what}")
+    return "\n".join(lines) + "\n"
