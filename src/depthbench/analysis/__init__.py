@@ -204,19 +204,20 @@ def short_names(df: pd.DataFrame) -> tuple[dict[str, str], str]:
     (``product low=-1 high=1 · mlp activation=silu residual=False · n_train=8192``).
     A name is empty where nothing varies."""
     trained = df[~df["status"].isin(["constructed", "baseline"])]
-    if trained.empty:
-        return {}, ""
-    columns = [*_instance_columns(trained), "n_train"]
-    firsts = trained.groupby(PANEL, sort=False)[columns].first()
+    columns = [*_instance_columns(df), "n_train"]
+    if trained.empty:  # constructions or baselines alone: tell their tasks apart
+        trained, columns = df, [c for c in columns if c.startswith("task")]
+    firsts = trained.groupby(TASK if "model" not in columns else PANEL, sort=False)[columns].first()
     varying = [c for c in columns if firsts[c].astype("string").nunique(dropna=False) > 1]
     names: dict[str, str] = {}
-    for key, allowed in ((PANEL, columns), (INSTANCE, columns[:-1]), (TASK, columns)):
+    keys = [(PANEL, columns), (INSTANCE, columns[:-1]), (TASK, columns)]
+    for key, allowed in keys if "model" in columns else keys[2:]:
         rows = trained.groupby(key, sort=False)[columns].first()
         for label, row in rows.iterrows():
             shown = [c for c in varying if c in allowed and (key != TASK or c.startswith("task"))]
             names[str(label)] = " ".join(_token(c, row[c]) for c in shown if pd.notna(row[c]))
     first = firsts.iloc[0]
-    parts = {"task": [], "model": [], "n_train": []}  # type: dict[str, list[str]]
+    parts: dict[str, list[str]] = {"task": [], "model": [], "n_train": []}
     for c in columns:
         if c not in varying and pd.notna(first[c]):
             parts["n_train" if c == "n_train" else c.split(".")[0]].append(_token(c, first[c]))

@@ -4,6 +4,7 @@ analysis numbers, for scripts), Markdown and LaTeX (booktabs, ready to ``\\input
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -257,25 +258,46 @@ def tex(text: object) -> str:
     return out.replace("$<$=", r"$\leq$").replace("$>$=", r"$\geq$")
 
 
+LONG = 30  # rows from which a table is a longtable, broken across pages
+DEPTH_COLUMN = re.compile(r"^([EPN]) depth (\d+)$")
+
+
+def header(name: object) -> str:
+    """A column name in LaTeX: ``E depth 2`` -> ``$E_{2}$``, ``eps`` -> ``$\\varepsilon$``,
+    others as text."""
+    text = str(name)
+    found = DEPTH_COLUMN.match(text)
+    if found:
+        return f"${found[1]}_{{{found[2]}}}$"
+    return r"$\varepsilon$" if text == "eps" else tex(text)
+
+
 def _latex(table: pd.DataFrame, caption: str, label: str) -> str:
-    styler = table.style.hide(axis="index").format(tex).format_index(tex, axis=1)
-    return (
-        styler.to_latex(
-            hrules=True,
-            caption=tex(caption),
-            label=f"tab:{label}",
-            position="htbp",
-            position_float="centering",
-        )
-        + "\n"
+    """booktabs LaTeX in footnote size with narrow column gaps, math headers; from
+    :data:`LONG` rows a ``longtable`` (which breaks across pages)."""
+    styler = table.style.hide(axis="index").format(tex).format_index(header, axis=1)
+    long = len(table) >= LONG
+    text = styler.to_latex(
+        hrules=True,
+        caption=tex(caption),
+        label=f"tab:{label}",
+        position=None if long else "htbp",
+        position_float=None if long else "centering",
+        environment="longtable" if long else None,
     )
+    small = "\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n"
+    if long:
+        return "{" + small + text + "}\n"
+    return text.replace("\\centering\n", "\\centering\n" + small, 1) + "\n"
 
 
 def readable(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     """``table`` with its ``panel`` and ``task`` labels shortened to what varies between
     panels (``names``, :func:`depthbench.analysis.short_names`); a label column that
-    says nothing (one panel) is dropped."""
+    says nothing (one panel) is dropped; float columns as :func:`number` writes them."""
     table = table.copy()
+    for column in table.columns[table.dtypes.map(pd.api.types.is_float_dtype)]:
+        table[column] = table[column].map(number)  # as every other number: 3 digits, "-"
     for column in ("panel", "task"):
         if column in table:
             short = table[column].map(lambda v: names.get(v, v))
