@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from depthbench import results
 from depthbench.errors import ResultsError
 from depthbench.report import build_report
+from depthbench.report.front import build as build_front
+from depthbench.report.front import macros as front_macros
 from depthbench.run import run
 
 FIGURES = [
@@ -288,3 +291,28 @@ def test_numbers_tex_and_every_table_compile(report, tmp_path):
         ["pdflatex", "-interaction=nonstopmode", "doc.tex"], cwd=tmp_path, capture_output=True
     )
     assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_the_front_page_reads_each_claims_numbers_from_its_report(report, tmp_path):
+    root = tmp_path / "reports"
+    shutil.copytree(report, root / "product")
+    key = next(k for k in front_macros(root / "product") if k.startswith("E2 "))
+    claim = {
+        "claim": "depth helps",
+        "source": "a paper",
+        "report": "product",
+        "figure": "fig1_metric_vs_params.png",
+        "numbers": {"E_2": key},
+        "constructions": "holds",
+        "trained": "partly",
+    }
+    (root / "claims.yaml").write_text(yaml.safe_dump([claim]))
+    page = build_front(root).read_text()
+    value = front_macros(root / "product")[key]
+    assert f"E_2 = {value}" in page
+    assert "[![product](product/fig1_metric_vs_params.png)](product/index.md)" in page
+    assert "<img" in (root / "index.html").read_text()
+    claim["numbers"] = {"E_2": "E9 nowhere"}
+    (root / "claims.yaml").write_text(yaml.safe_dump([claim]))
+    with pytest.raises(ResultsError, match="has no number 'E9 nowhere'"):
+        build_front(root)

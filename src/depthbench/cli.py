@@ -91,6 +91,13 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _front(args: argparse.Namespace) -> int:
+    from depthbench.report.front import build
+
+    print(f"wrote {build(args.reports)}")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from depthbench.catalog import describe
 
@@ -121,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.add_argument("--pdf", action="store_true", help="write every figure as PDF too")
     report.set_defaults(func=_report)
+    front = sub.add_parser(
+        "front", help="the front page over committed reports, from their claims.yaml"
+    )
+    front.add_argument("reports", type=Path, help="the reports directory (holds claims.yaml)")
+    front.set_defaults(func=_front)
     listing = sub.add_parser("list", help="task families, models and experiments available")
     listing.set_defaults(func=_list)
     args = parser.parse_args(argv)

@@ -1,0 +1,105 @@
+"""The front page over every committed report (``reports/index.md`` and ``.html``): one
+row per claim with its verdicts, its headline numbers, a thumbnail of its key figure
+and a link to its report.
+
+The claims and verdicts are a person's judgement, kept in ``reports/claims.yaml``;
+every number on the page is read from the named report's ``tables/numbers.tex`` by
+its key, so the page stays true when the reports are regenerated.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from depthbench.errors import ResultsError
+from depthbench.report.page import html_page
+
+CLAIMS = "claims.yaml"
+TITLE = "depthbench: what the literature experiments find"
+MACRO = re.compile(r"^\\expandafter\\def\\csname db@(.+?)\\endcsname\{(.*?)\} % ", re.M)
+FIELDS = ("claim", "source", "report", "figure", "numbers", "constructions", "trained")
+
+
+def macros(report: Path) -> dict[str, str]:
+    """Key -> value of a report's ``tables/numbers.tex``, values as the tables print
+    them (``>= 33.8``)."""
+    path = report / "tables" / "numbers.tex"
+    if not path.is_file():
+        raise ResultsError(f"{path} is missing: rebuild the report (reports/regenerate.sh)")
+    return {
+        key: value.replace("\\ensuremath{\\geq}", ">= ")
+        .replace("\\ensuremath{\\leq}", "<= ")
+        .replace("\\ensuremath{>}", "> ")
+        for key, value in MACRO.findall(path.read_text())
+    }
+
+
+def _claims(root: Path) -> list[dict[str, Any]]:
+    path = root / CLAIMS
+    claims = yaml.safe_load(path.read_text())
+    if not isinstance(claims, list):
+        raise ResultsError(f"{path}: must be a list of claims")
+    for i, claim in enumerate(claims):
+        missing = [f for f in FIELDS if f not in claim]
+        if missing:
+            raise ResultsError(f"{path}: claim {i + 1} lacks {', '.join(missing)}")
+    return claims
+
+
+def _row(root: Path, claim: dict[str, Any]) -> str:
+    report = root / claim["report"]
+    found = macros(report)
+    said = []
+    for label, key in claim["numbers"].items():
+        if key not in found:
+            raise ResultsError(
+                f"{root / CLAIMS}: {claim['report']} has no number {key!r} in "
+                "tables/numbers.tex (keys are listed there)"
+            )
+        said.append(f"{label} = {found[key]}")
+    figure = f"{claim['report']}/{claim['figure']}"
+    if not (root / figure).is_file():
+        raise ResultsError(f"{root / CLAIMS}: figure {figure} does not exist")
+    link = f"{claim['report']}/index.md"
+    cells = [
+        claim["claim"],
+        claim["source"],
+        claim["constructions"],
+        claim["trained"],
+        "; ".join(said),
+        f"[![{claim['report']}]({figure})]({link})",
+        f"[{claim['report']}]({link})",
+    ]
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+def build(root: Path) -> Path:
+    """Write ``root/index.md`` and ``root/index.html`` from ``root/claims.yaml``; the
+    path of the Markdown page."""
+    claims = _claims(root)
+    lines = [
+        f"# {TITLE}",
+        "",
+        "One row per claim. *Constructions*: what a network of the theorem's size does "
+        "(the representational claim the papers make); *trained*: what an optimiser "
+        "finds, judged by the verdict rubric in the README. Numbers are read from each "
+        "report's `tables/numbers.tex` when this page is rebuilt "
+        "(`bash reports/regenerate.sh`); the thumbnail links to the report.",
+        "",
+        "| claim | source | constructions | trained | headline numbers | key figure | report |",
+        "|---|---|---|---|---|---|---|",
+        *[_row(root, c) for c in claims],
+        "",
+    ]
+    text = "\n".join(lines)
+    page = root / "index.md"
+    page.write_text(text)
+    html = html_page(text, TITLE).replace(
+        "img{max-width:100%}", "img{max-width:100%}td img{width:220px}"
+    )
+    (root / "index.html").write_text(html)
+    return page
