@@ -2,7 +2,7 @@
 runs, the numbers and draws agree with the CPU's, and the step loop never waits for the GPU.
 
 These run only where a CUDA device is visible (CI has none: they are skipped there);
-see README "Tests and benchmarks" for the command and the last GPU run.
+see docs/testing.md for the command and the last GPU run.
 """
 
 from __future__ import annotations
