@@ -56,12 +56,19 @@ def _save(fig: plt.Figure, out: Output, name: str) -> list[Path]:
     return [out.dir / f"{name}.png"]
 
 
-def _grid(n: int, width: float = 5.5, height: float = 4.0) -> tuple[plt.Figure, list[plt.Axes]]:
-    """A figure of ``n`` panels, at most 3 a row."""
-    sns.set_theme(style="whitegrid", palette="colorblind")
-    cols = min(n, 3)
+TEXT_WIDTH = 6.3  # inches: a figure at most this wide is set at text width (about 455 pt)
+
+
+def _grid(n: int, height: float = 2.6) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure of ``n`` panels, at most 2 a row, :data:`TEXT_WIDTH` wide (one panel:
+    half of it, a column's width), in the "paper" context so that 8-pt type stays
+    8 pt when set at that width."""
+    sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
+    cols = min(n, 2)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(TEXT_WIDTH / 2 * cols, height * rows), squeeze=False
+    )
     for ax in axes.flat[n:]:
         ax.remove()
     return fig, list(axes.flat[:n])
@@ -69,7 +76,7 @@ def _grid(n: int, width: float = 5.5, height: float = 4.0) -> tuple[plt.Figure, 
 
 def _title(ax: plt.Axes, text: str) -> None:
     """A panel title wrapped to the panel's width."""
-    ax.set_title(textwrap.fill(text, 70), fontsize=8)
+    ax.set_title(textwrap.fill(text, 50), fontsize=8)
 
 
 def _palette(depths: list[int]) -> dict[int, tuple]:
@@ -183,7 +190,7 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
             ylabel=metric_name(a.instances.loc[instance, "chance"]),
         )
         _title(ax, a.names.get(panel, panel))
-        ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+        ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
     return _save(fig, out, "fig1_metric_vs_params")
 
 
@@ -262,7 +269,7 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
                 f"{task}: depth 1 / depth d at eps = {eps[info.index[0]]:g} (^: lower bound)",
                 fontsize=8,
             )
-            ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+            ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
     return _save(fig, out, "fig2_efficiency_vs_size")
 
 
@@ -273,7 +280,7 @@ def heatmap(a: Analysis, out: Output) -> list[Path]:
     if cells.empty:
         return []
     panels = ordered(cells[PANEL])
-    fig, axes = _grid(len(panels), width=6.0, height=3.6)
+    fig, axes = _grid(len(panels), height=3.0)
     positive = cells["tuned"][cells["tuned"] > 0]
     norm = (
         LogNorm(vmin=max(positive.min(), FLOOR), vmax=max(positive.max(), 1.0))
@@ -345,7 +352,7 @@ def sample_complexity(a: Analysis, out: Output) -> list[Path]:
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
         _title(ax, a.names.get(instance, instance))
-        ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+        ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
     return _save(fig, out, "fig4_sample_complexity")
 
 
@@ -407,7 +414,7 @@ def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
         )
         ax.invert_xaxis()
         _title(ax, a.names.get(panel, panel))
-        ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+        ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
     return _save(fig, out, "fig6_efficiency_vs_eps")
 
 
@@ -443,7 +450,7 @@ def training_loss(a: Analysis, out: Output) -> list[Path]:
             ylabel="training loss (hollow: not converged)",
         )
         _title(ax, a.names.get(panel, panel))
-        ax.legend(title=DEPTH, fontsize=7, title_fontsize=7)
+        ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
     return _save(fig, out, "fig7_training_loss")
 
 
@@ -453,7 +460,7 @@ def wall_time(df: pd.DataFrame, out: Output) -> list[Path]:
     ok = df[df["status"] == "ok"]
     if ok.empty:
         return []
-    fig, (ax,) = _grid(1, width=6.5, height=4.2)
+    fig, (ax,) = _grid(1, height=2.8)
     sns.scatterplot(
         data=ok.assign(**{DEPTH: ok["depth"].astype(str)}),
         x="n_params",
