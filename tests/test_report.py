@@ -245,6 +245,8 @@ def test_panels_are_named_by_what_varies_and_the_rest_is_said_once(report):
     cells = (report / "tables" / "cells.md").read_text()
     assert "| n=3 n_train=128 " in cells and "| n=4 n_train=256 " in cells
     assert "activation=" not in cells and "low=" not in cells  # fixed: said in the header
+    for table in (report / "tables").glob("*.md"):
+        assert "<NA>" not in table.read_text() and "nan" not in table.read_text(), table.name
     page = (report / "index.md").read_text()
     assert "- in every panel: product low=-1 high=1 · mlp activation=silu residual=False" in page
     full = pd.read_csv(report / "tables" / "cells.csv")["panel"]  # the numbers keep full labels

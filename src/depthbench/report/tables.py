@@ -294,10 +294,13 @@ def _latex(table: pd.DataFrame, caption: str, label: str) -> str:
 def readable(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     """``table`` with its ``panel`` and ``task`` labels shortened to what varies between
     panels (``names``, :func:`depthbench.analysis.short_names`); a label column that
-    says nothing (one panel) is dropped; float columns as :func:`number` writes them."""
+    says nothing (one panel) is dropped; float columns as :func:`number` writes them,
+    and ``-`` for every missing value."""
     table = table.copy()
     for column in table.columns[table.dtypes.map(pd.api.types.is_float_dtype)]:
         table[column] = table[column].map(number)  # as every other number: 3 digits, "-"
+    for column in table.columns[table.isna().any()]:  # e.g. an infeasible cell's width
+        table[column] = table[column].astype("string").fillna("-")
     for column in ("panel", "task"):
         if column in table:
             short = table[column].map(lambda v: names.get(v, v))
