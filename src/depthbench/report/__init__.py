@@ -442,7 +442,8 @@ def build_report(
     (out / "tables" / "numbers.tex").write_text(numbers.tex(a, df))
     blocks.append(
         Text(
-            "Every headline number (E_d, P_d, N_d, alpha, P*) is also a LaTeX macro in "
+            "Every headline number (E_d, P_d, N_d, the best selected test_metric per depth, "
+            "baselines, the Bayes error, constructions, alpha, P*) is also a LaTeX macro in "
             "`tables/numbers.tex`: `\\input` it, then `\\dbnum{E2 n=6 eps=0.01}` prints "
             "one, and a regenerated report keeps a paper's numbers true."
         )

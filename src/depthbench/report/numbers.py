@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 
-from depthbench.analysis import INSTANCE, PANEL, Analysis
+from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis
 from depthbench.report.tables import number
 
 MARKS = {"": "", ">": r"\ensuremath{>}", ">=": r"\ensuremath{\geq}", "<=": r"\ensuremath{\leq}"}
@@ -27,9 +27,12 @@ def _value(value: float, censor: str) -> str:
     return MARKS[censor] + number(value)
 
 
-def entries(a: Analysis) -> list[tuple[str, str, str]]:
+def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     """``(key, value, what it is)`` per headline number: E_d, P_d and N_d per panel,
-    depth and eps (eps as the tables give it: absolute test_metric), the fitted
+    depth and eps (eps as the tables give it: absolute test_metric, 3 digits), the
+    lowest selected test_metric per panel and depth (``best``), each baseline's lowest
+    test_metric per task, the Bayes error per task where the family computes it, each
+    constructed network's test_metric (from the labelled rows ``df``), the fitted
     exponent alpha per panel and depth, and P* (training samples to learn) per
     instance, depth and budget."""
     out = []
@@ -42,11 +45,47 @@ def entries(a: Analysis) -> list[tuple[str, str, str]]:
             name = a.names.get(row[PANEL], row[PANEL])
             out.append(
                 (
-                    key(quantity, row["depth"], name, f"eps={row['eps']:g}"),
+                    key(quantity, row["depth"], name, f"eps={row['eps']:.3g}"),
                     _value(row["value"], row["censor"]),
                     f"{what}; panel {row[PANEL]}",
                 )
             )
+    best = a.cells.dropna(subset=["tuned"]).sort_values("tuned").groupby([PANEL, "depth"]).head(1)
+    for row in best.sort_values([PANEL, "depth"]).to_dict("records"):
+        name = a.names.get(row[PANEL], row[PANEL])
+        out.append(
+            (
+                key("best", row["depth"], name),
+                number(row["tuned"]),
+                f"lowest selected test_metric over budgets (at budget {row['budget']}); "
+                f"panel {row[PANEL]}",
+            )
+        )
+    for row in a.baselines.groupby([TASK, "baseline"]).head(1).to_dict("records"):
+        best_of = a.baselines[
+            (a.baselines[TASK] == row[TASK]) & (a.baselines["baseline"] == row["baseline"])
+        ]["test_metric"].min()
+        name = a.names.get(row[TASK], row[TASK])
+        out.append(
+            (
+                UNSAFE.sub("", " ".join(p for p in (row["baseline"], name) if p)),
+                number(best_of),
+                f"baseline {row['baseline']}, lowest test_metric over its sizes; task {row[TASK]}",
+            )
+        )
+    for task, bayes in a.instances.groupby(TASK)["bayes_metric"].first().dropna().items():
+        name = a.names.get(str(task), str(task))
+        out.append((key("bayes", 0, name).replace("bayes0", "bayes"), number(bayes), "Bayes error"))
+    built = df[df["status"] == "constructed"]
+    for row in built.to_dict("records"):
+        name = a.names.get(row[TASK], row[TASK])
+        out.append(
+            (
+                UNSAFE.sub("", f"{row['model']} {name}".strip()),
+                number(row["test_metric"]),
+                f"constructed network, {row['n_hidden']} hidden neurons; task {row[TASK]}",
+            )
+        )
     for row in a.fits.to_dict("records"):
         name = a.names.get(row[PANEL], row[PANEL])
         out.append(
@@ -78,6 +117,6 @@ def tex(a: Analysis, df: pd.DataFrame) -> str:
         "% Regenerated with the report: do not edit.",
         "\\providecommand{\\dbnum}[1]{\\csname db@#1\\endcsname}",
     ]
-    for name, value, what in entries(a):
+    for name, value, what in entries(a, df):
         lines.append(f"\\expandafter\\def\\csname db@{name}\\endcsname{{{value}}} % {what}")
     return "\n".join(lines) + "\n"
