@@ -60,7 +60,8 @@ def _row(root: Path, claim: dict[str, Any]) -> str:
                 f"{root / CLAIMS}: {claim['report']} has no number {key!r} in "
                 "tables/numbers.tex (keys are listed there)"
             )
-        said.append(f"{label} = {found[key]}")
+        value = found[key]
+        said.append(f"{label} {value}" if value[:1] in "<>" else f"{label} = {value}")
     figure = f"{claim['report']}/{claim['figure']}"
     if not (root / figure).is_file():
         raise ResultsError(f"{root / CLAIMS}: figure {figure} does not exist")
