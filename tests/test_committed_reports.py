@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from depthbench.report import build_report
+from depthbench.report import build_report, front
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 SHIPPED = sorted(p.parent.name for p in REPORTS.glob("*/rows"))
@@ -26,3 +26,9 @@ def test_a_committed_report_rebuilds_byte_identically_from_its_rows(name, tmp_pa
         assert rebuilt.read_bytes() == table.read_bytes(), f"{name}/tables/{table.name}"
     figures = sorted(p.name for p in committed.glob("fig*.png"))
     assert figures == sorted(p.name for p in tmp_path.glob("fig*.png"))
+
+
+def test_the_front_page_is_what_its_claims_and_reports_say():
+    """reports/index.md as `depthbench front reports` rebuilds it from claims.yaml and
+    the committed reports' numbers.tex: no number on it is typed by hand."""
+    assert front.text(REPORTS) == (REPORTS / "index.md").read_text()

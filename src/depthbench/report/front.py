@@ -78,9 +78,8 @@ def _row(root: Path, claim: dict[str, Any]) -> str:
     return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
-def build(root: Path) -> Path:
-    """Write ``root/index.md`` and ``root/index.html`` from ``root/claims.yaml``; the
-    path of the Markdown page."""
+def text(root: Path) -> str:
+    """The front page's Markdown, from ``root/claims.yaml`` and the reports under ``root``."""
     claims = _claims(root)
     lines = [
         f"# {TITLE}",
@@ -96,10 +95,16 @@ def build(root: Path) -> Path:
         *[_row(root, c) for c in claims],
         "",
     ]
-    text = "\n".join(lines)
+    return "\n".join(lines)
+
+
+def build(root: Path) -> Path:
+    """Write ``root/index.md`` and ``root/index.html`` (:func:`text`); the path of the
+    Markdown page."""
+    markdown = text(root)
     page = root / "index.md"
-    page.write_text(text)
-    html = html_page(text, TITLE).replace(
+    page.write_text(markdown)
+    html = html_page(markdown, TITLE).replace(
         "img{max-width:100%}", "img{max-width:100%}td img{width:220px}"
     )
     (root / "index.html").write_text(html)
