@@ -275,8 +275,12 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
 
 def heatmap(a: Analysis, out: Output) -> list[Path]:
     """Figure 3: selected test_metric over hidden layers x budget, each cell annotated
-    with its width (the layout of Rolnick & Tegmark 2018, Fig. 2)."""
+    with its width (the layout of Rolnick & Tegmark 2018, Fig. 2), for the panels with
+    two or more depths and budgets (a grid of one row or column is figure 1's line)."""
     cells = a.cells.dropna(subset=["tuned"])
+    shape = cells.groupby(PANEL)[["depth", "budget"]].nunique()
+    grids = shape.index[(shape["depth"] > 1) & (shape["budget"] > 1)]
+    cells = cells[cells[PANEL].isin(grids)]
     if cells.empty:
         return []
     panels = ordered(cells[PANEL])
