@@ -221,7 +221,7 @@ def test_a_stopped_job_says_what_it_stored_and_the_same_command_resumes(tmp_path
         "task.n=3",
         "grid.depths=[1,2]",
         "grid.budgets=[100,300,1000]",
-        "train.steps=2000",
+        "train.steps=6000",  # each group long enough that the signal lands inside training
         "train.threads=1",
         "baselines=false",
         "results_dir=results",
