@@ -112,6 +112,11 @@ def _per_panel(
     )
 
 
+def _bound_key(ax: plt.Axes) -> None:
+    """A legend entry for the triangles that mark censored values (lower bounds)."""
+    ax.scatter([], [], marker="^", color="grey", label="lower bound (censored)")
+
+
 def _references(ax: plt.Axes, info: pd.Series) -> None:
     """Chance and (where the task has one) the Bayes-optimal test_metric as lines."""
     ax.axhline(info["chance"], color="grey", linestyle="--", linewidth=1, label="chance")
@@ -248,6 +253,7 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
                     color=colours[depth],
                     s=60,
                 )
+            _bound_key(ax)
             shallow, deep = theory_column(SHALLOW_NEURONS), theory_column(DEEP_NEURONS)
             if unit == "hidden neurons" and {shallow, deep} <= set(info.columns):
                 theory = info[[column, shallow, deep]].astype(float).sort_values(column)
@@ -409,6 +415,7 @@ def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
             ax.plot(exact["eps"], exact["value"], marker="o", color=colour, label=str(depth))
             bound = line[line["censor"] == ">="]
             ax.scatter(bound["eps"], bound["value"], marker="^", color=colour, s=40)
+        _bound_key(ax)
         ax.axhline(1, color="grey", linewidth=0.8)
         ax.set(
             xscale="log",
@@ -417,6 +424,7 @@ def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
             ylabel="E_d(eps) = P_1 / P_d",
         )
         ax.invert_xaxis()
+        ax.xaxis.set_minor_formatter(NullFormatter())  # crowded minor labels on a narrow axis
         _title(ax, a.names.get(panel, panel))
         ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
     return _save(fig, out, "fig6_efficiency_vs_eps")
