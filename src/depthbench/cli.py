@@ -28,13 +28,12 @@ def _run_job(cfg: DictConfig) -> None:
     from depthbench.job import current_job
 
     job = current_job()
-    if not job.multirun:
-        _refuse_an_unlaunched_sweep()
     if job.multirun:
         status = jobproc.run_watched(cfg, job)
         if status and not cfg.get("fail_fast", False):
             return
     else:
+        _refuse_an_unlaunched_sweep()
         status = jobrun.execute(cfg, job)
     if status:
         raise SystemExit(status)

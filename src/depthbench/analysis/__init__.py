@@ -121,8 +121,9 @@ def label(df: pd.DataFrame) -> pd.DataFrame:
 
 def instances(df: pd.DataFrame) -> pd.DataFrame:
     """One row per trained instance of a :func:`label`-ed frame: ``task``, its
-    ``task.*`` parameters, ``model``, ``task_instance``, ``chance``, ``bayes_metric``, ``theory.*``,
-    and the thresholds declared with its run (``eps`` as JSON text, ``eps_scale``)."""
+    ``task.*`` parameters, ``model`` and its ``model.*`` parameters, ``task_instance``,
+    ``chance``, ``bayes_metric``, ``theory.*``, and the thresholds declared with its
+    run (``eps`` as JSON text, ``eps_scale``)."""
     trained = df[~df["status"].isin(["constructed", "baseline"])]
     keep = [
         "task",
@@ -132,6 +133,7 @@ def instances(df: pd.DataFrame) -> pd.DataFrame:
             if c.startswith(("task.", "theory.")) and c not in REPLICATE_PARAMS
         ],
         "model",
+        *[c for c in df.columns if c.startswith("model.")],
         TASK,
         "chance",
         "bayes_metric",

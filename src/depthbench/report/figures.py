@@ -47,9 +47,15 @@ class Output:
     pdf: bool = False
 
 
+DPI = 150
+MAX_PIXELS = 4e6  # a figure of many panels gets a lower resolution, not a multi-MB PNG
+
+
 def _save(fig: plt.Figure, out: Output, name: str) -> list[Path]:
     fig.tight_layout()
-    fig.savefig(out.dir / f"{name}.png", dpi=150)
+    width, height = fig.get_size_inches()
+    dpi = min(DPI, (MAX_PIXELS / (width * height)) ** 0.5)
+    fig.savefig(out.dir / f"{name}.png", dpi=dpi)
     if out.pdf:  # no creation date in the PDF: the same rows give the same files
         fig.savefig(out.dir / f"{name}.pdf", metadata={"CreationDate": None})
     plt.close(fig)

@@ -15,10 +15,11 @@ MARKS = {"": "", ">": r"\ensuremath{>}", ">=": r"\ensuremath{\geq}", "<=": r"\en
 UNSAFE = re.compile(r"[#%\\{}$&^~]")  # characters a \csname key cannot hold
 
 
-def key(quantity: str, depth: int, name: str, *extra: str) -> str:
-    """``E2 n=6 eps=0.01``: the quantity and depth, the panel's short name, and what
-    else tells the number apart."""
-    return UNSAFE.sub("", " ".join(p for p in (f"{quantity}{depth}", name, *extra) if p))
+def key(*parts: str) -> str:
+    """``E2 n=6 eps=0.01``: the non-empty ``parts`` (the quantity and depth, the
+    panel's short name, what else tells the number apart) joined, minus what a
+    ``\\csname`` cannot hold."""
+    return UNSAFE.sub("", " ".join(p for p in parts if p))
 
 
 def _value(value: float, censor: str) -> str:
@@ -45,7 +46,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
             name = a.names.get(row[PANEL], row[PANEL])
             out.append(
                 (
-                    key(quantity, row["depth"], name, f"eps={row['eps']:.3g}"),
+                    key(f"{quantity}{row['depth']}", name, f"eps={row['eps']:.3g}"),
                     _value(row["value"], row["censor"]),
                     f"{what}; panel {row[PANEL]}",
                 )
@@ -55,33 +56,32 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
         name = a.names.get(row[PANEL], row[PANEL])
         out.append(
             (
-                key("best", row["depth"], name),
+                key(f"best{row['depth']}", name),
                 number(row["tuned"]),
                 f"lowest selected test_metric over budgets (at budget {row['budget']}); "
                 f"panel {row[PANEL]}",
             )
         )
-    for row in a.baselines.groupby([TASK, "baseline"]).head(1).to_dict("records"):
-        best_of = a.baselines[
-            (a.baselines[TASK] == row[TASK]) & (a.baselines["baseline"] == row["baseline"])
-        ]["test_metric"].min()
-        name = a.names.get(row[TASK], row[TASK])
+    lowest = a.baselines.groupby([TASK, "baseline"], sort=False)["test_metric"].min()
+    for row in lowest.reset_index().to_dict("records"):
+        task, baseline, value = str(row[TASK]), str(row["baseline"]), row["test_metric"]
         out.append(
             (
-                UNSAFE.sub("", " ".join(p for p in (row["baseline"], name) if p)),
-                number(best_of),
-                f"baseline {row['baseline']}, lowest test_metric over its sizes; task {row[TASK]}",
+                key(baseline, a.names.get(task, task)),
+                number(value),
+                f"baseline {baseline}, lowest test_metric over its sizes; task {task}",
             )
         )
-    for task, bayes in a.instances.groupby(TASK)["bayes_metric"].first().dropna().items():
-        name = a.names.get(str(task), str(task))
-        out.append((key("bayes", 0, name).replace("bayes0", "bayes"), number(bayes), "Bayes error"))
+    bayes = a.instances.groupby(TASK)["bayes_metric"].first().dropna()
+    for row in bayes.reset_index().to_dict("records"):
+        name = a.names.get(str(row[TASK]), str(row[TASK]))
+        out.append((key("bayes", name), number(row["bayes_metric"]), "Bayes error"))
     built = df[df["status"] == "constructed"]
     for row in built.to_dict("records"):
         name = a.names.get(row[TASK], row[TASK])
         out.append(
             (
-                UNSAFE.sub("", f"{row['model']} {name}".strip()),
+                key(row["model"], name),
                 number(row["test_metric"]),
                 f"constructed network, {row['n_hidden']} hidden neurons; task {row[TASK]}",
             )
@@ -90,7 +90,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
         name = a.names.get(row[PANEL], row[PANEL])
         out.append(
             (
-                key("alpha", row["depth"], name),
+                key(f"alpha{row['depth']}", name),
                 number(row["alpha"]),
                 f"fitted exponent of test_metric ~ n_params^-alpha; panel {row[PANEL]}",
             )
@@ -99,7 +99,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
         name = a.names.get(row[INSTANCE], row[INSTANCE])
         out.append(
             (
-                key("Pstar", row["depth"], name, f"budget={row['budget']}"),
+                key(f"Pstar{row['depth']}", name, f"budget={row['budget']}"),
                 _value(row["value"], row["censor"]),
                 f"training samples to learn; instance {row[INSTANCE]}",
             )

@@ -160,7 +160,7 @@ def guaranteed_alpha(a: Analysis) -> pd.Series:
     halves. A weight-shared tree (a CNN) cannot hold position-dependent nodes: none."""
     info = a.instances.loc[a.fits[INSTANCE]].reset_index(drop=True)
     f = a.fits.reset_index(drop=True)
-    shared = f[INSTANCE].str.contains("shared=True", regex=False)
+    shared = info["model.shared"].eq(True) if "model.shared" in info else False
     out = pd.Series(float("nan"), index=f.index)
     for key, applies, factor in (
         ("alpha_shallow", (info["model"] == "mlp") & (f["depth"] == 1), 1.0),
