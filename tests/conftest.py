@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -68,3 +69,22 @@ def _depthbench(*args: str, cwd: Path, timeout: int = 300) -> subprocess.Complet
 def depthbench() -> Callable[..., subprocess.CompletedProcess]:
     """``depthbench(*args, cwd=...)``: the real command in a subprocess, as a user runs it."""
     return _depthbench
+
+
+def _tool(name: str) -> str:
+    """The path of the external program ``name`` (a TeX engine, a browser); a test that
+    needs one is skipped where it is not installed, and fails instead where
+    ``DEPTHBENCH_REQUIRE_TOOLS=1`` (set by ``.ci/run``, which installs them), so that CI
+    cannot pass by skipping."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("DEPTHBENCH_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{name} is not installed and DEPTHBENCH_REQUIRE_TOOLS=1")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+@pytest.fixture(scope="session")
+def tool() -> Callable[[str], str]:
+    """``tool("pdflatex")``: the path of an external program, as :func:`_tool` finds it."""
+    return _tool

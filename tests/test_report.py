@@ -3,7 +3,6 @@
 import json
 import re
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from depthbench.errors import ResultsError
 from depthbench.report import build_report
 from depthbench.report.front import build as build_front
 from depthbench.report.front import macros as front_macros
+from depthbench.report.tables import in_order
 from depthbench.run import run
 
 FIGURES = [
@@ -279,22 +279,6 @@ def test_numbers_tex_holds_every_headline_number_as_its_table_prints_it(report):
     assert any(k.startswith("alpha1 ") for k in macros)
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no TeX engine installed")
-def test_numbers_tex_and_every_table_compile(report, tmp_path):
-    tables = sorted((report / "tables").glob("*.tex"))
-    body = "\n".join(f"\\input{{{t}}}" for t in tables if t.name != "numbers.tex")
-    document = (
-        "\\documentclass{article}\\usepackage{booktabs,longtable}\n"
-        f"\\input{{{report / 'tables' / 'numbers.tex'}}}\n"
-        f"\\begin{{document}}{body}\n\\end{{document}}\n"
-    )
-    (tmp_path / "doc.tex").write_text(document)
-    proc = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "doc.tex"], cwd=tmp_path, capture_output=True
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:]
-
-
 def test_the_front_page_reads_each_claims_numbers_from_its_report(report, tmp_path):
     root = tmp_path / "reports"
     shutil.copytree(report, root / "product")
@@ -318,3 +302,10 @@ def test_the_front_page_reads_each_claims_numbers_from_its_report(report, tmp_pa
     (root / "claims.yaml").write_text(yaml.safe_dump([claim]))
     with pytest.raises(ResultsError, match="has no number 'E9 nowhere'"):
         build_front(root)
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
+def test_rows_are_ordered_by_the_numbers_inside_their_labels(dtype):
+    frame = pd.DataFrame({"panel": ["n_train=1024", "n_train=128", "n_train=16"], "depth": 1})
+    ordered = in_order(frame.astype({"panel": dtype}), "panel", "depth")
+    assert ordered["panel"].tolist() == ["n_train=16", "n_train=128", "n_train=1024"]

@@ -1,10 +1,9 @@
 """Report tables: analysis frames shaped for reading, and written as CSV (the
-analysis numbers, for scripts), Markdown and LaTeX (booktabs, ready to ``\\input``)."""
+analysis numbers, for scripts), Markdown and LaTeX (:mod:`depthbench.report.latex`)."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pandas as pd
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, natural
 from depthbench.analysis.intervals import LEVEL
 from depthbench.analysis.samples import LEARNED_TEXT
+from depthbench.report.latex import latex
 from depthbench.schema import DEEP_NEURONS, P_STAR, SHALLOW_NEURONS, theory_column
 
 MARKS = {"": "", ">": "> ", "<=": "<= ", ">=": ">= ", "undetermined": ""}
@@ -52,7 +52,7 @@ def in_order(frame: pd.DataFrame, *keys: str) -> pd.DataFrame:
     """``frame`` sorted by ``keys`` with numbers inside labels compared by value."""
     return frame.sort_values(
         list(keys),
-        key=lambda col: col.map(natural) if col.dtype == object else col,
+        key=lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(natural),
         ignore_index=True,
     )
 
@@ -236,61 +236,6 @@ def constructed(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"theorem": "Int64"})
 
 
-TEX = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"$<$",
-    ">": r"$>$",
-}
-
-
-def tex(text: object) -> str:
-    """``text`` safe in LaTeX text mode; ``<=``/``>=`` become math relations."""
-    out = "".join(TEX.get(ch, ch) for ch in str(text))
-    return out.replace("$<$=", r"$\leq$").replace("$>$=", r"$\geq$")
-
-
-LONG = 30  # rows from which a table is a longtable, broken across pages
-DEPTH_COLUMN = re.compile(r"^([EPN]) depth (\d+)$")
-
-
-def header(name: object) -> str:
-    """A column name in LaTeX: ``E depth 2`` -> ``$E_{2}$``, ``eps`` -> ``$\\varepsilon$``,
-    others as text."""
-    text = str(name)
-    found = DEPTH_COLUMN.match(text)
-    if found:
-        return f"${found[1]}_{{{found[2]}}}$"
-    return r"$\varepsilon$" if text == "eps" else tex(text)
-
-
-def _latex(table: pd.DataFrame, caption: str, label: str) -> str:
-    """booktabs LaTeX in footnote size with narrow column gaps, math headers; from
-    :data:`LONG` rows a ``longtable`` (which breaks across pages)."""
-    styler = table.style.hide(axis="index").format(tex).format_index(header, axis=1)
-    long = len(table) >= LONG
-    text = styler.to_latex(
-        hrules=True,
-        caption=tex(caption),
-        label=f"tab:{label}",
-        position=None if long else "htbp",
-        position_float=None if long else "centering",
-        environment="longtable" if long else None,
-    )
-    small = "\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n"
-    if long:
-        return "{" + small + text + "}\n"
-    return text.replace("\\centering\n", "\\centering\n" + small, 1) + "\n"
-
-
 def readable(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     """``table`` with its ``panel`` and ``task`` labels shortened to what varies between
     panels (``names``, :func:`depthbench.analysis.short_names`); a label column that
@@ -330,5 +275,5 @@ def write(
     )
     markdown = table.to_markdown(index=False, floatfmt=".3g")
     (folder / f"{name}.md").write_text(markdown + "\n")
-    (folder / f"{name}.tex").write_text(_latex(table, caption, name))
+    (folder / f"{name}.tex").write_text(latex(table, caption, name))
     return markdown
