@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -88,3 +88,46 @@ def _tool(name: str) -> str:
 def tool() -> Callable[[str], str]:
     """``tool("pdflatex")``: the path of an external program, as :func:`_tool` finds it."""
     return _tool
+
+
+CHROMIUM_FLAGS = [  # a closed network: no background connections, no sandbox as root
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SEEN = """() => ({
+    images: [...document.images].map(i => [i.getAttribute('src'), i.naturalWidth > 0]),
+    items: document.querySelectorAll('ul > li, ol > li').length,
+    tables: document.querySelectorAll('table').length,
+    headers: document.querySelectorAll('th').length,
+    emphasis: document.querySelectorAll('em, strong').length,
+    links: [...document.links].map(a => a.getAttribute('href')),
+    text: document.body.innerText,
+})"""
+
+
+@pytest.fixture(scope="session")
+def seen(tool: Callable[[str], str]) -> Iterator[Callable[[Path], dict]]:
+    """``seen(page.html)``: what a reader sees of a page in a real headless Chromium
+    (the installed one, driven by Playwright), once every image has loaded or failed:
+    ``images`` ([src, loaded] each), counts of list ``items``, ``tables``, ``headers``
+    and ``emphasis``, the ``links`` and the visible ``text``."""
+    chromium = tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+
+        def _seen(path: Path) -> dict:
+            page = browser.new_page()
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            found = page.evaluate(SEEN)
+            page.close()
+            return found
+
+        yield _seen
+        browser.close()
