@@ -249,6 +249,7 @@ def test_panels_are_named_by_what_varies_and_the_rest_is_said_once(report):
         assert "<NA>" not in table.read_text() and "nan" not in table.read_text(), table.name
     page = (report / "index.md").read_text()
     assert "- in every panel: product low=-1 high=1 · mlp activation=silu residual=False" in page
+    assert page.count("activation=silu") == 1  # said once: not in a caption or a caution
     full = pd.read_csv(report / "tables" / "cells.csv")["panel"]  # the numbers keep full labels
     assert full.str.contains("activation=silu").all()
 
@@ -256,27 +257,49 @@ def test_panels_are_named_by_what_varies_and_the_rest_is_said_once(report):
 MACRO = re.compile(r"^\\expandafter\\def\\csname db@(.+?)\\endcsname\{(.*?)\} % ", re.M)
 
 
-def test_numbers_tex_holds_every_headline_number_as_its_table_prints_it(report):
+def _check_numbers_tex(report: Path) -> tuple[int, int]:
+    """Every E_d of ``report``'s efficiency table equals its ``numbers.tex`` macro, and
+    its interval the ``<key> interval`` macro; how many values and intervals matched."""
     tex = (report / "tables" / "numbers.tex").read_text()
     macros = dict(MACRO.findall(tex))
     assert "\\providecommand{\\dbnum}" in tex
     assert len(macros) == tex.count("\\expandafter\\def")  # no key defined twice
     efficiency = (report / "tables" / "efficiency.md").read_text().splitlines()
     header = [c.strip() for c in efficiency[0].strip("|").split("|")]
-    checked = 0
+    checked = intervals = 0
     for line in efficiency[2:]:
         cell = dict(zip(header, (c.strip() for c in line.strip("|").split("|"))))
         for column, text in cell.items():
             if column.startswith("E depth ") and text != "-":
                 depth = column.removeprefix("E depth ")
-                value = macros[f"E{depth} {cell['panel']} eps={cell['eps']}"]
-                shown = value.replace("\\ensuremath{\\geq}", ">= ").replace(
-                    "\\ensuremath{\\leq}", "<= "
+                key = " ".join(
+                    k for k in (f"E{depth}", cell.get("panel"), f"eps={cell['eps']}") if k
                 )
-                assert text.split(" (")[0].split(" [")[0] == shown, (column, cell["panel"])
+                shown = (
+                    macros[key]
+                    .replace("\\ensuremath{\\geq}", ">= ")
+                    .replace("\\ensuremath{\\leq}", "<= ")
+                )
+                value, _, around = text.partition(" ")
+                if shown[:1] in "<>":  # a bound: no interval
+                    value, around = text, ""
+                assert value == shown, (column, cell)
+                assert macros.get(f"{key} interval", "") == around, (column, cell)
                 checked += 1
+                intervals += bool(around)
+    return checked, intervals
+
+
+def test_numbers_tex_holds_every_headline_number_as_its_table_prints_it(report):
+    checked, _ = _check_numbers_tex(report)
     assert checked >= 4
+    macros = dict(MACRO.findall((report / "tables" / "numbers.tex").read_text()))
     assert any(k.startswith("alpha1 ") for k in macros)
+
+
+def test_numbers_tex_holds_the_intervals_of_a_report_over_replicates():
+    checked, intervals = _check_numbers_tex(Path(__file__).parents[1] / "reports" / "quick")
+    assert checked >= 4 and intervals >= 4
 
 
 def test_the_front_page_reads_each_claims_numbers_from_its_report(report, tmp_path):
@@ -294,8 +317,8 @@ def test_the_front_page_reads_each_claims_numbers_from_its_report(report, tmp_pa
     }
     (root / "claims.yaml").write_text(yaml.safe_dump([claim]))
     page = build_front(root).read_text()
-    value = front_macros(root / "product")[key]
-    assert f"E_2 = {value}" in page
+    found = front_macros(root / "product")
+    assert f"E_2 = {found[key]} {found.get(key + ' interval', '')}".strip() in page
     assert "[![product](product/fig1_metric_vs_params.png)](product/index.md)" in page
     assert "<img" in (root / "index.html").read_text()
     claim["numbers"] = {"E_2": "E9 nowhere"}

@@ -170,7 +170,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
                     "one-hidden-layer net, so P_1 there measures the optimiser, not the "
                     "architecture, and E_d is inflated: "
                     + "; ".join(
-                        f"{p} budget {b}: {by}"
+                        f"{a.names.get(p, p)} budget {b}: {by}".strip()
                         for p, b, by in zip(beaten["panel"], beaten["budget"], beaten["beaten_by"])
                     )
                     + "."
@@ -224,7 +224,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
             _table(
                 out,
                 "flags",
-                tables.in_order(flags, "panel", "depth", "budget"),
+                tables.in_order(flags, "panel", "depth", "budget").drop(columns="n_train"),
                 flags,
                 "Cells whose rate is at the grid's edge or that did not converge",
                 a.names,

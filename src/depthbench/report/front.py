@@ -61,7 +61,9 @@ def _row(root: Path, claim: dict[str, Any]) -> str:
                 "tables/numbers.tex (keys are listed there)"
             )
         value = found[key]
-        said.append(f"{label} {value}" if value[:1] in "<>" else f"{label} = {value}")
+        around = found.get(f"{key} interval", "")  # as the tables print it
+        shown = f"{label} {value}" if value[:1] in "<>" else f"{label} = {value}"
+        said.append(f"{shown} {around}".strip())
     figure = f"{claim['report']}/{claim['figure']}"
     if not (root / figure).is_file():
         raise ResultsError(f"{root / CLAIMS}: figure {figure} does not exist")
@@ -71,7 +73,7 @@ def _row(root: Path, claim: dict[str, Any]) -> str:
         claim["source"],
         claim["constructions"],
         claim["trained"],
-        "; ".join(said),
+        "<br>".join(said),
         f"[![{claim['report']}]({figure})]({link})",
         f"[{claim['report']}]({link})",
     ]
@@ -88,10 +90,13 @@ def text(root: Path) -> str:
         "(the representational claim the papers make); *trained*: what an optimiser "
         "finds, judged by the verdict rubric in the README. Numbers are read from each "
         "report's `tables/numbers.tex` when this page is rebuilt "
-        "(`bash reports/regenerate.sh`); the thumbnail links to the report.",
+        "(`bash reports/regenerate.sh`), each with its interval where it has one: "
+        "[lo, hi] a 95% order-statistic interval for the median over replicates, "
+        "(range lo-hi) the range over too few replicates for one (its coverage is in "
+        "the report); the thumbnail links to the report.",
         "",
         "| claim | source | constructions | trained | headline numbers | key figure | report |",
-        "|---|---|---|---|---|---|---|",
+        "|:---|:---|:---|:---|:---|:---|:---|",
         *[_row(root, c) for c in claims],
         "",
     ]
@@ -105,7 +110,7 @@ def build(root: Path) -> Path:
     page = root / "index.md"
     page.write_text(markdown)
     html = html_page(markdown, TITLE).replace(
-        "img{max-width:100%}", "img{max-width:100%}td img{width:220px}"
+        "img{max-width:100%}", "img{max-width:100%}td img{width:220px;max-width:none}"
     )
     (root / "index.html").write_text(html)
     return page

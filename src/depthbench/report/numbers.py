@@ -9,7 +9,7 @@ import re
 import pandas as pd
 
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis
-from depthbench.report.tables import number
+from depthbench.report.tables import interval, number
 
 MARKS = {"": "", ">": r"\ensuremath{>}", ">=": r"\ensuremath{\geq}", "<=": r"\ensuremath{\leq}"}
 UNSAFE = re.compile(r"[#%\\{}$&^~]")  # characters a \csname key cannot hold
@@ -28,6 +28,20 @@ def _value(value: float, censor: str) -> str:
     return MARKS[censor] + number(value)
 
 
+def _with_interval(
+    name: str, value: str, what: str, row: dict, lo: str = "lo", hi: str = "hi"
+) -> list[tuple[str, str, str]]:
+    """The entry ``(name, value, what)`` and, where ``row`` holds an exact value with
+    an interval, ``(name + " interval", "[lo, hi]" or "(range lo-hi)", ...)`` as the
+    tables print it."""
+    out = [(name, value, what)]
+    around = interval(row[lo], row[hi], row["coverage"])
+    if around and not row.get("censor"):
+        kind = "interval" if around.startswith("[") else "range over replicates"
+        out.append((f"{name} interval", around, f"{kind} of {name}; {what}"))
+    return out
+
+
 def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     """``(key, value, what it is)`` per headline number: E_d, P_d and N_d per panel,
     depth and eps (eps as the tables give it: absolute test_metric, 3 digits), the
@@ -35,7 +49,8 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     test_metric per task, the Bayes error per task where the family computes it, each
     constructed network's test_metric (from the labelled rows ``df``), the fitted
     exponent alpha per panel and depth, and P* (training samples to learn) per
-    instance, depth and budget."""
+    instance, depth and budget; each with its interval where it has one
+    (:func:`_with_interval`)."""
     out = []
     for quantity, frame, what in (
         ("E", a.e, "E_d(eps) = P_1 / P_d"),
@@ -44,23 +59,23 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     ):
         for row in frame.to_dict("records"):
             name = a.names.get(row[PANEL], row[PANEL])
-            out.append(
-                (
-                    key(f"{quantity}{row['depth']}", name, f"eps={row['eps']:.3g}"),
-                    _value(row["value"], row["censor"]),
-                    f"{what}; panel {row[PANEL]}",
-                )
+            out += _with_interval(
+                key(f"{quantity}{row['depth']}", name, f"eps={row['eps']:.3g}"),
+                _value(row["value"], row["censor"]),
+                f"{what}; panel {row[PANEL]}",
+                row,
             )
     best = a.cells.dropna(subset=["tuned"]).sort_values("tuned").groupby([PANEL, "depth"]).head(1)
     for row in best.sort_values([PANEL, "depth"]).to_dict("records"):
         name = a.names.get(row[PANEL], row[PANEL])
-        out.append(
-            (
-                key(f"best{row['depth']}", name),
-                number(row["tuned"]),
-                f"lowest selected test_metric over budgets (at budget {row['budget']}); "
-                f"panel {row[PANEL]}",
-            )
+        out += _with_interval(
+            key(f"best{row['depth']}", name),
+            number(row["tuned"]),
+            f"lowest selected test_metric over budgets (at budget {row['budget']}); "
+            f"panel {row[PANEL]}",
+            row,
+            "tuned_lo",
+            "tuned_hi",
         )
     lowest = a.baselines.groupby([TASK, "baseline"], sort=False)["test_metric"].min()
     for row in lowest.reset_index().to_dict("records"):
@@ -88,21 +103,19 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
         )
     for row in a.fits.to_dict("records"):
         name = a.names.get(row[PANEL], row[PANEL])
-        out.append(
-            (
-                key(f"alpha{row['depth']}", name),
-                number(row["alpha"]),
-                f"fitted exponent of test_metric ~ n_params^-alpha; panel {row[PANEL]}",
-            )
+        out += _with_interval(
+            key(f"alpha{row['depth']}", name),
+            number(row["alpha"]),
+            f"fitted exponent of test_metric ~ n_params^-alpha; panel {row[PANEL]}",
+            row,
         )
     for row in a.samples.to_dict("records"):
         name = a.names.get(row[INSTANCE], row[INSTANCE])
-        out.append(
-            (
-                key(f"Pstar{row['depth']}", name, f"budget={row['budget']}"),
-                _value(row["value"], row["censor"]),
-                f"training samples to learn; instance {row[INSTANCE]}",
-            )
+        out += _with_interval(
+            key(f"Pstar{row['depth']}", name, f"budget={row['budget']}"),
+            _value(row["value"], row["censor"]),
+            f"training samples to learn; instance {row[INSTANCE]}",
+            row,
         )
     return out
 

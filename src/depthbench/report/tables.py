@@ -25,17 +25,23 @@ def number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
+def interval(lo: float, hi: float, coverage: float) -> str:
+    """``[0.03, 0.052]`` for an interval of at least the nominal coverage,
+    ``(range 0.03-0.052)`` for a range over fewer seeds (its coverage is lower, said in
+    the table's caption); empty where there is none."""
+    if not (isinstance(coverage, float) and coverage > 0):
+        return ""
+    if coverage >= LEVEL:
+        return f"[{number(lo)}, {number(hi)}]"
+    return f"(range {number(lo)}-{number(hi)})"
+
+
 def with_interval(value: float, lo: float, hi: float, coverage: float) -> str:
-    """``0.041 [0.03, 0.052]`` for an interval of at least the nominal coverage,
-    ``0.041 (range 0.03-0.052)`` for a range over fewer seeds (its coverage is lower,
-    said in the table's caption); the value alone where there is none."""
+    """``0.041 [0.03, 0.052]``: the value and its :func:`interval`; ``-`` where
+    there is no value."""
     if isinstance(value, float) and math.isnan(value):
         return "-"
-    if not (isinstance(coverage, float) and coverage > 0):
-        return number(value)
-    if coverage >= LEVEL:
-        return f"{number(value)} [{number(lo)}, {number(hi)}]"
-    return f"{number(value)} (range {number(lo)}-{number(hi)})"
+    return f"{number(value)} {interval(lo, hi, coverage)}".strip()
 
 
 def censored(value: float, censor: str, lo: float, hi: float, coverage: float) -> str:
@@ -237,16 +243,16 @@ def constructed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def readable(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
-    """``table`` with its ``panel`` and ``task`` labels shortened to what varies between
-    panels (``names``, :func:`depthbench.analysis.short_names`); a label column that
-    says nothing (one panel) is dropped; float columns as :func:`number` writes them,
-    and ``-`` for every missing value."""
+    """``table`` with its ``panel``, ``task`` and ``instance`` labels shortened to what
+    varies between panels (``names``, :func:`depthbench.analysis.short_names`); a label
+    column that says nothing (one panel) is dropped; float columns as :func:`number`
+    writes them, and ``-`` for every missing value."""
     table = table.copy()
     for column in table.columns[table.dtypes.map(pd.api.types.is_float_dtype)]:
         table[column] = table[column].map(number)  # as every other number: 3 digits, "-"
     for column in table.columns[table.isna().any()]:  # e.g. an infeasible cell's width
         table[column] = table[column].astype("string").fillna("-")
-    for column in ("panel", "task"):
+    for column in ("panel", "task", "instance"):
         if column in table:
             short = table[column].map(lambda v: names.get(v, v))
             if (short == "").all():
