@@ -71,21 +71,21 @@ def depthbench() -> Callable[..., subprocess.CompletedProcess]:
     return _depthbench
 
 
-def _tool(name: str) -> str:
-    """The path of the external program ``name`` (a TeX engine, a browser); a test that
-    needs one is skipped where it is not installed, and fails instead where
-    ``DEPTHBENCH_REQUIRE_TOOLS=1`` (set by ``.ci/run``, which installs them), so that CI
-    cannot pass by skipping."""
-    found = shutil.which(name)
+def _tool(*names: str) -> str:
+    """The path of the first of ``names`` installed (a TeX engine, a browser under its
+    several names); a test that needs one is skipped where none is installed, and fails
+    instead where ``DEPTHBENCH_REQUIRE_TOOLS=1`` (set by ``.ci/run``, which installs
+    them), so that CI cannot pass by skipping."""
+    found = next((path for path in map(shutil.which, names) if path), None)
     if found is None:
         if os.environ.get("DEPTHBENCH_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{name} is not installed and DEPTHBENCH_REQUIRE_TOOLS=1")
-        pytest.skip(f"{name} is not installed")
+            pytest.fail(f"{' or '.join(names)} is not installed and DEPTHBENCH_REQUIRE_TOOLS=1")
+        pytest.skip(f"{' or '.join(names)} is not installed")
     return found
 
 
 @pytest.fixture(scope="session")
-def tool() -> Callable[[str], str]:
+def tool() -> Callable[..., str]:
     """``tool("pdflatex")``: the path of an external program, as :func:`_tool` finds it."""
     return _tool
 
@@ -111,12 +111,12 @@ SEEN = """() => ({
 
 
 @pytest.fixture(scope="session")
-def seen(tool: Callable[[str], str]) -> Iterator[Callable[[Path], dict]]:
+def seen(tool: Callable[..., str]) -> Iterator[Callable[[Path], dict]]:
     """``seen(page.html)``: what a reader sees of a page in a real headless Chromium
     (the installed one, driven by Playwright), once every image has loaded or failed:
     ``images`` ([src, loaded] each), counts of list ``items``, ``tables``, ``headers``
     and ``emphasis``, the ``links`` and the visible ``text``."""
-    chromium = tool("chromium")
+    chromium = tool("chromium", "chromium-browser", "google-chrome")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
