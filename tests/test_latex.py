@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from depthbench.report.latex import CHAR, GAP, TEXT_WIDTH, latex, parts
+from depthbench.report.latex import GAP, TEXT_WIDTH, latex, parts, text_width
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 WITH_TABLES = sorted(p.parent.parent.name for p in REPORTS.glob("*/tables/numbers.tex"))
@@ -68,7 +68,7 @@ def test_a_wide_table_is_cut_into_parts_that_each_repeat_the_row_names():
     others = [c for part in cut for c in part if c != "depth"]
     assert others == [c for c in table.columns if c != "depth"]  # each once, in order
     for part in cut:
-        planned = sum(max(len(c), table[c].str.len().max()) * CHAR + GAP for c in part)
+        planned = sum(max(map(text_width, [c, *table[c]])) + GAP for c in part)
         assert planned <= TEXT_WIDTH
     text = latex(table, "caption", "cells")
     assert r"\label{tab:cells}" in text and rf"\label{{tab:cells-{len(cut)}}}" in text
@@ -78,6 +78,11 @@ def test_a_wide_table_is_cut_into_parts_that_each_repeat_the_row_names():
 def test_a_text_column_too_wide_for_any_part_wraps_in_a_paragraph_column():
     table = pd.DataFrame({"depth": ["1"], "problem": ["lr at high edge " * 8]})
     assert re.search(r"\\begin\{tabular\}\{rp\{\d+pt\}\}", latex(table, "c", "flags"))
+
+
+def test_a_panel_line_too_wide_for_the_text_wraps():
+    table = pd.DataFrame({"panel": ["rhm v=16 m=3 s=2 L=3 n_c=8 " * 4], "depth": ["1"]})
+    assert r"\multicolumn{1}{@{}p{336pt}}" in latex(table, "c", "cells")
 
 
 def test_the_width_check_sees_a_table_wider_than_the_text(tool, tmp_path):

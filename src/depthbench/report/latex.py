@@ -2,11 +2,12 @@
 headers (``$E_{2}$``), the panel said once above its rows instead of on every row, and
 no table wider than a page's text.
 
-The width is planned from the characters of each column (:data:`CHAR` is an upper
-bound on a footnote-size character); a table wider than :data:`TEXT_WIDTH` is cut into
+The width is planned from the widths of each cell's characters in the font the
+tables are set in (:data:`CMR8`); a table wider than :data:`TEXT_WIDTH` is cut into
 parts by columns, each part repeating the columns that name a row (:data:`KEYS`); a
-text column too wide even alone wraps in a paragraph column. Whether the plan holds is
-measured with a TeX engine by ``tests/test_latex.py``."""
+text column too wide even alone wraps in a paragraph column, and so does a panel's
+line too wide for the text. Whether the plan holds is measured with a TeX engine by
+``tests/test_latex.py``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,29 @@ from collections.abc import Sequence
 import pandas as pd
 
 TEXT_WIDTH = 345.0  # pt: \textwidth of LaTeX's article class at 10 pt
-CHAR = 4.5  # pt: wider than any \footnotesize digit or lower-case letter of cmr8 but m, w
+PLANNED = TEXT_WIDTH - 3.0  # pt: the width planned, leaving room for what the plan
+# does not see (kerning, rounding a paragraph column's width)
+# pt: widths of Computer Modern at 8 pt (cmr8.tfm), \footnotesize in a 10 pt article;
+# a character not listed is planned at the widest lower-case width but m's and w's.
+_CMR8_BY_WIDTH = {
+    2.36: "il.,[]",
+    2.6: "fj",
+    2.83: " -",  # the space: interword glue at its natural width
+    3.31: "rt()",
+    3.35: "s",
+    3.78: "cez",
+    4.25: "0123456789ago",
+    4.49: "kqvxy",
+    4.72: "bdhnpuS_",
+    6.14: "w",
+    6.61: "=<>",  # the relations are set in math
+    6.67: "ABCDEFGHIJKLNOPQRTUVXYZ",
+    7.08: "m",
+    7.78: "M",
+    8.73: "W",
+}
+CMR8 = {ch: width for width, chars in _CMR8_BY_WIDTH.items() for ch in chars}
+OTHER = 4.72
 GAP = 6.0  # pt: the space between two columns, 2 \tabcolsep
 LONG = 30  # rows from which a table is a longtable, broken across pages
 GROUPS = ("panel", "task", "instance")  # a first column of these names is said once
@@ -77,15 +100,22 @@ def _chars(column: pd.Series) -> int:
     return int(column.astype(str).str.len().max()) if len(column) else 1
 
 
+def text_width(text: str) -> float:
+    """Width in pt of ``text`` set in :data:`CMR8` (no kerning: an upper bound)."""
+    return sum(CMR8.get(ch, OTHER) for ch in text)
+
+
 def _width(name: str, column: pd.Series) -> float:
     """Planned width in pt of ``column`` with its header, the gap included."""
-    chars = _chars(column)
-    stacked = 2 if DEPTH_COLUMN.match(name) or name == "eps" else 0
-    widest = stacked or max(len(line) for line in _header_lines(name, chars))
-    return max(chars, widest) * CHAR + GAP
+    cells = max(map(text_width, column.astype(str)), default=0.0)
+    if DEPTH_COLUMN.match(name) or name == "eps":
+        head = 2 * OTHER  # $E_{2}$, $\varepsilon$
+    else:
+        head = max(map(text_width, _header_lines(name, _chars(column))))
+    return max(cells, head) + GAP
 
 
-def parts(table: pd.DataFrame, width: float = TEXT_WIDTH) -> list[list[str]]:
+def parts(table: pd.DataFrame, width: float = PLANNED) -> list[list[str]]:
     """The columns of ``table`` cut into parts that each fit ``width``: every part
     holds the row-naming :data:`KEYS` columns and as many others, in order, as fit."""
     keys = [c for c in table.columns if c in KEYS]
@@ -109,7 +139,7 @@ def _spec(table: pd.DataFrame, width: float) -> str:
     spec = []
     for column in table.columns:
         room = width - (sum(widths.values()) - widths[column])
-        if widths[column] > room and room > 12 * CHAR:
+        if widths[column] > room and room > 12 * OTHER:
             spec.append(f"p{{{room - GAP:.0f}pt}}")
         elif table[column].astype(str).str.match(NUMERIC).all():
             spec.append("r")
@@ -128,10 +158,12 @@ def _tabular(table: pd.DataFrame, groups: Sequence[object] | None, caption: str,
         if groups is not None and (i == 0 or groups[i] != last):
             last = groups[i]
             lead = "\\addlinespace\n" if i else ""
-            span = f"\\multicolumn{{{table.shape[1]}}}{{@{{}}l}}"
+            wide = text_width(str(last)) > PLANNED - GAP
+            kind = f"p{{{PLANNED - GAP:.0f}pt}}" if wide else "l"
+            span = f"\\multicolumn{{{table.shape[1]}}}{{@{{}}{kind}}}"
             rows.append(f"{lead}{span}{{\\emph{{{tex(last)}}}}} \\\\")
         rows.append(" & ".join(tex(c) for c in cells) + r" \\")
-    spec = _spec(table, TEXT_WIDTH)
+    spec = _spec(table, PLANNED)
     small = "\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n"
     if len(rows) >= LONG:
         more = f"\\midrule\n\\multicolumn{{{table.shape[1]}}}{{r}}{{Continued on next page}} \\\\\n"
