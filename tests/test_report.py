@@ -6,13 +6,14 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 import yaml
 
 from depthbench import results
 from depthbench.errors import ResultsError
-from depthbench.report import build_report
+from depthbench.report import build_report, figures
 from depthbench.report.front import build as build_front
 from depthbench.report.front import macros as front_macros
 from depthbench.report.tables import in_order
@@ -332,3 +333,28 @@ def test_rows_are_ordered_by_the_numbers_inside_their_labels(dtype):
     frame = pd.DataFrame({"panel": ["n_train=1024", "n_train=128", "n_train=16"], "depth": 1})
     ordered = in_order(frame.astype({"panel": dtype}), "panel", "depth")
     assert ordered["panel"].tolist() == ["n_train=16", "n_train=128", "n_train=1024"]
+
+
+def test_a_figure_has_one_legend_below_its_panels_depths_first():
+    fig, axes = figures._grid(2)
+    axes[0].plot([1, 2], [1, 2], label="baseline: linear")
+    axes[0].plot([1, 2], [2, 1], label="2")
+    axes[1].plot([1, 2], [1, 3], label="1")
+    axes[1].plot([1, 2], [1, 3], label="2")
+    figures._legend(fig)
+    assert [ax.get_legend() for ax in axes] == [None, None]  # no legend over the data
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["1", "2", "baseline: linear"]
+    plt.close(fig)
+
+
+def test_a_narrow_log_axis_labels_1_2_5_ticks_as_plain_numbers():
+    fig, (ax,) = figures._grid(1)
+    eps = pd.Series([0.3, 0.1, 0.03, 0.01])
+    ax.plot(eps, eps)
+    ax.set(xscale="log", yscale="log")
+    figures._log_ticks(ax.xaxis, eps)
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert {"0.01", "0.02", "0.05", "0.1", "0.2"} <= set(shown)
+    plt.close(fig)

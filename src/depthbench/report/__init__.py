@@ -234,7 +234,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
         (
             figures.metric_vs_params(a, df, drawn),
             "Figure 1: test_metric against parameters per depth, selected on validation "
-            "(band: interval over replicates, see the tables; stars: constructed networks; "
+            "(band: interval over replicates, see the tables; black markers: constructed networks; "
             "grey markers: baselines; dashed: chance; dotted: Bayes optimum)",
         ),
         (

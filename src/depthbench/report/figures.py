@@ -6,8 +6,10 @@ hold the data the figure needs (e.g. no second problem size).
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
+from itertools import cycle
 from pathlib import Path
 from typing import cast
 
@@ -18,8 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
-from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, ordered  # noqa: E402
 from depthbench.analysis.efficiency import FLOOR  # noqa: E402
@@ -52,7 +55,6 @@ MAX_PIXELS = 4e6  # a figure of many panels gets a lower resolution, not a multi
 
 
 def _save(fig: plt.Figure, out: Output, name: str) -> list[Path]:
-    fig.tight_layout()
     width, height = fig.get_size_inches()
     dpi = min(DPI, (MAX_PIXELS / (width * height)) ** 0.5)
     fig.savefig(out.dir / f"{name}.png", dpi=dpi)
@@ -73,7 +75,11 @@ def _grid(n: int, height: float = 2.6) -> tuple[plt.Figure, list[plt.Axes]]:
     cols = min(n, 2)
     rows = -(-n // cols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(TEXT_WIDTH / 2 * cols, height * rows), squeeze=False
+        rows,
+        cols,
+        figsize=(TEXT_WIDTH / 2 * cols, height * rows),
+        squeeze=False,
+        layout="constrained",  # room for the legend below the panels (:func:`_legend`)
     )
     for ax in axes.flat[n:]:
         ax.remove()
@@ -82,7 +88,46 @@ def _grid(n: int, height: float = 2.6) -> tuple[plt.Figure, list[plt.Axes]]:
 
 def _title(ax: plt.Axes, text: str) -> None:
     """A panel title wrapped to the panel's width."""
-    ax.set_title(textwrap.fill(text, 50), fontsize=8)
+    ax.set_title(textwrap.fill(text, 42), fontsize=8)
+
+
+def _depth_first(label: str) -> int:
+    """Sort key of a legend label: its depth where it starts with one (``2``,
+    ``1 (budget 300)``), after every depth otherwise."""
+    found = re.match(r"\d+", label)
+    return int(found[0]) if found else 1 << 30
+
+
+def _legend(fig: plt.Figure, title: str | None = DEPTH) -> None:
+    """One legend for the whole figure, below its panels, so that no legend covers
+    data: every distinct label of its panels once, the depths first (in order), then
+    the rest in the order first drawn."""
+    found: dict[str, Artist] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            found.setdefault(label, handle)
+    labels = sorted(found, key=_depth_first)
+    if found:
+        fig.legend(
+            [found[label] for label in labels],
+            labels,
+            title=title,
+            loc="outside lower center",
+            ncol=min(4, len(found)),
+            fontsize=6,
+            title_fontsize=6,
+            frameon=False,
+        )
+
+
+def _log_ticks(axis: matplotlib.axis.Axis, values: pd.Series) -> None:
+    """Labelled ticks on a log axis at 1, 2 and 5 times the powers of ten where the
+    ``values`` span at most two decades (powers alone would label one tick or none),
+    else at the powers; labels as plain numbers (``0.05``)."""
+    subs = (1.0, 2.0, 5.0) if values.max() <= 100 * values.min() else (1.0,)
+    axis.set_major_locator(LogLocator(subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _palette(depths: list[int]) -> dict[int, tuple]:
@@ -134,7 +179,8 @@ def _references(ax: plt.Axes, info: pd.Series) -> None:
 
 def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
     """Figure 1: selected test_metric against n_params, one line per depth with its
-    interval band, the constructed networks of the same task as stars and the baselines
+    interval band, the constructed networks of the same task as black markers (one
+    shape per construction, named in the legend) and the baselines
     (same task, same n_train or a rule) as grey markers, and, dashed in a depth's
     colour, the floor a theorem puts under every network of that depth and size
     (where it is above 0)."""
@@ -142,6 +188,7 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
     if points.empty:
         return []
     built = df[df["status"] == "constructed"]
+    shapes = dict(zip(sorted(built["model"].unique()), cycle(("*", "X", "P", "h", "d"))))
     base = a.baselines
     panels = ordered(points[PANEL])
     colours = _palette(sorted(points["depth"].unique()))
@@ -181,17 +228,11 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
             ax.scatter(
                 row["n_params"],
                 max(row["test_metric"], FLOOR),
-                marker="*",
-                s=120,
+                marker=shapes[str(name)],
+                s=70,
                 color="black",
                 zorder=5,
-            )
-            ax.annotate(
-                name,
-                (row["n_params"], max(row["test_metric"], FLOOR)),
-                fontsize=7,
-                xytext=(4, 4),
-                textcoords="offset points",
+                label=f"constructed: {name}",
             )
         _references(ax, a.instances.loc[instance])
         ax.set(
@@ -201,7 +242,7 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
             ylabel=metric_name(a.instances.loc[instance, "chance"]),
         )
         _title(ax, a.names.get(panel, panel))
-        ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
+    _legend(fig)
     return _save(fig, out, "fig1_metric_vs_params")
 
 
@@ -227,6 +268,7 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
     if not sizes or a.e.empty:
         return []
     eps = {i: sorted(v)[len(v) // 2] for i, v in a.eps.items()}  # the middle threshold
+    colours = _palette(sorted(a.e["depth"].unique()))  # one per depth in every panel
     fig, axes = _grid(2 * len(sizes))
     for k, (task, column) in enumerate(sorted(sizes.items())):
         info = a.instances[a.instances["task"] == task]
@@ -236,7 +278,6 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
             rows = frame[frame[INSTANCE].isin(info.index)]
             rows = rows[[e == eps[i] for i, e in zip(rows[INSTANCE], rows["eps"])]]
             rows = rows.assign(size=rows[INSTANCE].map(info[column]).astype(float))
-            colours = _palette(sorted(rows["depth"].unique()))
             for depth, line in rows.sort_values("size").groupby("depth"):
                 exact = line["censor"] == ""
                 ax.errorbar(
@@ -281,7 +322,7 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
                 f"{task}: depth 1 / depth d at eps = {eps[info.index[0]]:g} (^: lower bound)",
                 fontsize=8,
             )
-            ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
+    _legend(fig)
     return _save(fig, out, "fig2_efficiency_vs_size")
 
 
@@ -335,12 +376,12 @@ def sample_complexity(a: Analysis, out: Output) -> list[Path]:
     instances = ordered(several[several > 1].index)
     if not instances:
         return []
+    colours = _palette(sorted(points["depth"].unique()))  # one per depth in every panel
     fig, axes = _grid(len(instances))
     for ax, instance in zip(axes, instances):
         part = points[points[INSTANCE] == instance]
         largest = part.groupby("depth")["budget"].transform("max") == part["budget"]
         part = part[largest].sort_values("n_train")
-        colours = _palette(sorted(part["depth"].unique()))
         for depth, line in part.groupby("depth"):
             _tuned_line(
                 ax, line, "n_train", colours[depth], f"{depth} (budget {line['budget'].iloc[0]})"
@@ -368,7 +409,7 @@ def sample_complexity(a: Analysis, out: Output) -> list[Path]:
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
         _title(ax, a.names.get(instance, instance))
-        ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
+    _legend(fig)
     return _save(fig, out, "fig4_sample_complexity")
 
 
@@ -393,18 +434,19 @@ def collapse(a: Analysis, out: Output) -> list[Path]:
     )
     panels = sorted({(m, d) for m, d in zip(points["model"], points["depth"])})
     fig, axes = _grid(len(panels))
-    colours = dict(zip(stated.index, sns.color_palette("colorblind", len(stated))))
+    tasks = ordered(stated[TASK])  # a task has one colour in every panel (one legend)
+    colours = dict(zip(tasks, sns.color_palette("colorblind", len(tasks))))
     for ax, (model, depth) in zip(axes, panels):
         part = points[(points["model"] == model) & (points["depth"] == depth)]
         for instance, line in part.sort_values("scaled").groupby(INSTANCE, sort=False):
             label = f"{stated.loc[instance, TASK]} (P_star {stated.loc[instance, column]:g})"
-            _tuned_line(ax, line, "scaled", colours[instance], label)
+            _tuned_line(ax, line, "scaled", colours[stated.loc[instance, TASK]], label)
         chance = stated.loc[part[INSTANCE].iloc[0], "chance"]
         ax.axhline(LEARNED * chance, color="grey", linestyle="-.", linewidth=1)
         ax.axvline(1, color="black", linewidth=1)
         ax.set(xscale="log", yscale="log", xlabel="n_train / P_star", ylabel=metric_name(chance))
         _title(ax, f"{model}, {depth} hidden layers")
-        ax.legend(fontsize=6)
+    _legend(fig, title=None)
     return _save(fig, out, "fig8_collapse")
 
 
@@ -430,9 +472,10 @@ def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
             ylabel="E_d(eps) = P_1 / P_d",
         )
         ax.invert_xaxis()
-        ax.xaxis.set_minor_formatter(NullFormatter())  # crowded minor labels on a narrow axis
+        _log_ticks(ax.xaxis, part["eps"])
+        _log_ticks(ax.yaxis, part["value"][part["value"] > 0])
         _title(ax, a.names.get(panel, panel))
-        ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
+    _legend(fig)
     return _save(fig, out, "fig6_efficiency_vs_eps")
 
 
@@ -468,7 +511,7 @@ def training_loss(a: Analysis, out: Output) -> list[Path]:
             ylabel="training loss (hollow: not converged)",
         )
         _title(ax, a.names.get(panel, panel))
-        ax.legend(title=DEPTH, fontsize=6, title_fontsize=6, framealpha=0.6)
+    _legend(fig)
     return _save(fig, out, "fig7_training_loss")
 
 
@@ -495,5 +538,8 @@ def wall_time(df: pd.DataFrame, out: Output) -> list[Path]:
         xlabel="parameters (n_params)",
         ylabel="training time per model (s)",
     )
-    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+    _log_ticks(ax.yaxis, ok["train_time_s"][ok["train_time_s"] > 0])
+    sns.move_legend(  # below the axes, as every figure's legend
+        ax, "upper center", bbox_to_anchor=(0.5, -0.25), ncol=4, fontsize=6, frameon=False
+    )
     return _save(fig, out, "fig5_wall_time")
