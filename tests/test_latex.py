@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from depthbench.report.latex import GAP, TEXT_WIDTH, latex, parts, text_width
+from depthbench.report.latex import GAP, TEXT_WIDTH, latex, parts, tex, text_width
+from depthbench.report.tables import interval
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 WITH_TABLES = sorted(p.parent.parent.name for p in REPORTS.glob("*/tables/numbers.tex"))
@@ -77,7 +78,8 @@ def test_a_wide_table_is_cut_into_parts_that_each_repeat_the_row_names():
 
 def test_a_text_column_too_wide_for_any_part_wraps_in_a_paragraph_column():
     table = pd.DataFrame({"depth": ["1"], "problem": ["lr at high edge " * 8]})
-    assert re.search(r"\\begin\{tabular\}\{rp\{\d+pt\}\}", latex(table, "c", "flags"))
+    text = latex(table, "c", "flags")  # a longtable: wrapped rows may outgrow a page
+    assert re.search(r"\\begin\{longtable\}\{rp\{\d+pt\}\}", text)
 
 
 def test_a_panel_line_too_wide_for_the_text_wraps():
@@ -105,3 +107,18 @@ def test_every_table_of_a_committed_report_compiles_and_fits_the_text_width(name
     widths = overflow(pdflatex, folder / "numbers.tex", tables, tmp_path)
     assert sorted(widths) == [t.stem for t in tables]
     assert {t: w for t, w in widths.items() if w > 0} == {}
+
+
+def test_cells_are_escaped_so_they_print_as_written():
+    assert tex("[0.03, 0.052]").startswith("{[}") and tex("*b") == "{*}b"
+    assert "--" not in tex("a--b---c") and tex("<= 3") == r"$\leq$ 3"
+    assert interval(-0.47, -0.24, 0.75) == "(range -0.47 to -0.24)"
+    assert interval(0.03, 0.052, 0.75) == "(range 0.03-0.052)"
+
+
+def test_awkward_cells_compile(tool, tmp_path):
+    pdflatex = tool("pdflatex")
+    cells = ["[0.03, 0.052]", "*b", "a--b", "x|y", "n · m", "ε", "#&%$~^\\_{}", '"q"']
+    table = pd.DataFrame({"panel": ["n=1"] * len(cells), "x": cells, "y": cells[::-1]})
+    (tmp_path / "t.tex").write_text(latex(table, "awkward: 50% & more", "t"))
+    assert overflow(pdflatex, None, [tmp_path / "t.tex"], tmp_path) == {"t": 0.0}

@@ -64,10 +64,10 @@ def _save(fig: plt.Figure, out: Output, name: str) -> list[Path]:
     return [out.dir / f"{name}.png"]
 
 
-TEXT_WIDTH = 6.3  # inches: a figure at most this wide is set at text width (about 455 pt)
+TEXT_WIDTH = 345 / 72.27  # inches: the text width the LaTeX tables fit (article, 10 pt)
 
 
-def _grid(n: int, height: float = 2.6) -> tuple[plt.Figure, list[plt.Axes]]:
+def _grid(n: int, height: float = 2.3) -> tuple[plt.Figure, list[plt.Axes]]:
     """A figure of ``n`` panels, at most 2 a row, :data:`TEXT_WIDTH` wide (one panel:
     half of it, a column's width), in the "paper" context so that 8-pt type stays
     8 pt when set at that width."""
@@ -88,7 +88,7 @@ def _grid(n: int, height: float = 2.6) -> tuple[plt.Figure, list[plt.Axes]]:
 
 def _title(ax: plt.Axes, text: str) -> None:
     """A panel title wrapped to the panel's width."""
-    ax.set_title(textwrap.fill(text, 42), fontsize=8)
+    ax.set_title(textwrap.fill(text, 34), fontsize=8)
 
 
 def _depth_first(label: str) -> int:
@@ -101,23 +101,29 @@ def _depth_first(label: str) -> int:
 def _legend(fig: plt.Figure, title: str | None = DEPTH) -> None:
     """One legend for the whole figure, below its panels, so that no legend covers
     data: every distinct label of its panels once, the depths first (in order), then
-    the rest in the order first drawn."""
+    the rest in the order first drawn, in as many columns as the figure's width holds;
+    the figure grows by the legend's height."""
     found: dict[str, Artist] = {}
     for ax in fig.axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             found.setdefault(label, handle)
+    if not found:
+        return
     labels = sorted(found, key=_depth_first)
-    if found:
-        fig.legend(
-            [found[label] for label in labels],
-            labels,
-            title=title,
-            loc="outside lower center",
-            ncol=min(4, len(found)),
-            fontsize=6,
-            title_fontsize=6,
-            frameon=False,
-        )
+    widest = max(map(len, labels))  # characters; 6-pt type is about 3.4 pt each
+    ncol = max(1, min(4, len(labels), int(fig.get_figwidth() * 72 // (30 + 3.4 * widest))))
+    lines = -(-len(labels) // ncol) + (title is not None)
+    fig.set_figheight(fig.get_figheight() + (lines * 9 + 8) / 72)  # the panels keep their size
+    fig.legend(
+        [found[label] for label in labels],
+        labels,
+        title=title,
+        loc="outside lower center",
+        ncol=ncol,
+        fontsize=6,
+        title_fontsize=6,
+        frameon=False,
+    )
 
 
 def _log_ticks(axis: matplotlib.axis.Axis, values: pd.Series) -> None:
@@ -190,6 +196,7 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
     built = df[df["status"] == "constructed"]
     shapes = dict(zip(sorted(built["model"].unique()), cycle(("*", "X", "P", "h", "d"))))
     base = a.baselines
+    markers = dict(zip(sorted(base["baseline"].unique()), cycle(("s", "D", "v", "^", "<"))))
     panels = ordered(points[PANEL])
     colours = _palette(sorted(points["depth"].unique()))
     fig, axes = _grid(len(panels))
@@ -215,11 +222,11 @@ def metric_vs_params(a: Analysis, df: pd.DataFrame, out: Output) -> list[Path]:
             (base[TASK] == task)
             & (base["n_train"].isna() | base["n_train"].eq(n_train).fillna(False))
         ]
-        for (name, line), marker in zip(mine.groupby("baseline"), ("s", "D", "v", "P")):
+        for name, line in mine.groupby("baseline"):
             ax.plot(
                 line["n_params"].clip(lower=1),
                 np.maximum(line["test_metric"], FLOOR),
-                marker=marker,
+                marker=markers[str(name)],
                 color="grey",
                 linestyle=":",
                 label=f"baseline: {name}",

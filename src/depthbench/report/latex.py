@@ -22,19 +22,19 @@ PLANNED = TEXT_WIDTH - 3.0  # pt: the width planned, leaving room for what the p
 # pt: widths of Computer Modern at 8 pt (cmr8.tfm), \footnotesize in a 10 pt article;
 # a character not listed is planned at the widest lower-case width but m's and w's.
 _CMR8_BY_WIDTH = {
-    2.36: "il.,[]",
+    2.36: "il.,[]:;!'",
     2.6: "fj",
     2.83: " -",  # the space: interword glue at its natural width
     3.31: "rt()",
     3.35: "s",
     3.78: "cez",
-    4.25: "0123456789ago",
+    4.25: "0123456789ago/*",
     4.49: "kqvxy",
     4.72: "bdhnpuS_",
     6.14: "w",
-    6.61: "=<>",  # the relations are set in math
+    6.61: "=<>+&@",  # the relations are set in math
     6.67: "ABCDEFGHIJKLNOPQRTUVXYZ",
-    7.08: "m",
+    7.08: "m#%",
     7.78: "M",
     8.73: "W",
 }
@@ -58,15 +58,23 @@ TEX = {
     "^": r"\textasciicircum{}",
     "<": r"$<$",
     ">": r"$>$",
+    "|": r"$|$",
+    '"': "''",  # OT1 has no straight double quote
+    "·": r"$\cdot$",
+    "ε": r"$\varepsilon$",
+    "–": "--",
 }
 DEPTH_COLUMN = re.compile(r"^([EPN]) depth (\d+)$")
 NUMERIC = re.compile(r"^(-|[<>]=? ?-?[\d.]|-?[\d.])")
 
 
 def tex(text: object) -> str:
-    """``text`` safe in LaTeX text mode; ``<=``/``>=`` become math relations."""
-    out = "".join(TEX.get(ch, ch) for ch in str(text))
-    return out.replace("$<$=", r"$\leq$").replace("$>$=", r"$\geq$")
+    """``text`` safe in LaTeX text mode: ``<=``/``>=`` become math relations, ``--``
+    stays two hyphens (not an en dash), and a leading ``[`` or ``*`` is braced so
+    that the ``\\`` ending the row before does not read it as its argument."""
+    out = re.sub("-(?=-)", "-{}", "".join(TEX.get(ch, ch) for ch in str(text)))
+    out = out.replace("$<$=", r"$\leq$").replace("$>$=", r"$\geq$")
+    return "{" + out[0] + "}" + out[1:] if out[:1] in ("[", "*") else out
 
 
 def _header_lines(name: str, chars: int) -> list[str]:
@@ -165,7 +173,7 @@ def _tabular(table: pd.DataFrame, groups: Sequence[object] | None, caption: str,
         rows.append(" & ".join(tex(c) for c in cells) + r" \\")
     spec = _spec(table, PLANNED)
     small = "\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n"
-    if len(rows) >= LONG:
+    if len(rows) >= LONG or "p{" in spec:  # wrapped lines: rows no longer count lines
         more = f"\\midrule\n\\multicolumn{{{table.shape[1]}}}{{r}}{{Continued on next page}} \\\\\n"
         return (
             f"{{{small}\\begin{{longtable}}{{{spec}}}\n"

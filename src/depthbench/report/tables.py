@@ -28,12 +28,14 @@ def number(value: float) -> str:
 def interval(lo: float, hi: float, coverage: float) -> str:
     """``[0.03, 0.052]`` for an interval of at least the nominal coverage,
     ``(range 0.03-0.052)`` for a range over fewer seeds (its coverage is lower, said in
-    the table's caption); empty where there is none."""
+    the table's caption; ``(range -0.47 to -0.24)`` where a bound is negative); empty
+    where there is none."""
     if not (isinstance(coverage, float) and coverage > 0):
         return ""
     if coverage >= LEVEL:
         return f"[{number(lo)}, {number(hi)}]"
-    return f"(range {number(lo)}-{number(hi)})"
+    to = "-" if lo >= 0 and hi >= 0 else " to "  # -0.47 to -0.24, not -0.47--0.24
+    return f"(range {number(lo)}{to}{number(hi)})"
 
 
 def with_interval(value: float, lo: float, hi: float, coverage: float) -> str:
