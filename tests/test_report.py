@@ -358,3 +358,11 @@ def test_a_narrow_log_axis_labels_1_2_5_ticks_as_plain_numbers():
     shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert {"0.01", "0.02", "0.05", "0.1", "0.2"} <= set(shown)
     plt.close(fig)
+
+
+def test_heat_map_notes_shrink_to_fit_their_cells_within_4_to_7_pt():
+    notes = pd.DataFrame([["0.000891\nw=166", "8.43e-05\nw=51"]])
+    assert figures._fitting(200.0, notes) == 7.0  # room to spare: the usual size
+    narrow = figures._fitting(32.0, notes)
+    assert 4.0 <= narrow < 7.0 and 8 * 0.6 * narrow <= 32.0  # eight digits fit the cell
+    assert figures._fitting(5.0, notes) == 4.0  # never unreadably small

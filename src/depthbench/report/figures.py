@@ -67,17 +67,17 @@ def _save(fig: plt.Figure, out: Output, name: str) -> list[Path]:
 TEXT_WIDTH = 345 / 72.27  # inches: the text width the LaTeX tables fit (article, 10 pt)
 
 
-def _grid(n: int, height: float = 2.3) -> tuple[plt.Figure, list[plt.Axes]]:
+def _grid(n: int, height: float = 2.3, wide: bool = False) -> tuple[plt.Figure, list[plt.Axes]]:
     """A figure of ``n`` panels, at most 2 a row, :data:`TEXT_WIDTH` wide (one panel:
-    half of it, a column's width), in the "paper" context so that 8-pt type stays
-    8 pt when set at that width."""
+    half of it, a column's width, unless ``wide``), in the "paper" context so that
+    8-pt type stays 8 pt when set at that width."""
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind")
     cols = min(n, 2)
     rows = -(-n // cols)
     fig, axes = plt.subplots(
         rows,
         cols,
-        figsize=(TEXT_WIDTH / 2 * cols, height * rows),
+        figsize=(TEXT_WIDTH if wide else TEXT_WIDTH / 2 * cols, height * rows),
         squeeze=False,
         layout="constrained",  # room for the legend below the panels (:func:`_legend`)
     )
@@ -333,6 +333,13 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
     return _save(fig, out, "fig2_efficiency_vs_size")
 
 
+def _fitting(cell_pt: float, notes: pd.DataFrame) -> float:
+    """The largest font size up to 7 pt, and at least 4, at which the longest line of
+    ``notes`` fits a heat-map cell ``cell_pt`` wide (a digit is about 0.6 em)."""
+    chars = max(len(line) for note in notes.stack() for line in str(note).split("\n"))
+    return max(4.0, min(7.0, 0.85 * cell_pt / (0.6 * chars)))
+
+
 def heatmap(a: Analysis, out: Output) -> list[Path]:
     """Figure 3: selected test_metric over hidden layers x budget, each cell annotated
     with its width (the layout of Rolnick & Tegmark 2018, Fig. 2), for the panels with
@@ -344,7 +351,8 @@ def heatmap(a: Analysis, out: Output) -> list[Path]:
     if cells.empty:
         return []
     panels = ordered(cells[PANEL])
-    fig, axes = _grid(len(panels), height=3.0)
+    fig, axes = _grid(len(panels), height=3.0, wide=True)
+    panel_pt = TEXT_WIDTH / min(len(panels), 2) * 72 * 0.55  # the map, its labels aside
     positive = cells["tuned"][cells["tuned"] > 0]
     norm = (
         LogNorm(vmin=max(positive.min(), FLOOR), vmax=max(positive.max(), 1.0))
@@ -366,12 +374,16 @@ def heatmap(a: Analysis, out: Output) -> list[Path]:
             fmt="",
             norm=norm,
             cmap="viridis_r",
-            annot_kws={"fontsize": 7},
-            cbar_kws={"label": metric_name(a.instances.loc[part[INSTANCE].iloc[0], "chance"])},
+            annot_kws={"fontsize": _fitting(panel_pt / values.shape[1], notes)},
+            cbar=False,
             ax=ax,
         )
         ax.set(xlabel="parameter budget", ylabel=DEPTH)
         _title(ax, a.names.get(panel, panel))
+    metrics = {metric_name(c) for c in a.instances.loc[cells[INSTANCE].unique(), "chance"]}
+    fig.colorbar(  # one scale (norm) for every panel, so one bar
+        axes[0].collections[0], ax=axes, label=metrics.pop() if len(metrics) == 1 else "test_metric"
+    )
     return _save(fig, out, "fig3_heatmap")
 
 

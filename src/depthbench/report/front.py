@@ -109,8 +109,7 @@ def build(root: Path) -> Path:
     markdown = text(root)
     page = root / "index.md"
     page.write_text(markdown)
-    html = html_page(markdown, TITLE).replace(
-        "img{max-width:100%}", "img{max-width:100%}td img{width:220px;max-width:none}"
-    )
+    style = "td img{width:220px;max-width:none}td:nth-child(5){min-width:15em}"  # numbers
+    html = html_page(markdown, TITLE).replace("img{max-width:100%}", "img{max-width:100%}" + style)
     (root / "index.html").write_text(html)
     return page
