@@ -57,7 +57,27 @@ class Optimizer:
         return BatchedAdam(params, lr, capturable=capturable)
 
 
-class BatchedAdam:
+class _PerMember:
+    """The state both batched optimisers share: the parameters (member dimension
+    first, ``[members, ...]``), the per-member rates ``lr`` (``[members]``) viewed to
+    broadcast against each parameter, :attr:`scale` (a 0-d device tensor a schedule
+    sets in place) and :attr:`gate` (``[members]``, 1 or 0: a member with 0 no longer
+    moves, a stopped member)."""
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: torch.Tensor) -> None:
+        self.params: list[torch.Tensor] = list(params)
+        device = self.params[0].device
+        self.lr = [lr.to(p).view(-1, *([1] * (p.dim() - 1))) for p in self.params]
+        self.scale = torch.ones((), device=device)
+        self.gate = torch.ones(len(lr), device=device)
+        self._gates = [self.gate.view(-1, *([1] * (p.dim() - 1))) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+
+class BatchedAdam(_PerMember):
     """Adam (Kingma & Ba 2015, Algorithm 1) where ``lr[k]`` scales member ``k``.
 
     Every parameter has the member dimension first, ``[members, ...]``; ``lr`` is
@@ -82,7 +102,7 @@ class BatchedAdam:
         eps: float = 1e-8,
         capturable: bool = False,
     ) -> None:
-        self.params: list[torch.Tensor] = list(params)
+        super().__init__(params, lr)
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.t = 0
@@ -90,12 +110,6 @@ class BatchedAdam:
         self.t_device = torch.zeros((), device=device) if capturable else None
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-        # lr broadcast against each parameter: [members, 1, ..., 1]
-        self.lr = [lr.to(p).view(-1, *([1] * (p.dim() - 1))) for p in self.params]
-        self.scale = torch.ones((), device=device)
-        #: ``[members]``, 1 or 0: a member with 0 no longer moves (a stopped member)
-        self.gate = torch.ones(len(lr), device=device)
-        self._gates = [self.gate.view(-1, *([1] * (p.dim() - 1))) for p in self.params]
 
     @torch.no_grad()
     def step(self) -> None:
@@ -120,12 +134,8 @@ class BatchedAdam:
             torch._foreach_div_(steps, 1 - torch.pow(self.beta1, t))
             torch._foreach_addcdiv_(self.params, steps, denom, value=-1)
 
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
 
-
-class BatchedSGD:
+class BatchedSGD(_PerMember):
     """SGD with momentum and weight decay, as ``torch.optim.SGD`` (dampening 0, not
     Nesterov): ``g <- g + wd p``, ``b <- momentum b + g`` (b starts at 0, so ``b = g``
     at the first step, as in torch), ``p <- p - lr[k] scale b``, where ``lr[k]``
@@ -141,14 +151,9 @@ class BatchedSGD:
         momentum: float = 0.0,
         weight_decay: float = 0.0,
     ) -> None:
-        self.params: list[torch.Tensor] = list(params)
+        super().__init__(params, lr)
         self.momentum, self.weight_decay = momentum, weight_decay
-        device = self.params[0].device
         self.buffers = [torch.zeros_like(p) for p in self.params]  # b = g at the first step
-        self.lr = [lr.to(p).view(-1, *([1] * (p.dim() - 1))) for p in self.params]
-        self.scale = torch.ones((), device=device)
-        self.gate = torch.ones(len(lr), device=device)
-        self._gates = [self.gate.view(-1, *([1] * (p.dim() - 1))) for p in self.params]
 
     @torch.no_grad()
     def step(self) -> None:
@@ -162,7 +167,3 @@ class BatchedSGD:
         torch._foreach_mul_(steps, self.scale)
         torch._foreach_mul_(steps, self._gates)
         torch._foreach_sub_(self.params, steps)
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None

@@ -110,6 +110,6 @@ def build(root: Path) -> Path:
     page = root / "index.md"
     page.write_text(markdown)
     style = "td img{width:220px;max-width:none}td:nth-child(5){min-width:15em}"  # numbers
-    html = html_page(markdown, TITLE).replace("img{max-width:100%}", "img{max-width:100%}" + style)
+    html = html_page(markdown, TITLE, style)
     (root / "index.html").write_text(html)
     return page

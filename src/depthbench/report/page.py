@@ -63,12 +63,13 @@ STYLE = (
 )
 
 
-def html_page(text: str, title: str) -> str:
-    """``text`` (the page's Markdown) as a standalone HTML page titled ``title``."""
+def html_page(text: str, title: str, style: str = "") -> str:
+    """``text`` (the page's Markdown) as a standalone HTML page titled ``title``;
+    ``style``: CSS rules after the shared :data:`STYLE`."""
     body = MarkdownIt("commonmark").enable("table").render(text)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+        f"<title>{html.escape(title)}</title><style>{STYLE}{style}</style></head>\n<body>\n"
         + body
         + "</body></html>\n"
     )
