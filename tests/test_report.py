@@ -16,7 +16,7 @@ from depthbench.errors import ResultsError
 from depthbench.report import build_report, figures
 from depthbench.report.front import build as build_front
 from depthbench.report.front import macros as front_macros
-from depthbench.report.tables import in_order
+from depthbench.report.tables import in_order, number
 from depthbench.run import run
 
 FIGURES = [
@@ -366,3 +366,24 @@ def test_heat_map_notes_shrink_to_fit_their_cells_within_4_to_7_pt():
     narrow = figures._fitting(32.0, notes)
     assert 4.0 <= narrow < 7.0 and 8 * 0.6 * narrow <= 32.0  # eight digits fit the cell
     assert figures._fitting(5.0, notes) == 4.0  # never unreadably small
+
+
+BEST = re.compile(  # a best<d> entry (not its interval): value, budget and panel
+    r"db@best(\d+)[^\\]*?(?<! interval)\\endcsname\{(.*?)\} % .*budget (\d+)\); panel (.+)$",
+    re.M,
+)
+
+
+@pytest.mark.parametrize("where", ["built here", "broadcast_bayes"])
+def test_best_per_depth_is_the_test_metric_at_the_budget_chosen_on_validation(report, where):
+    """broadcast_bayes is a committed report where the budget with the lowest test
+    metric is not the one with the lowest validation metric (silent channel, depth 4)."""
+    if where != "built here":
+        report = Path(__file__).resolve().parents[1] / "reports" / where
+    cells = pd.read_csv(report / "tables" / "cells.csv").dropna(subset=["val", "tuned"])
+    found = BEST.findall((report / "tables" / "numbers.tex").read_text())
+    for depth, value, budget, panel in found:
+        cell = cells[(cells["panel"] == panel) & (cells["depth"] == int(depth))]
+        chosen = cell.sort_values(["val", "budget"]).iloc[0]
+        assert (int(budget), value) == (chosen["budget"], number(chosen["tuned"])), panel
+    assert len(found) >= 4

@@ -45,9 +45,11 @@ def _with_interval(
 def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     """``(key, value, what it is)`` per headline number: E_d, P_d and N_d per panel,
     depth and eps (eps as the tables give it: absolute test_metric, 3 digits), the
-    lowest selected test_metric per panel and depth (``best``), each baseline's lowest
-    test_metric per task, the Bayes error per task where the family computes it, each
-    constructed network's test_metric (from the labelled rows ``df``), the fitted
+    selected test_metric per panel and depth at the budget with the lowest validation
+    metric (``best``: the test set picks nothing), each baseline's test_metric per
+    task at its size with the lowest validation metric, the Bayes error per task
+    where the family computes it, each constructed network's test_metric (from the
+    labelled rows ``df``), the fitted
     exponent alpha per panel and depth, and P* (training samples to learn) per
     instance, depth and budget; each with its interval where it has one
     (:func:`_with_interval`)."""
@@ -65,26 +67,28 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
                 f"{what}; panel {row[PANEL]}",
                 row,
             )
-    best = a.cells.dropna(subset=["tuned"]).sort_values("tuned").groupby([PANEL, "depth"]).head(1)
+    tried = a.cells.dropna(subset=["tuned", "val"])  # the budget, as the rate: on validation
+    best = tried.sort_values(["val", "budget"]).groupby([PANEL, "depth"]).head(1)
     for row in best.sort_values([PANEL, "depth"]).to_dict("records"):
         name = a.names.get(row[PANEL], row[PANEL])
         out += _with_interval(
             key(f"best{row['depth']}", name),
             number(row["tuned"]),
-            f"lowest selected test_metric over budgets (at budget {row['budget']}); "
-            f"panel {row[PANEL]}",
+            f"selected test_metric at the budget with the lowest validation metric "
+            f"(budget {row['budget']}); panel {row[PANEL]}",
             row,
             "tuned_lo",
             "tuned_hi",
         )
-    lowest = a.baselines.groupby([TASK, "baseline"], sort=False)["test_metric"].min()
-    for row in lowest.reset_index().to_dict("records"):
+    chosen = a.baselines.sort_values(["val_metric", "n_params"], kind="stable")
+    for row in chosen.groupby([TASK, "baseline"]).head(1).sort_index().to_dict("records"):
         task, baseline, value = str(row[TASK]), str(row["baseline"]), row["test_metric"]
         out.append(
             (
                 key(baseline, a.names.get(task, task)),
                 number(value),
-                f"baseline {baseline}, lowest test_metric over its sizes; task {task}",
+                f"baseline {baseline}, test_metric at its size with the lowest validation "
+                f"metric ({row['n_params']} parameters); task {task}",
             )
         )
     bayes = a.instances.groupby(TASK)["bayes_metric"].first().dropna()
