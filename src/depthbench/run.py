@@ -157,7 +157,7 @@ def _execute(
     if not plan.needs_data:
         return
     data = _draw(spec, task)
-    bayes = task.bayes_metric(data.x_test, data.y_test)
+    bayes = _bayes(spec, task)
     if plan.constructions:
         yield _construct(task, data, bayes, plan.constructions)
     if plan.baselines:
@@ -359,6 +359,33 @@ def _sampler(spec: config.RunSpec, task: Task) -> Sampler:
     return lambda num, seed, step: task.sample(
         num, derive_seed(spec.data_seed, seed, "online", step)
     )
+
+
+BAYES_DRAW = 65536  # samples, at least, of the draw the Bayes error is estimated on
+BAYES_CHUNK = 8192  # samples of that draw made and evaluated at a time, each its own stream
+
+
+def _bayes(spec: config.RunSpec, task: Task) -> float | None:
+    """The Bayes error of ``task`` (``bayes_metric``, the floor of the ``bayes`` eps scale),
+    or ``None`` where the family has none: :meth:`Task.bayes_metric` on a draw of its own
+    of ``max(n_test, BAYES_DRAW)`` samples, never the test draw, whose test_metric the
+    threshold it sets is compared with. Its seed derives from the task instance alone
+    (family and parameters, a function seed among them where the family has one), not
+    from ``data_seed``: every replicate and job of an instance reads the same Bayes
+    error. Drawn on the CPU in chunks of :data:`BAYES_CHUNK`, chunk ``i`` seeded by
+    ``derive_seed("bayes", family, params, i)``, and averaged by size."""
+    if type(task).bayes_metric is Task.bayes_metric:
+        return None  # the family does not compute it: no draw
+    total = max(spec.train.n_test, BAYES_DRAW)
+    errors = 0.0
+    for index, start in enumerate(range(0, total, BAYES_CHUNK)):
+        size = min(BAYES_CHUNK, total - start)
+        x, y = task.sample(size, derive_seed("bayes", task.family, task.params, index))
+        error = task.bayes_metric(x, y)
+        if error is None:
+            return None
+        errors += error * size
+    return errors / total
 
 
 def _draw(spec: config.RunSpec, task: Task) -> Data:

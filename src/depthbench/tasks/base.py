@@ -108,7 +108,9 @@ class Task(ABC):
 
     def bayes_metric(self, x: torch.Tensor, y: torch.Tensor) -> float | None:
         """test_metric of the Bayes-optimal predictor on ``(x, y)``, where the family
-        can compute it (stored per run as ``bayes_metric``); ``None`` otherwise."""
+        can compute it; ``None`` otherwise. A job calls it on a draw of its own, seeded
+        by the instance and apart from the test draw, and stores the result per run as
+        ``bayes_metric`` (:func:`depthbench.run._bayes`)."""
         return None
 
     def rules(self) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
