@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from depthbench import analysis
-from depthbench.analysis.efficiency import censored_median, crossing, ratio
+from depthbench.analysis.censoring import censored_median
+from depthbench.analysis.efficiency import crossing, ratio
 from depthbench.analysis.scaling import power_law
 
 
@@ -199,14 +200,15 @@ def test_flags_name_cells_at_the_grid_edge_or_unconverged_and_no_others():
     assert flagged.loc[1000] == "lr at high edge (0.1), 1/3 not converged"
 
 
-def test_a_noisy_dip_does_not_decide_p_d():
+def test_a_curve_that_crosses_and_rises_again_is_read_at_its_first_crossing():
     df = frame({1: (20.0, 0.5)}, BUDGETS, seeds=3)  # 2.0, 1.15, 0.63, 0.37, 0.2
     dip = df["budget"] == 300
-    df.loc[dip, ["test_metric", "val_metric"]] = 0.09  # one cell dips below eps = 0.1
-    value, censor = analysis.analyze(df, eps=[0.1]).p.iloc[0][["value", "censor"]]
-    # the isotonic fit pools the dip with its neighbours: the first crossing is near 10^4,
-    # where the curve itself reaches 0.2 and no further: eps 0.1 is never reached for good
-    assert censor == ">" and value == 10000
+    df.loc[dip, ["test_metric", "val_metric"]] = 0.09  # reaches eps = 0.1 at 300, then rises
+    row = analysis.analyze(df, eps=[0.1]).p.iloc[0]
+    # by the definition: the running minimum first reaches 0.1 between 100 and 300
+    assert row["censor"] == "" and 100 < row["value"] < 300
+    # the isotonic fit pools the dip away: its robustness column says "never reached"
+    assert row["isotonic_censor"] == ">" and row["isotonic"] == 10000
 
 
 def test_the_same_rows_give_the_same_intervals():
@@ -270,23 +272,28 @@ def test_labels_name_the_instance_and_the_panel():
     }
 
 
+NAN = math.nan
+
+
 @pytest.mark.parametrize(
-    "values,censors,expected",
+    "replicates,expected",
     [
-        ([3.0, 1.0, 2.0], ["", "", ""], (2.0, "")),
-        ([1.0, 2.0, 10.0, 4.0], ["", "", ">", ""], (3.0, "")),  # the bound lies beyond the middle
-        ([1.0, 10.0, 10.0], ["", ">", ">"], (10.0, ">")),
-        ([1.0, 2.0, 10.0, 10.0], ["", "", ">", ">"], (6.0, ">")),  # at least the mean of 2 and 10
-        ([1.0, 1.0, 5.0], ["<=", "<=", ""], (1.0, "<=")),
-        ([1.0, 10.0], ["<=", ">"], (math.nan, "undetermined")),
-        ([1.0, math.nan, 3.0], ["", "undetermined", ""], (math.nan, "undetermined")),
-        ([2.0, 9.0, 8.0], [">", "", ""], (8.0, ">")),  # a bound below the exact values: >= 8
-        ([100.0, 300.0, 400.0], [">", "", ""], (300.0, ">")),  # a replicate stopped early
+        ([(3.0, ""), (1.0, ""), (2.0, "")], (2.0, "", NAN)),  # exact: the plain median
+        ([(1.0, ""), (2.0, ""), (10.0, ">"), (4.0, "")], (3.0, "", NAN)),  # bound beyond the middle
+        ([(1.0, ""), (10.0, ">"), (10.0, ">")], (10.0, ">", NAN)),
+        ([(1.0, ""), (2.0, ""), (10.0, ">"), (10.0, ">")], (6.0, ">", NAN)),  # >= mean of 2, 10
+        ([(1.0, "<="), (1.0, "<="), (5.0, "")], (1.0, "<=", NAN)),
+        ([(1.0, "<="), (10.0, ">")], (5.0, ">", NAN)),  # the mean of [0, 1] and [10, inf)
+        ([(10.0, ">"), (10.0, ">"), (NAN, "undetermined")], (10.0, ">", NAN)),  # issue 25
+        ([(3.0, ""), (5.0, ">"), (NAN, "undetermined")], (3.0, ">", NAN)),  # [3, inf)
+        ([(1.0, ""), (NAN, "undetermined"), (3.0, "")], (1.0, "in", 3.0)),
+        ([(2.0, ">"), (9.0, ""), (8.0, "")], (8.0, "in", 9.0)),
+        ([(1.0, "<="), (NAN, "undetermined"), (7.0, ">")], (NAN, "undetermined", NAN)),
+        ([], (NAN, "undetermined", NAN)),
     ],
 )
-def test_the_median_of_censored_replicates_is_a_bound_only_where_the_middle_is(
-    values, censors, expected
-):
-    value, censor = censored_median(values, censors, ">")
-    assert censor == expected[1]
-    assert (math.isnan(value) and math.isnan(expected[0])) or value == pytest.approx(expected[0])
+def test_the_median_of_censored_replicates_is_the_interval_they_allow(replicates, expected):
+    found = censored_median(replicates, ">")
+    assert found.censor == expected[1]
+    for got, want in ((found.value, expected[0]), (found.value_hi, expected[2])):
+        assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want)

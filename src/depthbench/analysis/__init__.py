@@ -3,7 +3,9 @@ of :func:`depthbench.results.load` into every table a report shows.
 
 Modules: :mod:`~depthbench.analysis.cells` (selection on validation, per-cell
 aggregates), :mod:`~depthbench.analysis.intervals` (order-statistic intervals,
-isotonic fits), :mod:`~depthbench.analysis.efficiency` (``P_d``, ``N_d``, ``E_d``),
+isotonic fits), :mod:`~depthbench.analysis.censoring` (medians and tests over censored replicates),
+:mod:`~depthbench.analysis.efficiency` (``P_d``, ``N_d``, ``E_d``),
+:mod:`~depthbench.analysis.gap` (the depth gap over a whole curve),
 :mod:`~depthbench.analysis.scaling` (power-law fits),
 :mod:`~depthbench.analysis.samples` (sample complexity),
 :mod:`~depthbench.analysis.baselines` (baseline curves, cells a baseline beats).
@@ -21,7 +23,9 @@ import pandas as pd
 
 from depthbench.analysis.baselines import baseline_curves, beaten_by
 from depthbench.analysis.cells import INSTANCE, PANEL, REPLICATE, TASK, Curves, aggregate, curves
+from depthbench.analysis.censoring import holm
 from depthbench.analysis.efficiency import efficiency, eps_grid, resolve_eps, thresholds
+from depthbench.analysis.gap import depth_gap
 from depthbench.analysis.samples import sample_complexity
 from depthbench.analysis.scaling import scaling_fits
 
@@ -155,7 +159,8 @@ class Analysis:
     eps_source: str  # where the thresholds came from, in words
     p: pd.DataFrame  # P_d(eps), :func:`efficiency.thresholds` on n_params
     n: pd.DataFrame  # N_d(eps), on n_hidden
-    e: pd.DataFrame  # E_d(eps) = P_1 / P_d
+    e: pd.DataFrame  # E_d(eps) = P_1 / P_d, with ``p_holm``
+    gap: pd.DataFrame  # R_d over the common budget range, :func:`gap.depth_gap`, with ``p_holm``
     e_neurons: pd.DataFrame  # N_1 / N_d
     e_curve: pd.DataFrame  # E_d over a grid of eps per instance
     fits: pd.DataFrame  # :func:`scaling.scaling_fits`
@@ -244,6 +249,7 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
     base = baseline_curves(df)
     cells = aggregate(df, c)
     names, fixed = short_names(df)
+    e, gap = _tested(efficiency(p), depth_gap(c, thresholds_by))
     return Analysis(
         instances=info,
         cells=cells.assign(beaten_by=beaten_by(cells, df, base)),
@@ -252,7 +258,8 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
         eps_source=source,
         p=p,
         n=n,
-        e=efficiency(p),
+        e=e,
+        gap=gap,
         e_neurons=efficiency(n),
         e_curve=efficiency(thresholds(c, dense, "n_params")),
         fits=scaling_fits(c),
@@ -261,6 +268,14 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
         names=names,
         fixed=fixed,
     )
+
+
+def _tested(e: pd.DataFrame, gap: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``e`` and ``gap`` with ``p_holm``: their sign tests (E_d > 1 at each bracketed
+    eps, R_d > 1) adjusted by Holm's method as one family, the tests of one report's
+    claim (docs/science.md, "Paired tests")."""
+    adjusted = holm([*e["p"], *gap["p"]])
+    return e.assign(p_holm=adjusted[: len(e)]), gap.assign(p_holm=adjusted[len(e) :])
 
 
 def flags(cells: pd.DataFrame) -> pd.DataFrame:

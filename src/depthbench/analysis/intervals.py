@@ -28,7 +28,7 @@ import numpy as np
 LEVEL = 0.95  # nominal coverage of the intervals a report shows
 
 
-def _rank(k: int, level: float) -> tuple[int, float]:
+def rank(k: int, level: float) -> tuple[int, float]:
     """The order-statistic rank ``j`` (1-based) of the interval
     ``[x_(j), x_(k+1-j)]`` for ``k`` values, and its exact coverage (``0, nan`` for
     ``k = 0``).
@@ -70,7 +70,7 @@ def median_interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, fl
     x = np.asarray(values, dtype=float).ravel()
     x = np.sort(x[~np.isnan(x)])
     k = x.size
-    j, coverage = _rank(k, level)
+    j, coverage = rank(k, level)
     if k == 0:
         return math.nan, math.nan, math.nan
     return float(x[j - 1]), float(x[k - j]), coverage
@@ -99,7 +99,7 @@ def describe(k: int, level: float = LEVEL, unit: str = "seeds") -> str:
         return f"no {unit}: no interval"
     if k == 1:
         return f"one {unit.removesuffix('s')}: no interval"
-    _, coverage = _rank(k, level)
+    _, coverage = rank(k, level)
     if coverage < level:
         return f"range over {k} {unit} (covers the median with probability {_percent(coverage)})"
     nominal = f"{100 * level:.10g}%"

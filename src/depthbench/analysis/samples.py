@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 from depthbench.analysis.cells import INSTANCE, Curves
-from depthbench.analysis.efficiency import censored_median, crossing, monotone
-from depthbench.analysis.intervals import median_interval
+from depthbench.analysis.efficiency import SUMMARY, crossing, running_min, summary
 
 LEARNED = 0.1  # fraction of chance below which a task counts as learned
 LEARNED_TEXT = f"{LEARNED:.0%} of chance"  # the threshold as the report names it
@@ -22,13 +20,14 @@ LEARNED_TEXT = f"{LEARNED:.0%} of chance"  # the threshold as the report names i
 
 def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
     """Per instance, depth and budget with at least two ``n_train`` values: the
-    smallest n_train with selected test_metric <= ``LEARNED * chance``: the median over
-    replicates of each replicate's crossing on its curve made monotone in n_train
-    (:func:`~depthbench.analysis.efficiency.monotone`).
+    smallest n_train with selected test_metric <= ``LEARNED * chance``: the
+    interval-censored median over replicates of each replicate's first crossing of its
+    running minimum over n_train, as P_d (:mod:`depthbench.analysis.efficiency`).
 
-    Columns: ``instance``, ``depth``, ``budget``, ``eps``, ``value``, ``censor``,
-    ``lo``/``hi``/``coverage`` (interval of the median of per-replicate sizes; NaN when
-    censored), ``sizes`` (n_train values on the grid).
+    Columns: ``instance``, ``depth``, ``budget``, ``eps``, the
+    :data:`~depthbench.analysis.efficiency.SUMMARY` columns and ``replicates``
+    (:func:`~depthbench.analysis.efficiency.summary`), ``sizes`` (n_train values on
+    the grid).
     """
     rows = []
     sized = c.points[c.points["n_train"] > 0]  # online data has no training-set size
@@ -39,26 +38,18 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
         x = part["n_train"].to_numpy(float)
         eps = LEARNED * chance[instance]
         own = c.per_replicate.loc[part.index]
-        reps = [
-            crossing(x, monotone(own[r].to_numpy(float)), eps)
+        reps = {
+            r: crossing(x, running_min(own[r].to_numpy(float)), eps)
             for r in own.columns
             if own[r].notna().any()
-        ]
-        value, censor = censored_median([v for v, _ in reps], [c for _, c in reps], ">")
-        lo, hi, cover = (
-            median_interval(np.array([v for v, _ in reps])) if censor == "" else (np.nan,) * 3
-        )
+        }
         rows.append(
             {
                 INSTANCE: instance,
                 "depth": depth,
                 "budget": budget,
                 "eps": eps,
-                "value": value,
-                "censor": censor,
-                "lo": lo,
-                "hi": hi,
-                "coverage": cover,
+                **summary(reps, ">"),
                 "sizes": len(x),
             }
         )
@@ -69,11 +60,8 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
             "depth",
             "budget",
             "eps",
-            "value",
-            "censor",
-            "lo",
-            "hi",
-            "coverage",
+            *SUMMARY,
+            "replicates",
             "sizes",
         ],
     )

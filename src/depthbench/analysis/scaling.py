@@ -9,16 +9,20 @@ from depthbench.analysis.cells import INSTANCE, PANEL, Curves
 from depthbench.analysis.intervals import median_interval
 
 MIN_POINTS = 3  # cells with a positive tuned value needed for a fit
+FLAT = 1e-9  # |slope| below this is floating-point noise around 0 (float64 lstsq)
 
 
 def power_law(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares fit of ``log y = log c - alpha log x`` over the points with
-    ``y > 0``; returns ``(alpha, c)``, NaN with fewer than :data:`MIN_POINTS`."""
+    ``y > 0``; returns ``(alpha, c)``, NaN with fewer than :data:`MIN_POINTS`; an
+    exponent within :data:`FLAT` of zero is 0 (its last bits differ between BLAS builds)."""
     keep = np.isfinite(y) & (y > 0)
     if keep.sum() < MIN_POINTS:
         return np.nan, np.nan
     slope, intercept = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
-    return float(-slope), float(np.exp(intercept))
+    if abs(slope) < FLAT:  # a flat curve: zero, not a machine's last bits of it
+        slope = 0.0
+    return float(-slope) + 0.0, float(np.exp(intercept))
 
 
 def scaling_fits(c: Curves) -> pd.DataFrame:

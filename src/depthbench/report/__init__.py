@@ -98,14 +98,20 @@ METHOD = (
     "(selected on validation), and its value is the median over replicates of test_metric "
     "at that rate; a diverged member counts at chance. test_metric is `MSE / Var(y_test)` "
     "for regression (1 = predicting the mean) and the error rate for classification; lower "
-    "is better. Before P_d(eps) is read off, each curve is made non-increasing in n_params "
-    "by an isotonic fit of log test_metric, so one noisy dip cannot decide it; P_d(eps) is "
-    "then the smallest n_params at which depth d reaches eps, interpolated log-log between "
-    "budgets; `> x`: not reached up to the largest budget x (a lower bound), `<= x`: already "
-    "reached at the smallest budget x. E_d(eps) = P_1(eps) / P_d(eps); from censored sizes "
-    "it is a bound (`>=`, `<=`) or undetermined. Censored values get no interval. "
-    "Intervals are distribution-free order-statistic intervals for the median over "
-    "replicates (per-replicate values of the same statistic, each from its own curve); "
+    "is better. P_d(eps) is, per replicate, the first crossing of eps by the running minimum "
+    "of its curve over increasing n_params (a larger net can emulate a smaller one), "
+    "interpolated log-log between budgets; `> x`: not reached up to the largest budget x (a "
+    "lower bound), `<= x`: already reached at the smallest budget x. E_d(eps) = P_1(eps) / "
+    "P_d(eps) per replicate (paired by seed); from censored sizes it is a bound (`>=`, `<=`) "
+    "or undetermined. The value shown is the median over replicates, each replicate an "
+    "interval (a bound is open on one side, an undetermined one anywhere): a point, a bound, "
+    "`in [a, b]` (the replicates place the median there) or undetermined, whichever the "
+    "replicates allow. Intervals are distribution-free order-statistic intervals for the "
+    "median over replicates (per-replicate values of the same statistic, each from its own "
+    "curve), their ends marked where a replicate leaves them open (`>10089`: above; `?`: "
+    "unknown); the CSVs also hold each replicate's value and, as a robustness column "
+    "(`isotonic`), the crossing of an isotonic fit of each curve instead of its running "
+    "minimum. "
     f"`[a, b]` has at least {LEVEL:.0%} coverage, `(range a-b)` is the range over too few "
     "replicates for that, with the coverage said below each table. A member *converged* "
     f"when its mean training loss over the last tenth of the steps fell by less than "
@@ -114,6 +120,29 @@ METHOD = (
     "the grid). Baselines (ridge on the inputs, random features with a ridge-fitted read-out "
     "at each budget, the task's rules) are selected on validation too; a cell that a "
     "baseline of no more parameters beats measures the optimiser, not the architecture."
+)
+
+
+BRACKETING = (
+    "A declared eps is read only where the budget grid brackets it for every depth: the "
+    "depth's median curve is above eps at its smallest budget and its running minimum "
+    "reaches eps at some budget. Elsewhere P_d is a bound at the grid's edge, and a "
+    "difference between depths there says where the grid stops, not how depth acts."
+)
+TESTS = (
+    "Where both depths bracket eps, a one-sided exact sign test asks whether E_d > 1 over "
+    "the replicates paired by seed (a censored ratio counts as above 1 only when its whole "
+    "interval is; one whose side is unknown counts against). p (Holm): adjusted across every "
+    "test of this report, the declared eps, panels and depths of its claim, and the R_d tests "
+    "below. 'Depth helps' needs p (Holm) < 0.05; with n pairs the smallest p is 2^-n, so "
+    "fewer than 5 replicates can never reach it."
+)
+GAP = (
+    "R_d does not vanish between grid points: per replicate, the mean over the budget range "
+    "both depths cover of log10(e_1 / e_d), the two running-minimum error curves "
+    "interpolated log-log, floored at the smallest declared eps; R_d = 10^that. R_d > 1: "
+    "depth d's error is lower, by that factor on geometric average. Its interval is over "
+    "replicates; its sign test is one-sided, R_d > 1."
 )
 
 
@@ -138,6 +167,98 @@ def _table(
     return Table(md, f"`tables/{name}.csv` (numbers), `.md` and `.tex`")
 
 
+def _efficiency(a: Analysis, out: Path, drawn: figures.Output, coverage: Text) -> list[Block]:
+    """The E_d table, the bracketing of each declared eps, the paired tests, the curve
+    statistic R_d and figure 6."""
+    if a.e.empty:
+        return []
+    blocks: list[Block] = [
+        Heading("Depth efficiency E_d(eps) = P_1(eps) / P_d(eps)"),
+        _table(
+            out,
+            "efficiency",
+            tables.by_depth(a.e, "E"),
+            a.e,
+            "Depth efficiency (selected on validation): parameters depth 1 needs over those "
+            "depth d needs",
+            a.names,
+        ),
+        coverage,
+    ]
+    beaten = a.cells[(a.cells["depth"] == 1) & (a.cells["beaten_by"] != "")]
+    if len(beaten):
+        blocks.append(
+            Text(
+                "Caution: at these budgets a baseline of no more parameters beats the trained "
+                "one-hidden-layer net, so P_1 there measures the optimiser, not the "
+                "architecture, and E_d is inflated: "
+                + "; ".join(
+                    f"{a.names.get(p, p)} budget {b}: {by}".strip()
+                    for p, b, by in zip(beaten["panel"], beaten["budget"], beaten["beaten_by"])
+                )
+                + "."
+            )
+        )
+    bracketing = tables.bracketing(a)
+    blocks += [
+        Heading("Which declared eps the budget grid brackets"),
+        Text(BRACKETING + _unbracketed(bracketing, a.names)),
+        _table(out, "bracketing", bracketing, a.p, "Bracketing of each declared eps", a.names),
+        Heading("Paired tests of depth efficiency"),
+        Text(TESTS),
+        _table(
+            out,
+            "depth_tests",
+            tables.depth_tests(a),
+            a.e,
+            "E_d at each declared eps with its one-sided sign test of E_d > 1",
+            a.names,
+        ),
+        coverage,
+    ]
+    if not a.gap.empty:
+        blocks += [
+            Heading("The depth gap over the whole curve: R_d"),
+            Text(GAP),
+            _table(
+                out,
+                "depth_gap",
+                tables.depth_gap(a),
+                a.gap,
+                "R_d, the geometric-mean ratio of depth-1 to depth-d error over the budgets "
+                "both cover",
+                a.names,
+            ),
+            coverage,
+        ]
+    if not a.e_curve.empty:
+        blocks += [
+            Figure(
+                p,
+                "Figure 6: depth efficiency E_d against eps (selected on validation; "
+                "triangles: lower bounds, where depth 1 never reaches eps)",
+                drawn.pdf,
+            )
+            for p in figures.efficiency_vs_eps(a, drawn)
+        ]
+        blocks += [Text("`tables/efficiency_curve.csv` holds E_d over the whole eps range.")]
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+        tables.csv(a.e_curve, out / "tables" / "efficiency_curve.csv")
+    return blocks
+
+
+def _unbracketed(bracketing: pd.DataFrame, names: dict[str, str]) -> str:
+    """The declared eps that yield no verdict, named per panel, in one sentence."""
+    missing = bracketing[bracketing["read"] != "yes"]
+    if missing.empty:
+        return " Every declared eps is bracketed for every depth."
+    said = [
+        f"{names.get(panel, panel) or 'eps'} {', '.join(part['eps'])}"
+        for panel, part in missing.groupby("panel", sort=False)
+    ]
+    return " No verdict is read at: " + "; ".join(said) + "."
+
+
 def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
     blocks: list[Block] = []
     drawn = figures.Output(out, pdf)
@@ -148,47 +269,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
             Text(METHOD),
             Text(f"Thresholds eps: {a.eps_source}."),
         ]
-    if not a.e.empty:
-        blocks += [
-            Heading("Depth efficiency E_d(eps) = P_1(eps) / P_d(eps)"),
-            _table(
-                out,
-                "efficiency",
-                tables.by_depth(a.e, "E"),
-                a.e,
-                "Depth efficiency (selected on validation): parameters depth 1 "
-                "needs over those depth d needs",
-                a.names,
-            ),
-            coverage,
-        ]
-        beaten = a.cells[(a.cells["depth"] == 1) & (a.cells["beaten_by"] != "")]
-        if len(beaten):
-            blocks.append(
-                Text(
-                    "Caution: at these budgets a baseline of no more parameters beats the trained "
-                    "one-hidden-layer net, so P_1 there measures the optimiser, not the "
-                    "architecture, and E_d is inflated: "
-                    + "; ".join(
-                        f"{a.names.get(p, p)} budget {b}: {by}".strip()
-                        for p, b, by in zip(beaten["panel"], beaten["budget"], beaten["beaten_by"])
-                    )
-                    + "."
-                )
-            )
-    if not a.e_curve.empty:
-        blocks += [
-            Figure(
-                p,
-                "Figure 6: depth efficiency E_d against eps (selected on "
-                "validation; triangles: lower bounds, where depth 1 never reaches eps)",
-                pdf,
-            )
-            for p in figures.efficiency_vs_eps(a, drawn)
-        ]
-        blocks += [Text("`tables/efficiency_curve.csv` holds E_d over the whole eps range.")]
-        (out / "tables").mkdir(parents=True, exist_ok=True)
-        a.e_curve.to_csv(out / "tables" / "efficiency_curve.csv", index=False)
+    blocks += _efficiency(a, out, drawn, coverage)
     if not a.p.empty:
         blocks += [
             Heading("P_d(eps): parameters to reach eps"),

@@ -287,12 +287,14 @@ def efficiency_vs_size(a: Analysis, out: Output) -> list[Path]:
             rows = rows.assign(size=rows[INSTANCE].map(info[column]).astype(float))
             for depth, line in rows.sort_values("size").groupby("depth"):
                 exact = line["censor"] == ""
-                ax.errorbar(
+                value = line["value"][exact]
+                shut = exact & (line["lo_censor"] == "") & (line["hi_censor"] == "")
+                ax.errorbar(  # an interval with an end the replicates leave open: no bar
                     line["size"][exact],
-                    line["value"][exact],
+                    value,
                     yerr=[
-                        line["value"][exact] - line["lo"][exact],
-                        line["hi"][exact] - line["value"][exact],
+                        (value - line["lo"]).where(shut, 0)[exact].fillna(0),
+                        (line["hi"] - value).where(shut, 0)[exact].fillna(0),
                     ],
                     marker="o",
                     color=colours[depth],

@@ -9,9 +9,11 @@ import re
 import pandas as pd
 
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis
-from depthbench.report.tables import interval, number
+from depthbench.analysis.censoring import Replicate, bounds
+from depthbench.report.tables import bound, end, interval, number
 
-MARKS = {"": "", ">": r"\ensuremath{>}", ">=": r"\ensuremath{\geq}", "<=": r"\ensuremath{\leq}"}
+MARKS = {">=": r"\ensuremath{\geq}", "<=": r"\ensuremath{\leq}", ">": r"\ensuremath{>}"}
+MARK = re.compile("|".join(MARKS))  # longest first: >= before >
 UNSAFE = re.compile(r"[#%\\{}$&^~]")  # characters a \csname key cannot hold
 
 
@@ -22,23 +24,44 @@ def key(*parts: str) -> str:
     return UNSAFE.sub("", " ".join(p for p in parts if p))
 
 
-def _value(value: float, censor: str) -> str:
-    if censor == "undetermined":
-        return "undetermined"
-    return MARKS[censor] + number(value)
+def math_marks(text: str) -> str:
+    """``text`` with its censoring marks (``>``, ``>=``, ``<=``) as math, which LaTeX's
+    text fonts cannot set."""
+    return MARK.sub(lambda m: MARKS[m.group()], text)
+
+
+def _value(row: dict) -> str:
+    return math_marks(bound(row["value"], row["censor"], row.get("value_hi", float("nan"))))
+
+
+def _replicates(replicates: dict[str, Replicate]) -> str:
+    """Every replicate's value, smallest first, bounds marked: ``4.2, >=44.4, >=51``."""
+    ordered = sorted(replicates.values(), key=lambda r: bounds(*r))
+    return ", ".join(end(*r) for r in ordered)
 
 
 def _with_interval(
     name: str, value: str, what: str, row: dict, lo: str = "lo", hi: str = "hi"
 ) -> list[tuple[str, str, str]]:
-    """The entry ``(name, value, what)`` and, where ``row`` holds an exact value with
-    an interval, ``(name + " interval", "[lo, hi]" or "(range lo-hi)", ...)`` as the
-    tables print it."""
+    """The entry ``(name, value, what)``; where ``row`` has an interval,
+    ``(name + " interval", "[lo, hi]" or "(range lo-hi)", ...)`` as the tables print
+    it, open ends marked; where its value is censored, ``(name + " replicates", "4.2,
+    >=44.4, >=51", ...)``: the spread a bound hides."""
     out = [(name, value, what)]
-    around = interval(row[lo], row[hi], row["coverage"])
-    if around and not row.get("censor"):
+    around = interval(
+        row[lo], row[hi], row["coverage"], row.get("lo_censor", ""), row.get("hi_censor", "")
+    )
+    if around:
         kind = "interval" if around.startswith("[") else "range over replicates"
-        out.append((f"{name} interval", around, f"{kind} of {name}; {what}"))
+        out.append((f"{name} interval", math_marks(around), f"{kind} of {name}; {what}"))
+    if row.get("censor"):
+        out.append(
+            (
+                f"{name} replicates",
+                math_marks(_replicates(row["replicates"])),
+                f"each replicate of the censored {name}; {what}",
+            )
+        )
     return out
 
 
@@ -63,7 +86,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
             name = a.names.get(row[PANEL], row[PANEL])
             out += _with_interval(
                 key(f"{quantity}{row['depth']}", name, f"eps={row['eps']:.3g}"),
-                _value(row["value"], row["censor"]),
+                _value(row),
                 f"{what}; panel {row[PANEL]}",
                 row,
             )
@@ -117,7 +140,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
         name = a.names.get(row[INSTANCE], row[INSTANCE])
         out += _with_interval(
             key(f"Pstar{row['depth']}", name, f"budget={row['budget']}"),
-            _value(row["value"], row["censor"]),
+            _value(row),
             f"training samples to learn; instance {row[INSTANCE]}",
             row,
         )

@@ -10,12 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis, natural
+from depthbench.analysis.censoring import BETWEEN, UNDETERMINED
+from depthbench.analysis.efficiency import BRACKETED, SUMMARY
 from depthbench.analysis.intervals import LEVEL
 from depthbench.analysis.samples import LEARNED_TEXT
 from depthbench.report.latex import latex
 from depthbench.schema import DEEP_NEURONS, P_STAR, SHALLOW_NEURONS, theory_column
 
-MARKS = {"": "", ">": "> ", "<=": "<= ", ">=": ">= ", "undetermined": ""}
+MARKS = {"": "", ">": "> ", "<=": "<= ", ">=": ">= "}
 
 
 def number(value: float) -> str:
@@ -25,17 +27,31 @@ def number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
-def interval(lo: float, hi: float, coverage: float) -> str:
+def end(value: float, censor: str = "") -> str:
+    """One end of a range or interval, with its open side marked: ``1602``,
+    ``>10089`` (the replicate at that rank lies above), ``<=5``, ``?`` (unknown)."""
+    if censor == UNDETERMINED:
+        return "?"
+    return f"{MARKS[censor].strip()}{number(value)}"
+
+
+def interval(
+    lo: float, hi: float, coverage: float, lo_censor: str = "", hi_censor: str = ""
+) -> str:
     """``[0.03, 0.052]`` for an interval of at least the nominal coverage,
     ``(range 0.03-0.052)`` for a range over fewer seeds (its coverage is lower, said in
-    the table's caption; ``(range -0.47 to -0.24)`` where a bound is negative); empty
-    where there is none."""
+    the table's caption; ``(range -0.47 to -0.24)`` where a bound is negative, ``(range
+    1602 to >10089)`` where an end is open, :func:`end`); empty where there is none or
+    where both ends are unknown."""
     if not (isinstance(coverage, float) and coverage > 0):
         return ""
+    if lo_censor == hi_censor == UNDETERMINED:  # the replicates say nothing: no "(? to ?)"
+        return ""
+    a, b = end(lo, lo_censor), end(hi, hi_censor)
     if coverage >= LEVEL:
-        return f"[{number(lo)}, {number(hi)}]"
-    to = "-" if lo >= 0 and hi >= 0 else " to "  # -0.47 to -0.24, not -0.47--0.24
-    return f"(range {number(lo)}{to}{number(hi)})"
+        return f"[{a}, {b}]"
+    plain = not lo_censor and not hi_censor and lo >= 0 and hi >= 0
+    return f"(range {a}{'-' if plain else ' to '}{b})"  # -0.47 to -0.24, not -0.47--0.24
 
 
 def with_interval(value: float, lo: float, hi: float, coverage: float) -> str:
@@ -46,14 +62,37 @@ def with_interval(value: float, lo: float, hi: float, coverage: float) -> str:
     return f"{number(value)} {interval(lo, hi, coverage)}".strip()
 
 
-def censored(value: float, censor: str, lo: float, hi: float, coverage: float) -> str:
-    """A possibly censored value: ``> 3000`` or ``>= 12.5``: censored values are bounds
-    and get no interval; exact ones get :func:`with_interval`."""
-    if censor == "undetermined":
-        return "undetermined"
-    if censor:
-        return f"{MARKS[censor]}{number(value)}"
-    return with_interval(value, lo, hi, coverage)
+def bound(value: float, censor: str, value_hi: float = math.nan) -> str:
+    """A possibly censored value as the analysis gives it: ``0.041``, ``> 3000``,
+    ``>= 12.5``, ``<= 100``, ``in [0.94, 0.97]`` (the replicates place it there),
+    ``undetermined``."""
+    if censor == UNDETERMINED:
+        return UNDETERMINED
+    if censor == BETWEEN:
+        return f"in [{number(value)}, {number(value_hi)}]"
+    return f"{MARKS[censor]}{number(value)}"
+
+
+def censored(
+    value: float,
+    censor: str,
+    value_hi: float,
+    lo: float,
+    lo_censor: str,
+    hi: float,
+    hi_censor: str,
+    coverage: float,
+) -> str:
+    """A censored median (the :data:`~depthbench.analysis.efficiency.SUMMARY` columns)
+    with its interval, open ends marked: ``2495 (range 1602 to >10089)``,
+    ``>= 44.4 (range 4.2 to >=51)``."""
+    around = interval(lo, hi, coverage, lo_censor, hi_censor)
+    return f"{bound(value, censor, value_hi)} {around}".strip()
+
+
+def censored_column(frame: pd.DataFrame) -> list[str]:
+    """:func:`censored` of every row of ``frame``."""
+    return [censored(*row) for row in frame[SUMMARY].itertuples(index=False)]
 
 
 def in_order(frame: pd.DataFrame, *keys: str) -> pd.DataFrame:
@@ -108,20 +147,67 @@ def by_depth(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Rows panel x eps, one column per depth, cells from :func:`censored`."""
     if frame.empty:
         return pd.DataFrame()
-    text = frame.assign(
-        text=[
-            censored(*v)
-            for v in zip(
-                frame["value"], frame["censor"], frame["lo"], frame["hi"], frame["coverage"]
-            )
-        ]
-    )
+    text = frame.assign(text=censored_column(frame))
     wide = text.pivot_table(index=[PANEL, "eps"], columns="depth", values="text", aggfunc="first")
     wide = wide.fillna("-")  # a depth with no trained cell in this panel
     wide.columns = [f"{name} depth {d}" for d in wide.columns]
     wide = in_order(wide.reset_index().assign(eps=lambda t: -t["eps"]), PANEL, "eps")
     wide["eps"] = (-wide["eps"]).map("{:.3g}".format)
     return wide
+
+
+def bracketing(a: Analysis) -> pd.DataFrame:
+    """Rows panel x declared eps, one column per depth: whether its cells' median curve
+    brackets eps (:func:`~depthbench.analysis.efficiency.bracket`), and ``read``: yes
+    where every depth does, the only eps a verdict is read at."""
+    if a.p.empty:
+        return pd.DataFrame()
+    wide = a.p.pivot_table(index=[PANEL, "eps"], columns="depth", values="bracket", aggfunc="first")
+    wide = wide.fillna("no cells")
+    read = (wide == BRACKETED).all(axis=1).map({True: "yes", False: "no verdict"})
+    wide.columns = [f"depth {d}" for d in wide.columns]
+    wide = wide.assign(read=read).reset_index().assign(eps=lambda t: -t["eps"])
+    wide = in_order(wide, PANEL, "eps")
+    wide["eps"] = (-wide["eps"]).map("{:.3g}".format)
+    return wide
+
+
+def depth_tests(a: Analysis) -> pd.DataFrame:
+    """Per panel, depth and declared eps: E_d, whether eps is bracketed, the pairs with
+    E_d > 1, and the one-sided sign test's p-value, raw and Holm-adjusted over the
+    report's tests (:func:`depthbench.analysis._tested`)."""
+    e = in_order(a.e.assign(eps=-a.e["eps"]), PANEL, "depth", "eps")
+    return pd.DataFrame(
+        {
+            "panel": e[PANEL],
+            "depth": e["depth"],
+            "eps": (-e["eps"]).map("{:.3g}".format),
+            "E_d": censored_column(e),
+            "bracketed": e["bracketed"].map({True: "yes", False: "no: no verdict"}),
+            "pairs E_d > 1": [f"{k}/{n}" for k, n in zip(e["above"], e["paired"])],
+            "p (sign)": e["p"].map(number),
+            "p (Holm)": e["p_holm"].map(number),
+        }
+    )
+
+
+def depth_gap(a: Analysis) -> pd.DataFrame:
+    """Per panel and depth: ``R_d`` (:mod:`depthbench.analysis.gap`) with its interval,
+    the budget range it covers, the pairs with R_d > 1 and the sign test."""
+    g = in_order(a.gap, PANEL, "depth")
+    return pd.DataFrame(
+        {
+            "panel": g[PANEL],
+            "depth": g["depth"],
+            "R_d = e_1 / e_d": [
+                with_interval(*v) for v in zip(g["ratio"], g["lo"], g["hi"], g["coverage"])
+            ],
+            "n_params range": [f"{number(lo)}-{number(hi)}" for lo, hi in zip(g["low"], g["high"])],
+            "pairs R_d > 1": [f"{k}/{n}" for k, n in zip(g["above"], g["paired"])],
+            "p (sign)": g["p"].map(number),
+            "p (Holm)": g["p_holm"].map(number),
+        }
+    )
 
 
 def baselines(a: Analysis) -> pd.DataFrame:
@@ -207,9 +293,7 @@ def samples(a: Analysis) -> pd.DataFrame:
             "depth": s["depth"],
             "budget": s["budget"],
             f"eps ({LEARNED_TEXT})": s["eps"].map("{:g}".format),
-            "n_train to learn": [
-                censored(*v) for v in zip(s["value"], s["censor"], s["lo"], s["hi"], s["coverage"])
-            ],
+            "n_train to learn": censored_column(s),
         }
     )
     if theory_column(P_STAR) in a.instances.columns:
@@ -264,6 +348,30 @@ def readable(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     return table
 
 
+DIGITS = "%.6g"  # CSV floats: last-bit differences between BLAS builds and CPUs vanish
+
+
+def _replicates_text(replicates: object) -> object:
+    """A ``replicates`` mapping (key -> ``(value, censor)``) as ``key: value; ...``,
+    bounds marked, at :data:`DIGITS`; anything else as it is."""
+    if not isinstance(replicates, Mapping):
+        return replicates
+    return "; ".join(
+        f"{key}: {UNDETERMINED if c == UNDETERMINED else c + DIGITS % v}"
+        for key, (v, c) in replicates.items()
+    )
+
+
+def csv(numbers: pd.DataFrame, path: Path) -> None:
+    """``numbers`` as CSV at :data:`DIGITS` significant digits (byte-stable across
+    machines), per-replicate values as text (:func:`_replicates_text`), the isotonic
+    per-replicate crossings left out (their median is the ``isotonic`` column)."""
+    frame = numbers.drop(columns=["isotonic_replicates"], errors="ignore")
+    if "replicates" in frame:
+        frame = frame.assign(replicates=frame["replicates"].map(_replicates_text))
+    frame.to_csv(path, index=False, float_format=DIGITS)
+
+
 def write(
     table: pd.DataFrame,
     numbers: pd.DataFrame,
@@ -278,9 +386,7 @@ def write(
     table = readable(table, names)
     folder = out / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    numbers.drop(columns=["replicates"], errors="ignore").to_csv(
-        folder / f"{name}.csv", index=False
-    )
+    csv(numbers, folder / f"{name}.csv")
     markdown = table.to_markdown(index=False, floatfmt=".3g")
     (folder / f"{name}.md").write_text(markdown + "\n")
     (folder / f"{name}.tex").write_text(latex(table, caption, name))
