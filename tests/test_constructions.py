@@ -110,6 +110,21 @@ def test_sawtooth_constructions_are_exact(k, mode):
         assert metric["deep_sawtooth"] == metric["shallow_sawtooth"] == 0.0
 
 
+@pytest.mark.parametrize("k", [3, 6, 10])
+def test_sawtooth_classifiers_send_ties_to_class_1_as_the_labels_do(k):
+    # the midpoints x = (2j+1)/2^(k+1), where T^k(x) = 1/2 exactly in float32: the task
+    # labels them 1[T^k(x) >= 1/2] = 1 (Sawtooth.sample's rule)
+    x = ((2 * torch.arange(2**k) + 1) / 2 ** (k + 1)).float()[:, None]
+    f = tent(x[:, 0], k)
+    assert (f == 0.5).all()
+    y = (f >= 0.5).long()
+    nets = tasks.make("sawtooth", k=k, mode="classification").constructions(C.MAX_NEURONS)
+    assert nets.keys() == {"deep_sawtooth", "shallow_sawtooth"}
+    for name, make in nets.items():
+        net = make(x, y)
+        assert metrics.output_metric("classification", net(x), y).item() == 0.0, name
+
+
 def test_construction_parameters_match_their_dense_layers():
     _, nets, _ = _built("product", n=4)
     for net in nets.values():

@@ -245,10 +245,27 @@ def shallow_sawtooth(k: int) -> Construction:
     return Construction("shallow_sawtooth", layers, "relu")
 
 
+#: the largest float32 below 1/2, 1/2 - 2^-25: the class-1 logit's offset
+BELOW_HALF = torch.nextafter(torch.tensor(0.5), torch.tensor(0.0)).item()
+
+
 def _as_classifier(c: Construction) -> Construction:
-    """Two logits ``[-(f - 1/2), f - 1/2]`` from a network f: class 1 iff f >= 1/2."""
+    """Two logits ``[1/2 - f, f - p]`` from a network f, ``p`` = :data:`BELOW_HALF`:
+    class 1 (their argmax) iff f >= 1/2, the sawtooth task's rule ``1[T^k(x) >= 1/2]``
+    ties included.
+
+    The symmetric pair ``[1/2 - f, f - 1/2]`` tied at f = 1/2 exactly, and argmax
+    gives a tie to the first class, 0 (:func:`depthbench.metrics.predictions`); at a
+    midpoint of the sawtooth T^k(x) is 1/2 exactly, so the exact networks erred there.
+    Offsetting the class-1 logit by ``1/2 - p = 2^-25`` moves the logits' threshold to
+    ``1/2 - 2^-26``, strictly between 1/2 and the float32 ``p`` below it: for a float32
+    f (the networks' weights, and how a job evaluates them) f = 1/2 now gives logits
+    ``[0, 2^-25]``, class 1, f = p gives ``[2^-25, 0]``, class 0, and every other f the
+    class it had. (Exact where f's last layer has no bias, as both sawtooth networks';
+    evaluated in float64, an f in ``(1/2 - 2^-26, 1/2)`` would also go to class 1.)
+    """
     w, b = c.layers[-1]
-    out = (torch.cat([-w, w], dim=1), torch.cat([-b + 0.5, b - 0.5]))
+    out = (torch.cat([-w, w], dim=1), torch.cat([-b + 0.5, b - BELOW_HALF]))
     return Construction(c.name, [*c.layers[:-1], out], c.activation, c.scale)
 
 
