@@ -9,7 +9,7 @@ import pytest
 from depthbench import analysis
 from depthbench.analysis.censoring import censored_interval, holm, sign_test
 from depthbench.analysis.intervals import median_interval
-from depthbench.report import numbers, tables
+from depthbench.report import _unbracketed, numbers, tables
 from depthbench.report.latex import latex
 from depthbench.report.page import html_page
 from test_analysis import BUDGETS, frame
@@ -17,20 +17,21 @@ from test_analysis import BUDGETS, frame
 
 def test_exact_replicates_give_the_order_statistic_interval():
     values = [3.0, 1.0, 2.0, 7.0, 5.0, 4.0, 6.0]
-    spread = censored_interval([(v, "") for v in values], ">")
+    spread = censored_interval([(v, "") for v in values])
     lo, hi, coverage = median_interval(np.array(values))
     assert (spread.lo, spread.hi, spread.coverage) == (lo, hi, coverage)
     assert spread.lo_censor == spread.hi_censor == ""
 
 
 def test_an_open_end_of_the_range_keeps_its_mark():
-    spread = censored_interval([(1602.0, ""), (2495.0, ""), (10089.0, ">")], ">")
+    spread = censored_interval([(1602.0, ""), (2495.0, ""), (10089.0, ">")])
     assert (spread.lo, spread.lo_censor, spread.hi, spread.hi_censor) == (1602, "", 10089, ">")
     text = tables.interval(spread.lo, spread.hi, spread.coverage, spread.lo_censor, ">")
     assert text == "(range 1602 to >10089)"
-    below = censored_interval([(4.2, ""), (44.4, ">="), (51.0, ">=")], ">=")
+    below = censored_interval([(4.2, ""), (44.4, ">="), (51.0, ">=")])
     assert (below.lo, below.lo_censor, below.hi, below.hi_censor) == (4.2, "", 51.0, ">=")
-    unknown = censored_interval([(math.nan, "undetermined"), (5.0, "<=")], ">")
+    assert censored_interval([(3.0, ""), (1.0, ">")]).hi_censor == ">="  # the max can be 3
+    unknown = censored_interval([(math.nan, "undetermined"), (5.0, "<=")])
     assert (unknown.lo, unknown.lo_censor, unknown.hi_censor) == (5.0, "<=", "undetermined")
     assert tables.interval(5.0, math.nan, unknown.coverage, "<=", "undetermined") == (
         "(range <=5 to ?)"
@@ -67,8 +68,10 @@ def test_an_eps_the_grid_does_not_bracket_gets_no_verdict_and_is_named():
     e = a.e.set_index("eps")
     assert e.loc[0.5, "bracketed"] and e.loc[0.5, "censor"] == "" and e.loc[0.5, "p"] == 0.125
     assert not e.loc[0.1, "bracketed"] and math.isnan(e.loc[0.1, "p"])
-    read = tables.bracketing(a).set_index("eps")["read"]
-    assert read["0.5"] == "yes" and read["0.1"] == read["0.01"] == "no verdict"
+    bracketing = tables.bracketing(a)
+    read = bracketing.set_index("eps")["verdict for"]
+    assert read["0.5"] == "E_2" and read["0.1"] == read["0.01"] == "none"
+    assert _unbracketed(bracketing, a.names).endswith("No E_d is read at: eps 0.1, 0.01.")
     tested = tables.depth_tests(a).set_index("eps")
     assert tested.loc["0.1", "bracketed"].startswith("no") and tested.loc["0.1", "p (sign)"] == "-"
 

@@ -305,7 +305,7 @@ def _check_numbers_tex(report: Path) -> tuple[int, int]:
                 key = " ".join(
                     k for k in (f"E{depth}", cell.get("panel"), f"eps={cell['eps']}") if k
                 )
-                around = _plain(macros.get(f"{key} interval", ""))
+                around = _plain(macros.get(f"{key} interval", "")).replace("(no interval)", "")
                 assert text == f"{_plain(macros[key])} {around}".strip(), (column, cell)
                 if text[:1] in "<>iu":  # a bound, an interval or undetermined
                     assert f"{key} replicates" in macros, (column, cell)

@@ -271,11 +271,10 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
 
 
 def _tested(e: pd.DataFrame, gap: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``e`` and ``gap`` with ``p_holm``: their sign tests (E_d > 1 at each bracketed
-    eps, R_d > 1) adjusted by Holm's method as one family, the tests of one report's
-    claim (docs/science.md, "Paired tests")."""
-    adjusted = holm([*e["p"], *gap["p"]])
-    return e.assign(p_holm=adjusted[: len(e)]), gap.assign(p_holm=adjusted[len(e) :])
+    """``e`` and ``gap`` with ``p_holm``: their sign tests adjusted by Holm's method,
+    E_d > 1 at each bracketed eps as one family (the panels, depths and eps of the
+    report's claim), R_d > 1 as another (docs/science.md, "Paired tests")."""
+    return e.assign(p_holm=holm(e["p"].tolist())), gap.assign(p_holm=holm(gap["p"].tolist()))
 
 
 def flags(cells: pd.DataFrame) -> pd.DataFrame:

@@ -71,22 +71,38 @@ def summarise(low: float, high: float, lower: str) -> Censored:
     return Censored(low, BETWEEN, high)
 
 
-def _ends(replicates: Sequence[Replicate]) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted lower ends and sorted upper ends of the replicates, ``[k]`` each."""
-    pairs = np.array([bounds(v, c) for v, c in replicates], dtype=float).reshape(-1, 2)
-    return np.sort(pairs[:, 0]), np.sort(pairs[:, 1])
+def _ends(replicates: Sequence[Replicate]) -> tuple[list[float], list[float]]:
+    """Sorted lower ends and sorted upper ends of the replicates, ``k`` each."""
+    pairs = [bounds(v, c) for v, c in replicates]
+    return sorted(p[0] for p in pairs), sorted(p[1] for p in pairs)
 
 
-def censored_median(replicates: Sequence[Replicate], lower: str) -> Censored:
+def _mark(replicates: Sequence[Replicate], low: float, r: int) -> str:
+    """The mark of "the r-th smallest replicate is at least ``low``": ``">"`` where it
+    must lie strictly above (fewer than ``r`` replicates can be at or below ``low``,
+    since a ``">"`` replicate lies strictly above its value), else ``">="``."""
+    can = 0
+    for value, censor in replicates:
+        start = bounds(value, censor)[0]
+        can += start < low or (start == low and censor != ">")
+    return ">" if can < r else ">="
+
+
+def censored_median(replicates: Sequence[Replicate]) -> Censored:
     """The median over replicates, each an interval: from the median of the lower ends
     to the median of the upper ends (the median is monotone in every replicate).
-    Exact replicates give the plain median; ``{>=10, >=10, undetermined}`` gives
-    ``>= 10``; no replicates give undetermined."""
-    if not len(replicates):
+    Exact replicates give the plain median; ``{>10, >10, undetermined}`` gives
+    ``> 10``, ``{3, >5, undetermined}`` gives ``>= 3`` (:func:`_mark`); no replicates
+    give undetermined."""
+    k = len(replicates)
+    if not k:
         return Censored(math.nan, UNDETERMINED)
     lows, highs = _ends(replicates)
+    middle = [(k - 1) // 2, k // 2]  # 0-based ranks whose mean is the median
+    strict = any(_mark(replicates, lows[i], i + 1) == ">" for i in middle)
     with np.errstate(invalid="ignore"):  # inf + inf in an even count's middle pair
-        return summarise(float(np.median(lows)), float(np.median(highs)), lower)
+        low, high = float(np.median(lows)), float(np.median(highs))
+    return summarise(low, high, ">" if strict else ">=")
 
 
 @dataclass(frozen=True)
@@ -107,9 +123,10 @@ NO_SPREAD = Spread(math.nan, "", math.nan, "", math.nan)
 
 
 def _end(low: float, high: float, lower: str, upper_end: bool) -> tuple[float, str]:
-    """One end of the interval, an order statistic known to lie in ``[low, high]``: the
-    bound on the side that widens the interval (the lower end's low, the upper end's
-    high), else the other side's bound."""
+    """One end of the interval, an order statistic known to lie in ``[low, high]``
+    (``lower``: the mark of its lower bound, :func:`_mark`): the bound on the side that
+    widens the interval (the lower end's low, the upper end's high), else the other
+    side's bound."""
     if low == high:
         return low, ""
     if upper_end and high < math.inf:
@@ -121,21 +138,22 @@ def _end(low: float, high: float, lower: str, upper_end: bool) -> tuple[float, s
     return math.nan, UNDETERMINED
 
 
-def censored_interval(replicates: Sequence[Replicate], lower: str, level: float = LEVEL) -> Spread:
+def censored_interval(replicates: Sequence[Replicate], level: float = LEVEL) -> Spread:
     """The distribution-free interval ``[x_(j), x_(k+1-j)]`` for the median over ``k``
     replicates (:func:`~depthbench.analysis.intervals.rank`), each end an order
     statistic of intervals: the j-th smallest true value lies between the j-th smallest
     lower end and the j-th smallest upper end. With every replicate exact this is
-    :func:`~depthbench.analysis.intervals.median_interval`; its coverage holds for the
-    true values whatever the censoring, since the printed ends are at least as wide.
-    One replicate or none: :data:`NO_SPREAD`."""
+    :func:`~depthbench.analysis.intervals.median_interval` for two or more; its
+    coverage holds for the true values whatever the censoring, since the printed ends
+    are at least as wide. One replicate or none: :data:`NO_SPREAD`."""
     k = len(replicates)
     if k < 2:
         return NO_SPREAD
     j, coverage = rank(k, level)
     lows, highs = _ends(replicates)
-    lo = _end(float(lows[j - 1]), float(highs[j - 1]), lower, upper_end=False)
-    hi = _end(float(lows[k - j]), float(highs[k - j]), lower, upper_end=True)
+    i, m = j - 1, k - j  # 0-based ranks of the two ends
+    lo = _end(lows[i], highs[i], _mark(replicates, lows[i], i + 1), upper_end=False)
+    hi = _end(lows[m], highs[m], _mark(replicates, lows[m], m + 1), upper_end=True)
     return Spread(lo[0], lo[1], hi[0], hi[1], coverage)
 
 
@@ -155,6 +173,12 @@ def sign_test(k: int, n: int) -> float:
     if not 0 <= k <= n:
         raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
     return sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
+
+
+def replicates_needed(tests: int, alpha: float = 0.05) -> int:
+    """The fewest paired replicates with which one of ``tests`` sign tests can pass
+    Holm's adjustment at ``alpha``: its smallest p is ``tests * 2^-n``."""
+    return max(1, math.ceil(math.log2(max(tests, 1) / alpha)))
 
 
 def holm(p: Sequence[float]) -> list[float]:

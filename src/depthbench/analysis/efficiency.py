@@ -116,14 +116,14 @@ SUMMARY = [
 BRACKETED = "yes"
 
 
-def summary(replicates: Mapping[str, Replicate], lower: str) -> dict[str, object]:
+def summary(replicates: Mapping[str, Replicate]) -> dict[str, object]:
     """The columns :data:`SUMMARY` of one censored median over ``replicates``
     (:func:`~depthbench.analysis.censoring.censored_median` and its
     :func:`~depthbench.analysis.censoring.censored_interval`), and ``replicates``
     itself (replicate key -> ``(value, censor)``)."""
     reps = list(replicates.values())
-    median = censored_median(reps, lower)
-    spread = censored_interval(reps, lower)
+    median = censored_median(reps)
+    spread = censored_interval(reps)
     return {
         "value": median.value,
         "censor": median.censor,
@@ -175,7 +175,7 @@ def thresholds(
         instance = part[INSTANCE].iloc[0]
         for e in eps[instance]:
             smoothed = {r: crossing(x, isotonic(y), e) for r, y in curves.items()}
-            pooled = censored_median(list(smoothed.values()), ">")
+            pooled = censored_median(list(smoothed.values()))
             rows.append(
                 {
                     PANEL: panel,
@@ -183,7 +183,7 @@ def thresholds(
                     "n_train": part["n_train"].iloc[0],
                     "depth": depth,
                     "eps": e,
-                    **summary({r: crossing(x, running_min(y), e) for r, y in curves.items()}, ">"),
+                    **summary({r: crossing(x, running_min(y), e) for r, y in curves.items()}),
                     "bracket": bracket(part["tuned"].to_numpy(float), e),
                     "isotonic": pooled.value,
                     "isotonic_censor": pooled.censor,
@@ -247,8 +247,7 @@ def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
         for _, deep in part[part["depth"] > 1].iterrows():
             paired = _paired(one["replicates"], deep["replicates"])
             pooled = censored_median(
-                list(_paired(one["isotonic_replicates"], deep["isotonic_replicates"]).values()),
-                ">=",
+                list(_paired(one["isotonic_replicates"], deep["isotonic_replicates"]).values())
             )
             bracketed = one["bracket"] == deep["bracket"] == BRACKETED
             k, n = above(list(paired.values()))
@@ -259,7 +258,7 @@ def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
                     "n_train": one["n_train"],
                     "depth": deep["depth"],
                     "eps": e,
-                    **summary(paired, ">="),
+                    **summary(paired),
                     "bracketed": bracketed,
                     "above": k,
                     "paired": n,

@@ -10,9 +10,10 @@ depths cover:
 
 the area between the log-error curves over the common range ``[a, b]`` of
 ``n_params``, divided by its width (each curve interpolated linearly in log-log, as
-P_d is). ``R_d = 10^G_d`` is the geometric-mean factor by which depth d's error is
-below depth 1's: ``R_d > 1`` where depth helps. Errors are floored at the panel's
-smallest declared eps, so differences below the precision asked for do not count.
+P_d is, so the trapezoid rule over their knots is exact). ``R_d = 10^G_d`` is the
+geometric-mean factor by which depth d's error is below depth 1's: ``R_d > 1`` where
+depth helps. Errors are floored at the panel's smallest declared eps, so differences
+below the precision asked for do not count.
 The headline is the median of ``R_d`` over replicates with its order-statistic
 interval, and a one-sided sign test of ``R_d > 1`` over the paired replicates.
 """
@@ -30,8 +31,6 @@ from depthbench.analysis.censoring import sign_test
 from depthbench.analysis.efficiency import running_min
 from depthbench.analysis.intervals import median_interval
 
-GRID = 33  # points of the common log-size range at which the curves are compared
-
 
 def _log_curve(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
     """``(log x, log10 running min of y floored at floor)`` over the trained sizes."""
@@ -42,17 +41,26 @@ def _log_curve(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[np.ndarray, 
 
 def mean_log_ratio(
     shallow: tuple[np.ndarray, np.ndarray], deep: tuple[np.ndarray, np.ndarray], floor: float
-) -> float:
-    """``G_d`` of one replicate: ``shallow`` and ``deep`` are ``(sizes [k], errors [k])``
-    over ascending sizes; NaN where the two curves share no size range."""
+) -> tuple[float, float, float]:
+    """``(G_d, a, b)`` of one replicate: ``shallow`` and ``deep`` are ``(sizes [k],
+    errors [k])`` over ascending sizes; ``[a, b]`` the ``n_params`` range both cover.
+    Both log-error curves are piecewise linear in log size, so their difference is too:
+    the trapezoid rule over the union of their knots is the exact integral. A single
+    shared size gives the difference there; no shared range gives NaNs."""
     (x1, y1), (xd, yd) = _log_curve(*shallow, floor), _log_curve(*deep, floor)
     if not len(x1) or not len(xd):
-        return math.nan
+        return math.nan, math.nan, math.nan
     a, b = max(x1[0], xd[0]), min(x1[-1], xd[-1])
     if a > b:
-        return math.nan
-    grid = np.linspace(a, b, GRID) if b > a else np.array([a])
-    return float(np.mean(np.interp(grid, x1, y1) - np.interp(grid, xd, yd)))
+        return math.nan, math.nan, math.nan
+    knots = np.unique(np.concatenate([[a, b], x1[(x1 > a) & (x1 < b)], xd[(xd > a) & (xd < b)]]))
+    diff = np.interp(knots, x1, y1) - np.interp(knots, xd, yd)
+    sizes = np.concatenate([shallow[0], deep[0]])  # the range's ends as trained sizes
+    low, high = float(sizes[np.log(sizes) == a][0]), float(sizes[np.log(sizes) == b][0])
+    if b == a:
+        return float(diff[0]), low, high
+    area = float(np.sum((diff[1:] + diff[:-1]) * np.diff(knots)) / 2)
+    return area / (b - a), low, high
 
 
 def depth_gap(c: Curves, eps: Mapping[str, Sequence[float]]) -> pd.DataFrame:
@@ -61,7 +69,8 @@ def depth_gap(c: Curves, eps: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     Columns: ``panel``, ``instance``, ``n_train``, ``depth``, ``ratio`` (median of
     ``R_d`` over replicates), ``lo``/``hi``/``coverage`` (its order-statistic
     interval), ``above``/``paired`` (replicates with ``R_d > 1``, replicates),
-    ``p`` (one-sided sign test), ``low``/``high`` (the common ``n_params`` range).
+    ``p`` (one-sided sign test), ``low``/``high`` (the smallest and largest
+    ``n_params`` of the replicates' common ranges).
     """
     rows = []
     for panel, part in c.points.groupby(PANEL, sort=True):
@@ -78,18 +87,19 @@ def depth_gap(c: Curves, eps: Mapping[str, Sequence[float]]) -> pd.DataFrame:
         for depth, (xd, ownd) in curves.items():
             if depth == 1:
                 continue
-            logs = np.array(
+            found = np.array(
                 [
                     mean_log_ratio(
                         (x1, own1[r].to_numpy(float)), (xd, ownd[r].to_numpy(float)), floor
                     )
                     for r in own1.columns
-                    if own1[r].notna().any() and ownd[r].notna().any()
+                    if r in ownd and own1[r].notna().any() and ownd[r].notna().any()
                 ]
-            )
-            logs = logs[~np.isnan(logs)]
-            if not len(logs):
+            ).reshape(-1, 3)  # [replicates, (G, a, b)]
+            found = found[~np.isnan(found[:, 0])]
+            if not len(found):
                 continue
+            logs = found[:, 0]
             lo, hi, cover = median_interval(logs)
             k = int((logs > 0).sum())
             rows.append(
@@ -105,8 +115,8 @@ def depth_gap(c: Curves, eps: Mapping[str, Sequence[float]]) -> pd.DataFrame:
                     "above": k,
                     "paired": len(logs),
                     "p": sign_test(k, len(logs)),
-                    "low": max(x1.min(), xd.min()),
-                    "high": min(x1.max(), xd.max()),
+                    "low": float(found[:, 1].min()),
+                    "high": float(found[:, 2].max()),
                 }
             )
     columns = [PANEL, INSTANCE, "n_train", "depth", "ratio", "lo", "hi", "coverage"]

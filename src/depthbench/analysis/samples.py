@@ -49,7 +49,7 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
                 "depth": depth,
                 "budget": budget,
                 "eps": eps,
-                **summary(reps, ">"),
+                **summary(reps),
                 "sizes": len(x),
             }
         )

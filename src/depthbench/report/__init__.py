@@ -19,6 +19,7 @@ import pandas as pd
 from depthbench import analysis, results
 from depthbench.analysis import INSTANCE, Analysis
 from depthbench.analysis.cells import status_counts
+from depthbench.analysis.censoring import replicates_needed
 from depthbench.analysis.intervals import LEVEL, describe
 from depthbench.analysis.samples import LEARNED_TEXT
 from depthbench.errors import ResultsError
@@ -124,25 +125,36 @@ METHOD = (
 
 
 BRACKETING = (
-    "A declared eps is read only where the budget grid brackets it for every depth: the "
-    "depth's median curve is above eps at its smallest budget and its running minimum "
-    "reaches eps at some budget. Elsewhere P_d is a bound at the grid's edge, and a "
-    "difference between depths there says where the grid stops, not how depth acts."
+    "A declared eps is read for E_d only where the budget grid brackets it for both depths "
+    "compared (1 and d): each depth's median curve is above eps at its smallest budget and "
+    "its running minimum reaches eps at some budget. Elsewhere P_d is a bound at the grid's "
+    "edge, and a difference between depths there says where the grid stops, not how depth "
+    "acts."
 )
 TESTS = (
     "Where both depths bracket eps, a one-sided exact sign test asks whether E_d > 1 over "
     "the replicates paired by seed (a censored ratio counts as above 1 only when its whole "
-    "interval is; one whose side is unknown counts against). p (Holm): adjusted across every "
-    "test of this report, the declared eps, panels and depths of its claim, and the R_d tests "
-    "below. 'Depth helps' needs p (Holm) < 0.05; with n pairs the smallest p is 2^-n, so "
-    "fewer than 5 replicates can never reach it."
+    "interval is; one whose side is unknown counts against). p (Holm): adjusted across the "
+    "tests of this table, the declared eps, panels and depths of the report's claim (the R_d "
+    "tests below are a family of their own). 'Depth helps' needs p (Holm) < 0.05; with m "
+    "tests and n pairs the smallest adjusted p is m 2^-n."
 )
+
+
+def _needed(tests: int, what: str) -> str:
+    """How many paired replicates ``tests`` Holm-adjusted sign tests need, in words."""
+    return (
+        f" This report has {tests} {what} tests: 'depth helps' can pass only with at least "
+        f"{replicates_needed(tests)} paired replicates."
+    )
+
+
 GAP = (
     "R_d does not vanish between grid points: per replicate, the mean over the budget range "
     "both depths cover of log10(e_1 / e_d), the two running-minimum error curves "
     "interpolated log-log, floored at the smallest declared eps; R_d = 10^that. R_d > 1: "
     "depth d's error is lower, by that factor on geometric average. Its interval is over "
-    "replicates; its sign test is one-sided, R_d > 1."
+    "replicates; its sign test is one-sided, R_d > 1, Holm-adjusted across this table."
 )
 
 
@@ -205,7 +217,7 @@ def _efficiency(a: Analysis, out: Path, drawn: figures.Output, coverage: Text) -
         Text(BRACKETING + _unbracketed(bracketing, a.names)),
         _table(out, "bracketing", bracketing, a.p, "Bracketing of each declared eps", a.names),
         Heading("Paired tests of depth efficiency"),
-        Text(TESTS),
+        Text(TESTS + _needed(int(a.e["p"].notna().sum()), "E_d")),
         _table(
             out,
             "depth_tests",
@@ -219,7 +231,7 @@ def _efficiency(a: Analysis, out: Path, drawn: figures.Output, coverage: Text) -
     if not a.gap.empty:
         blocks += [
             Heading("The depth gap over the whole curve: R_d"),
-            Text(GAP),
+            Text(GAP + _needed(len(a.gap), "R_d")),
             _table(
                 out,
                 "depth_gap",
@@ -236,7 +248,8 @@ def _efficiency(a: Analysis, out: Path, drawn: figures.Output, coverage: Text) -
             Figure(
                 p,
                 "Figure 6: depth efficiency E_d against eps (selected on validation; "
-                "triangles: lower bounds, where depth 1 never reaches eps)",
+                "triangles up: lower bounds, where depth 1 never reaches eps; down: upper "
+                "bounds, where depth 1 reaches eps at its smallest budget)",
                 drawn.pdf,
             )
             for p in figures.efficiency_vs_eps(a, drawn)
@@ -248,15 +261,15 @@ def _efficiency(a: Analysis, out: Path, drawn: figures.Output, coverage: Text) -
 
 
 def _unbracketed(bracketing: pd.DataFrame, names: dict[str, str]) -> str:
-    """The declared eps that yield no verdict, named per panel, in one sentence."""
-    missing = bracketing[bracketing["read"] != "yes"]
-    if missing.empty:
-        return " Every declared eps is bracketed for every depth."
+    """The declared eps at which no E_d is read, named per panel, in one sentence."""
+    none = bracketing[bracketing["verdict for"] == "none"]
+    if none.empty:
+        return ""
     said = [
-        f"{names.get(panel, panel) or 'eps'} {', '.join(part['eps'])}"
-        for panel, part in missing.groupby("panel", sort=False)
+        f"{names.get(panel, panel) or 'eps'} {', '.join(part['eps'])}".strip()
+        for panel, part in none.groupby("panel", sort=False)
     ]
-    return " No verdict is read at: " + "; ".join(said) + "."
+    return " No E_d is read at: " + "; ".join(said) + "."
 
 
 def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:

@@ -169,9 +169,12 @@ def _per_panel(
     )
 
 
-def _bound_key(ax: plt.Axes) -> None:
-    """A legend entry for the triangles that mark censored values (lower bounds)."""
+def _bound_key(ax: plt.Axes, upper: bool = False) -> None:
+    """Legend entries for the triangles that mark censored values: lower bounds, and
+    upper bounds where ``upper``."""
     ax.scatter([], [], marker="^", color="grey", label="lower bound (censored)")
+    if upper:
+        ax.scatter([], [], marker="v", color="grey", label="upper bound (censored)")
 
 
 def _references(ax: plt.Axes, info: pd.Series) -> None:
@@ -473,7 +476,7 @@ def collapse(a: Analysis, out: Output) -> list[Path]:
 
 def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
     """Figure 6: E_d(eps) over a range of eps per panel (exact values as lines, lower
-    bounds as triangles), eps decreasing to the right."""
+    and upper bounds as triangles up and down), eps decreasing to the right."""
     if a.e_curve.empty:
         return []
     fig, panels, colours = _per_panel(a.e_curve)
@@ -482,9 +485,10 @@ def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
             colour = colours[cast(int, depth)]  # depths are ints
             exact = line[line["censor"] == ""]
             ax.plot(exact["eps"], exact["value"], marker="o", color=colour, label=str(depth))
-            bound = line[line["censor"] == ">="]
-            ax.scatter(bound["eps"], bound["value"], marker="^", color=colour, s=40)
-        _bound_key(ax)
+            for mark, marker in ((">=", "^"), ("<=", "v")):
+                bound = line[line["censor"] == mark]
+                ax.scatter(bound["eps"], bound["value"], marker=marker, color=colour, s=40)
+        _bound_key(ax, upper=True)
         ax.axhline(1, color="grey", linewidth=0.8)
         ax.set(
             xscale="log",

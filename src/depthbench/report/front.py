@@ -26,14 +26,14 @@ FIELDS = ("claim", "source", "report", "figure", "numbers", "constructions", "tr
 
 def macros(report: Path) -> dict[str, str]:
     """Key -> value of a report's ``tables/numbers.tex``, values as the tables print
-    them (``>= 33.8``)."""
+    them (``>= 33.8``, ``(range 5 to >=16.7)``)."""
     path = report / "tables" / "numbers.tex"
     if not path.is_file():
         raise ResultsError(f"{path} is missing: rebuild the report (reports/regenerate.sh)")
     return {
-        key: value.replace("\\ensuremath{\\geq}", ">= ")
-        .replace("\\ensuremath{\\leq}", "<= ")
-        .replace("\\ensuremath{>}", "> ")
+        key: value.replace("\\ensuremath{\\geq}", ">=")
+        .replace("\\ensuremath{\\leq}", "<=")
+        .replace("\\ensuremath{>}", ">")
         for key, value in MACRO.findall(path.read_text())
     }
 
@@ -62,7 +62,7 @@ def _row(root: Path, claim: dict[str, Any]) -> str:
             )
         value = found[key]
         around = found.get(f"{key} interval", "")  # as the tables print it
-        shown = f"{label} {value}" if value[:1] in "<>" else f"{label} = {value}"
+        shown = f"{label} {value}" if value[:1] in "<>i" else f"{label} = {value}"
         said.append(f"{shown} {around}".strip())
     figure = f"{claim['report']}/{claim['figure']}"
     if not (root / figure).is_file():

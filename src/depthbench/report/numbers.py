@@ -54,6 +54,8 @@ def _with_interval(
     if around:
         kind = "interval" if around.startswith("[") else "range over replicates"
         out.append((f"{name} interval", math_marks(around), f"{kind} of {name}; {what}"))
+    elif row.get("censor"):  # a censored key always has its companions
+        out.append((f"{name} interval", "(no interval)", f"no interval of {name}; {what}"))
     if row.get("censor"):
         out.append(
             (
@@ -62,6 +64,34 @@ def _with_interval(
                 f"each replicate of the censored {name}; {what}",
             )
         )
+    return out
+
+
+def _p(name: str, row: dict, what: str) -> tuple[str, str, str]:
+    return (
+        f"{name} p",
+        number(row["p_holm"]),
+        f"one-sided sign test of {what} > 1 over {row['paired']} paired replicates "
+        f"({row['above']} above), Holm-adjusted across the report; raw p {number(row['p'])}",
+    )
+
+
+def _tests(a: Analysis) -> list[tuple[str, str, str]]:
+    """``<E key> p`` for each E_d tested (its eps bracketed), and ``R<d> <panel>`` (the
+    depth gap over the curve, :mod:`depthbench.analysis.gap`) with its interval and
+    ``p``: Holm-adjusted p-values of one-sided sign tests."""
+    out = []
+    for row in a.e.dropna(subset=["p_holm"]).to_dict("records"):
+        name = key(f"E{row['depth']}", a.names.get(row[PANEL], row[PANEL]), f"eps={row['eps']:.3g}")
+        out.append(_p(name, row, "E_d"))
+    for row in a.gap.to_dict("records"):
+        name = key(f"R{row['depth']}", a.names.get(row[PANEL], row[PANEL]))
+        what = (
+            f"R_d, geometric-mean ratio of depth-1 to depth-d error over n_params "
+            f"{number(row['low'])}-{number(row['high'])}; panel {row[PANEL]}"
+        )
+        out += _with_interval(name, number(row["ratio"]), what, row)
+        out.append(_p(name, row, "R_d"))
     return out
 
 
@@ -75,7 +105,8 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     labelled rows ``df``), the fitted
     exponent alpha per panel and depth, and P* (training samples to learn) per
     instance, depth and budget; each with its interval where it has one
-    (:func:`_with_interval`)."""
+    (:func:`_with_interval`); and the paired tests with the curve statistic R_d
+    (:func:`_tests`)."""
     out = []
     for quantity, frame, what in (
         ("E", a.e, "E_d(eps) = P_1 / P_d"),
@@ -90,6 +121,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
                 f"{what}; panel {row[PANEL]}",
                 row,
             )
+    out += _tests(a)
     tried = a.cells.dropna(subset=["tuned", "val"])  # the budget, as the rate: on validation
     best = tried.sort_values(["val", "budget"]).groupby([PANEL, "depth"]).head(1)
     for row in best.sort_values([PANEL, "depth"]).to_dict("records"):

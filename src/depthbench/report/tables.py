@@ -40,9 +40,9 @@ def interval(
 ) -> str:
     """``[0.03, 0.052]`` for an interval of at least the nominal coverage,
     ``(range 0.03-0.052)`` for a range over fewer seeds (its coverage is lower, said in
-    the table's caption; ``(range -0.47 to -0.24)`` where a bound is negative, ``(range
-    1602 to >10089)`` where an end is open, :func:`end`); empty where there is none or
-    where both ends are unknown."""
+    the table's caption; ``(range -0.47 to -0.24)`` where a bound is negative or in
+    exponent notation, ``(range 1602 to >10089)`` where an end is open, :func:`end`);
+    empty where there is none or where both ends are unknown."""
     if not (isinstance(coverage, float) and coverage > 0):
         return ""
     if lo_censor == hi_censor == UNDETERMINED:  # the replicates say nothing: no "(? to ?)"
@@ -50,8 +50,8 @@ def interval(
     a, b = end(lo, lo_censor), end(hi, hi_censor)
     if coverage >= LEVEL:
         return f"[{a}, {b}]"
-    plain = not lo_censor and not hi_censor and lo >= 0 and hi >= 0
-    return f"(range {a}{'-' if plain else ' to '}{b})"  # -0.47 to -0.24, not -0.47--0.24
+    plain = not lo_censor and not hi_censor and lo >= 0 and hi >= 0 and "e" not in a + b
+    return f"(range {a}{'-' if plain else ' to '}{b})"  # -0.47 to -0.24, 1e-05 to 2e-05
 
 
 def with_interval(value: float, lo: float, hi: float, coverage: float) -> str:
@@ -158,15 +158,21 @@ def by_depth(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def bracketing(a: Analysis) -> pd.DataFrame:
     """Rows panel x declared eps, one column per depth: whether its cells' median curve
-    brackets eps (:func:`~depthbench.analysis.efficiency.bracket`), and ``read``: yes
-    where every depth does, the only eps a verdict is read at."""
+    brackets eps (:func:`~depthbench.analysis.efficiency.bracket`), and ``verdict
+    for``: the E_d whose two depths (1 and d) both bracket it, the only ones read at
+    that eps (``none``; ``no depth 1`` where the panel has no one-hidden-layer net)."""
     if a.p.empty:
         return pd.DataFrame()
     wide = a.p.pivot_table(index=[PANEL, "eps"], columns="depth", values="bracket", aggfunc="first")
     wide = wide.fillna("no cells")
-    read = (wide == BRACKETED).all(axis=1).map({True: "yes", False: "no verdict"})
+    read = [
+        ", ".join(f"E_{d}" for d in row.index if d > 1 and row[d] == BRACKETED) or "none"
+        if row.get(1) == BRACKETED
+        else ("none" if 1 in row.index and row[1] != "no cells" else "no depth 1")
+        for _, row in wide.iterrows()
+    ]
     wide.columns = [f"depth {d}" for d in wide.columns]
-    wide = wide.assign(read=read).reset_index().assign(eps=lambda t: -t["eps"])
+    wide = wide.assign(**{"verdict for": read}).reset_index().assign(eps=lambda t: -t["eps"])
     wide = in_order(wide, PANEL, "eps")
     wide["eps"] = (-wide["eps"]).map("{:.3g}".format)
     return wide
