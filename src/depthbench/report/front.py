@@ -93,7 +93,10 @@ def text(root: Path) -> str:
         "(`bash reports/regenerate.sh`), each with its interval where it has one: "
         "[lo, hi] a 95% order-statistic interval for the median over replicates, "
         "(range lo-hi) the range over too few replicates for one (its coverage is in "
-        "the report); the thumbnail links to the report.",
+        "the report), an end marked >, >= or <= left open by a censored replicate; "
+        "`>=`, `>`, `<=` mark a bound, `in [a, b]` where the replicates place a median; "
+        "R_d is depth 1's error over depth d's, averaged over the budgets both cover; "
+        "the thumbnail links to the report.",
         "",
         "| claim | source | constructions | trained | headline numbers | key figure | report |",
         "|:---|:---|:---|:---|:---|:---|:---|",
