@@ -496,7 +496,11 @@ def efficiency_vs_eps(a: Analysis, out: Output) -> list[Path]:
             xlabel="eps (test_metric threshold)",
             ylabel="E_d(eps) = P_1 / P_d",
         )
-        ax.invert_xaxis()
+        low, high = part["eps"].min(), part["eps"].max()
+        if high > low:  # from the eps, not the points drawn: a panel may have none
+            ax.set_xlim(high, low)
+        else:
+            ax.invert_xaxis()
         _log_ticks(ax.xaxis, part["eps"])
         _log_ticks(ax.yaxis, part["value"][part["value"] > 0])
         _title(ax, a.names.get(panel, panel))
