@@ -54,10 +54,8 @@ def run_watched(cfg: DictConfig, job: Job) -> int:
         stdin=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdin is not None
-    proc.stdin.write(json.dumps(spec))
-    proc.stdin.close()
     try:
+        _send(proc, json.dumps(spec))
         status = proc.wait()
     except KeyboardInterrupt:
         _stop(proc)
@@ -79,6 +77,21 @@ def run_watched(cfg: DictConfig, job: Job) -> int:
         print(f"error: job {job.num} {message}", file=sys.stderr, flush=True)
         record(job, error=message)
     return 1 if status < 0 else status
+
+
+def _send(proc: subprocess.Popen, text: str) -> None:
+    """Write ``text`` to the child's stdin and close it. A child killed before it read
+    its config (the OOM killer at start-up) closed the pipe: its exit status, not a
+    BrokenPipeError in the worker, says what happened."""
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(text)
+    except BrokenPipeError:
+        pass
+    try:
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
 
 
 def _job_logging() -> dict[str, Any] | None:
