@@ -76,12 +76,25 @@ def test_converged_means_a_flat_last_tenth_or_a_fitted_training_set():
             [1.0, 0.5, 0.400, 0.399],
         ]
     )  # flat but diverged
-    assert converged(curve, np.array([False, False, False, True])).tolist() == [
+    chance = np.ones(4)
+    assert converged(curve, np.array([False, False, False, True]), chance).tolist() == [
         True,
         False,
         True,
         False,
     ]
+
+
+def test_a_plateau_at_chance_under_a_cosine_tail_is_not_converged():
+    """The sawtooth cells at chance: under a cosine tail the last tenth runs at under 4%
+    of the peak rate, so the loss is flat whatever the net could still learn."""
+    factors = Schedule("cosine", 0.05, 0.01).factors(3000).numpy()
+    assert factors[-300:].max() < 0.04  # the tail the flat-last-tenth rule cannot see past
+    stuck = np.array([[0.70, 0.6932, 0.6931, 0.6931]])  # cross-entropy at log 2: chance
+    learnt = np.array([[0.70, 0.300, 0.2000, 0.1999]])
+    chance = np.array([np.log(2)])
+    assert not converged(stuck, np.array([False]), chance)[0]
+    assert converged(learnt, np.array([False]), chance)[0]
 
 
 def test_rows_carry_the_loss_curve_and_the_flag(make_cfg):

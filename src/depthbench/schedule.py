@@ -64,13 +64,19 @@ def checkpoints(steps: int) -> list[int]:
     return sorted(p for p in points if 1 <= p <= steps)
 
 
-def converged(curve: np.ndarray, diverged: np.ndarray) -> np.ndarray:
-    """Per member: did training converge? ``curve`` ``[K, P]`` from :func:`checkpoints`.
+def converged(curve: np.ndarray, diverged: np.ndarray, chance_loss: np.ndarray) -> np.ndarray:
+    """Per member: did training converge? ``curve`` ``[K, P]`` from :func:`checkpoints`,
+    ``chance_loss`` ``[K]`` the loss of the best constant prediction
+    (:func:`depthbench.trainer.constant_loss`).
 
     Rule: the mean training loss over the last tenth of the steps fell by less than
     :data:`CONVERGED_GAIN` (2%) relative to the tenth before, or is below
-    :data:`FIT_LOSS` (the training set is fitted); never for a diverged member or a
-    run with fewer than two windows.
+    :data:`FIT_LOSS` (the training set is fitted); never at a plateau within
+    :data:`CONVERGED_GAIN` of ``chance_loss`` (a net predicting a constant has found
+    nothing: under a decaying schedule its last tenth is flat whatever it could still
+    learn), for a diverged member, or a run with fewer than two windows. A flat last
+    tenth is necessary, not sufficient: the best-effort fit (:mod:`depthbench.refit`)
+    decides whether a cell's number is the architecture's (docs/science.md).
     """
     if curve.shape[1] < 2:
         return np.zeros(len(curve), dtype=bool)
@@ -78,4 +84,5 @@ def converged(curve: np.ndarray, diverged: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         flat = last >= (1 - CONVERGED_GAIN) * before
         fitted = last < FIT_LOSS
-    return (flat | fitted) & np.isfinite(last) & ~diverged
+        stalled = last >= (1 - CONVERGED_GAIN) * chance_loss
+    return (flat | fitted) & ~stalled & np.isfinite(last) & ~diverged

@@ -203,6 +203,16 @@ def per_member_loss(kind: str, pred: torch.Tensor, target: torch.Tensor) -> torc
     ).view(K, B)
 
 
+def constant_loss(kind: str, y: torch.Tensor) -> float:
+    """The loss of the best constant prediction on targets ``y`` ``[N]``, in the loss's
+    units: 1 for regression (predicting the mean of standardised targets), the entropy
+    of the label frequencies for classification (predicting them)."""
+    if kind == "regression":
+        return 1.0
+    p = torch.bincount(y.long()).double() / len(y)
+    return float(-(p[p > 0] * p[p > 0].log()).sum())
+
+
 def minibatch_indices(
     generators: Sequence[torch.Generator], n_train: Sequence[int], steps: int, batch_size: int
 ) -> torch.Tensor:
@@ -331,13 +341,38 @@ def train_group(
         on_steps(block)
     if on_cuda:
         torch.cuda.synchronize(device)
-    train_time = time.perf_counter() - start
+    return _scored(
+        model,
+        data,
+        (scale, blocks),
+        (curve.cpu().numpy(), marks),
+        online is not None,
+        finite.cpu().numpy(),
+        steps_done.cpu().numpy(),
+        time.perf_counter() - start,
+    )
 
+
+def _scored(
+    model: BatchedModel,
+    data: Data,
+    units: tuple[Scale, Sequence[Block]],
+    record: tuple[np.ndarray, list[int]],
+    online: bool,
+    finite: np.ndarray,
+    steps: np.ndarray,
+    train_time: float,
+) -> GroupResult:
+    """The :class:`GroupResult` of a trained group: ``units`` (its target scale and
+    training blocks), ``record`` (its loss curve ``[K, P]`` and checkpoint steps),
+    ``finite`` and ``steps`` ``[K]`` (no non-finite loss yet; steps taken)."""
+    scale, blocks = units
+    curve, marks = record
+    K = len(blocks)
     start = time.perf_counter()
-    record = curve.cpu().numpy()
     train_loss = (
-        record[:, -1].astype(np.float64)
-        if online is not None
+        curve[:, -1].astype(np.float64)
+        if online
         else evaluate(
             model, scale, data.x_train, data.y_train, [(b.start, b.size) for b in blocks]
         )[0]
@@ -347,20 +382,20 @@ def train_group(
     whole = [(0, len(data.y_test))] * K
     test_loss, test_metric = evaluate(model, scale, data.x_test, data.y_test, whole)
     eval_time = time.perf_counter() - start
-
     # a non-finite training loss, or weights that became non-finite in the last step
     # (metrics are float64: a large target no longer overflows them)
-    diverged = ~finite.cpu().numpy() | ~np.isfinite(val_metric) | ~np.isfinite(test_metric)
+    diverged = ~finite | ~np.isfinite(val_metric) | ~np.isfinite(test_metric)
+    chance = [constant_loss(data.kind, data.y_train[b.start : b.start + b.size]) for b in blocks]
     return GroupResult(
         train_loss=train_loss,
         val_loss=val_loss,
         val_metric=val_metric,
         test_loss=test_loss,
         test_metric=test_metric,
-        curve=record,
+        curve=curve,
         curve_steps=marks,
-        converged=converged(record, diverged),
-        steps=steps_done.cpu().numpy(),
+        converged=converged(curve, diverged, np.array(chance)),
+        steps=steps,
         diverged=diverged,
         train_time_s=train_time,
         eval_time_s=eval_time,
