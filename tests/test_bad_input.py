@@ -76,7 +76,7 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
         "grid.budgets",
         "budget 100000000000 at depth 2 needs about",
     ),
-    ("+results=x", "results", "unknown key; allowed: baselines, constructions, data_seed"),
+    ("+results=x", "results", "unknown key; allowed: baselines, best_effort, constructions"),
     ("grid.n_train=[offline]", "grid.n_train", "must be an integer >= 1"),
     ("task=rhm grid.n_train=[online]", "grid.n_train", "online data needs fresh inputs"),
     ("fail_fast=maybe", "fail_fast", "must be true or false"),
@@ -207,5 +207,5 @@ def test_a_file_of_an_older_schema_is_refused_by_the_report(workdir, depthbench,
     before = tree_digest(store)
     proc = depthbench("report", "results", "--out", "r", cwd=workdir)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "was written with schema_version 2; this depthbench reads 3" in proc.stderr
+    assert "was written with schema_version 2; this depthbench reads 4" in proc.stderr
     assert "old-" in proc.stderr and tree_digest(store) == before

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import depthbench.run as run_module
-from depthbench import analysis, progress, results, schema
+from depthbench import analysis, initial, progress, results, schema
 from depthbench.errors import ConfigError
 from depthbench.run import run
 
@@ -35,7 +35,7 @@ def test_rerun_trains_nothing_and_adds_no_rows(make_cfg, monkeypatch, tmp_path, 
     def must_not_train(*args, **kwargs):
         raise AssertionError("a stored run was trained again")
 
-    monkeypatch.setattr(run_module, "train_group", must_not_train)
+    monkeypatch.setattr(initial, "train_group", must_not_train)
     assert run(cfg).empty
     assert tree_digest(tmp_path / "results") == before
 

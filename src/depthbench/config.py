@@ -63,6 +63,7 @@ class TrainSpec:
     cuda_graph: bool
     threads: int | None
     optimizer: Optimizer
+    init: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,27 @@ class ReportSpec:
 
     eps: tuple[float, ...]
     eps_scale: str | None
+
+
+#: ``train.init``: the default initialisation, or first-layer kinks on the data
+#: (:mod:`depthbench.initial`)
+INITS = ("default", "kinks")
+
+BEST_EFFORT_CELLS = ("none", "deciding", "all")
+
+
+@dataclass(frozen=True)
+class BestEffortSpec:
+    """``best_effort.*``: which cells the best-effort fit refits (``none``,
+    ``deciding``, ``all``; :mod:`depthbench.refit`), its steps check's multiple of
+    ``train.steps``, its L-BFGS iterations, and the polish draw of online members
+    (samples a parameter, and at most)."""
+
+    cells: str
+    steps_factor: int
+    polish_iters: int
+    polish_per_param: int
+    polish_max: int
 
 
 @dataclass(frozen=True)
@@ -92,6 +114,7 @@ class RunSpec:
     baselines: bool
     report: ReportSpec
     plugins: tuple[str, ...]
+    best_effort: BestEffortSpec
 
     def identity(self) -> dict[str, Any]:
         """The settings that change a trained model's numbers (hashed into ``cell_id``).
@@ -115,9 +138,11 @@ class RunSpec:
             "n_val": self.train.n_val,
             "n_test": self.train.n_test,
             # TF32 matmuls change CUDA numbers; the key is absent when off so that
-            # full-precision runs keep the ids they always had (so is plain Adam's)
+            # full-precision runs keep the ids they always had (so do plain Adam's and the
+            # default init's)
             **({"tf32": True} if self.train.tf32 else {}),
             **self.train.optimizer.identity,
+            **({"init": self.train.init} if self.train.init != "default" else {}),
         }
 
 
@@ -200,6 +225,25 @@ def _report(raw: dict[str, Any]) -> ReportSpec:
     )
 
 
+def _best_effort(raw: dict[str, Any]) -> BestEffortSpec:
+    section = _section(raw, "best_effort")
+    return BestEffortSpec(
+        cells=check_choice(
+            "best_effort.cells", need(section, "best_effort.cells"), BEST_EFFORT_CELLS
+        ),
+        steps_factor=check_int(
+            "best_effort.steps_factor", need(section, "best_effort.steps_factor"), 1
+        ),
+        polish_iters=check_int(
+            "best_effort.polish_iters", need(section, "best_effort.polish_iters"), 1
+        ),
+        polish_per_param=check_int(
+            "best_effort.polish_per_param", need(section, "best_effort.polish_per_param"), 1
+        ),
+        polish_max=check_int("best_effort.polish_max", need(section, "best_effort.polish_max"), 2),
+    )
+
+
 def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
     section = cfg.get(key)
     if not isinstance(section, dict):
@@ -219,6 +263,7 @@ TOP_KEYS = {
     "baselines",
     "fail_fast",
     "plugins",
+    "best_effort",
     "hydra",
 }
 SECTION_KEYS = {
@@ -242,8 +287,10 @@ SECTION_KEYS = {
         "momentum",
         "weight_decay",
         "stop_loss",
+        "init",
     },
     "report": {"eps", "eps_scale"},
+    "best_effort": {"cells", "steps_factor", "polish_iters", "polish_per_param", "polish_max"},
 }
 
 
@@ -301,6 +348,7 @@ def parse(cfg: DictConfig) -> RunSpec:
             cuda_graph=check_bool("train.cuda_graph", need(train, "train.cuda_graph")),
             threads=_optional_int(train, "train.threads"),
             optimizer=_optimizer(train),
+            init=check_choice("train.init", need(train, "train.init"), INITS),
         ),
         data_seed=check_int("data_seed", need(raw, "data_seed"), 0),
         results_dir=Path(results_dir),
@@ -308,6 +356,7 @@ def parse(cfg: DictConfig) -> RunSpec:
         baselines=check_bool("baselines", need(raw, "baselines")),
         report=_report(raw),
         plugins=_plugins(need(raw, "plugins")),
+        best_effort=_best_effort(raw),
     )
 
 

@@ -93,13 +93,15 @@ def _read(
 ) -> pd.DataFrame | None:
     """One result file, or ``None`` with a warning naming it when unreadable, corrupt
     (a page checksum fails), foreign (no store marker, or columns missing) or of another
-    schema version (:class:`ResultsError` for the last when ``refuse_versions``)."""
+    schema version (:class:`ResultsError` for the last when ``refuse_versions``). A file
+    of version :data:`~depthbench.schema.UPGRADES_FROM` reads with the columns added
+    since filled (:data:`~depthbench.schema.UPGRADE`)."""
     try:
-        schema = pq.read_schema(path)
+        found = pq.read_schema(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         warnings.warn(f"skipping {path}: not a readable Parquet file ({exc})", stacklevel=3)
         return None
-    names, meta = schema.names, schema.metadata or {}
+    names, meta = found.names, found.metadata or {}
     version = meta.get(MARKER)
     if version is None and "schema_version" in names and "run_id" in names:
         version = _old_version(path)  # written before the marker: say which version it is
@@ -108,7 +110,8 @@ def _read(
             f"skipping {path}: not a depthbench results file (no store marker)", stacklevel=3
         )
         return None
-    if version != str(SCHEMA_VERSION).encode():
+    upgrade = version == str(schema.UPGRADES_FROM).encode()
+    if version != str(SCHEMA_VERSION).encode() and not upgrade:
         problem = (
             f"{path} was written with schema_version {version.decode()}; this "
             f"depthbench reads {SCHEMA_VERSION} (rerun its job into a new results_dir, or "
@@ -118,18 +121,24 @@ def _read(
             raise ResultsError(problem)
         warnings.warn(f"skipping {problem}", stacklevel=3)
         return None
-    missing = [c for c in COLUMNS if c not in names]
+    missing = [c for c in COLUMNS if c not in names and not (upgrade and c in schema.UPGRADE)]
     if missing:
         warnings.warn(
             f"skipping {path}: not a depthbench results file (lacks {missing})", stacklevel=3
         )
         return None
     try:
-        table = pq.read_table(path, columns=columns, page_checksum_verification=True)
-        return table.to_pandas()
+        wanted = [c for c in columns if c in names] if columns and upgrade else columns
+        table = pq.read_table(path, columns=wanted, page_checksum_verification=True)
+        frame = table.to_pandas()
     except Exception as exc:
         warnings.warn(f"skipping {path}: corrupt ({exc})", stacklevel=3)
         return None
+    if upgrade:  # a version-3 file predates the best-effort fit: every row is a default one
+        for column, value in schema.UPGRADE.items():
+            if columns is None or column in columns:
+                frame[column] = value
+    return frame
 
 
 def _old_version(path: Path) -> bytes | None:

@@ -186,6 +186,8 @@ def frame(
                 for k, v in task.params.items()
             },
             **{schema.theory_column(k): v for k, v in task.theory().items()},
+            "protocol": schema.DEFAULT_PROTOCOL,
+            "base_run_id": None,
             **columns,
             "chance": task.chance,
             "n_val": spec.train.n_val,

@@ -27,9 +27,11 @@ from depthbench import (
     config,
     constructions,
     grid,
+    initial,
     metrics,
     models,
     provenance,
+    refit,
     results,
     rows,
     schema,
@@ -44,7 +46,7 @@ from depthbench.progress import Progress
 from depthbench.rows import single_rows, untrained_row
 from depthbench.seeding import derive_seed, digest
 from depthbench.tasks import Task
-from depthbench.trainer import Data, Sampler, chunks, member_bytes, train_group
+from depthbench.trainer import Data, Sampler, chunks, member_bytes
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         )
     task.check_draw(max(_sizes(spec).values()), spec.train.n_val, spec.train.n_test)
     models.check_params(spec.model, spec.model_params)
+    initial.check_init(spec.train.init, spec.model)
     device = resolve_device(spec.train.device, job.num)
     threads = spec.train.threads or thread_share(job)
     if threads:
@@ -150,54 +153,67 @@ def _execute(
     spec: config.RunSpec, task: Task, device: torch.device, plan: Plan
 ) -> Iterator[dict[str, Any]]:
     """The columns of each cell's rows as soon as they are computed: the infeasible
-    runs, the constructions, the baselines, then each trained group."""
+    runs, the constructions, the baselines, each trained group, then the refit stages
+    of the best-effort fit (:mod:`depthbench.refit`), planned from what is stored."""
     infeasible = [r for r in plan.todo if not r.fit.feasible]
     if infeasible:
         yield rows.run_columns(spec, infeasible) | rows.infeasible_outcome(infeasible)
-    if not plan.needs_data:
-        return
-    data = _draw(spec, task)
-    bayes = _bayes(spec, task)
-    if plan.constructions:
-        yield _construct(task, data, bayes, plan.constructions)
-    if plan.baselines:
-        yield single_rows(baseline_runs.evaluate(spec, task, data, bayes, plan.baselines))
-    if not plan.groups:
-        return
-    data = data.to(device)
-    total = len(plan.groups) * spec.train.steps
+    drawn = (_draw(spec, task), _bayes(spec, task)) if plan.needs_data else None
+    if drawn is not None:
+        data, bayes = drawn
+        if plan.constructions:
+            yield _construct(task, data, bayes, plan.constructions)
+        if plan.baselines:
+            yield single_rows(baseline_runs.evaluate(spec, task, data, bayes, plan.baselines))
+        if plan.groups:
+            yield from _train(spec, task, data.to(device), bayes, plan.groups)
+    if spec.best_effort.cells != "none":
+        yield from _refit(spec, task, device, plan.runs, drawn)
+
+
+def _train(
+    spec: config.RunSpec,
+    task: Task,
+    data: Data,
+    bayes: float | None,
+    groups: list[tuple[int, int, list[Run]]],
+) -> Iterator[dict[str, Any]]:
+    """Train each group of the grid on ``data`` (on the training device); its columns."""
+    device = data.x_train.device
     with (
-        Progress(total, len(plan.groups), spec.train.progress) as bar,
+        Progress(len(groups) * spec.train.steps, len(groups), spec.train.progress) as bar,
         matmul_precision(device, spec.train.tf32),
     ):
-        for depth, width, members in plan.groups:
+        for depth, width, members in groups:
             online = members[0].member.n_train == ONLINE
             bar.next_group(depth=depth, width=width, members=len(members))
-            model = models.build(
-                spec.model,
-                input_shape=task.input_shape,
-                output_dim=task.output_dim,
-                depth=depth,
-                width=width,
-                members=len(members),
-                **spec.model_params,
-            ).to(device)
-            model.reset_parameters([derive_seed(r.member.seed, "init") for r in members])
-            outcome = train_group(
-                model,
-                data,
-                [r.member for r in members],
-                spec.train.steps,
-                spec.train.batch_size,
-                spec.train.schedule,
-                on_steps=bar.update,
-                cuda_graph=spec.train.cuda_graph,
-                online=_sampler(spec, task) if online else None,
-                optimizer_spec=spec.train.optimizer,
+            sampler = _sampler(spec, task) if online else None
+            _, outcome = initial.train_fresh(
+                spec, task, data, (depth, width), members, spec.train.steps, sampler, bar.update
             )
             yield rows.run_columns(spec, members) | rows.trained_outcome(
                 spec, members, outcome, bayes
             )
+
+
+def _refit(
+    spec: config.RunSpec,
+    task: Task,
+    device: torch.device,
+    runs: list[Run],
+    drawn: tuple[Data, float | None] | None,
+) -> Iterator[dict[str, Any]]:
+    """The best-effort fit of the cells ``best_effort.cells`` names, read from the
+    store (so a resumed job refits what it trained before); the data drawn only if
+    there is work."""
+    bayes = drawn[1] if drawn is not None else _bayes(spec, task)
+    work = refit.plan(spec, runs, refit.stored_rows(spec), refit.eps_of(spec, task, bayes))
+    if not work:
+        return
+    log.info("best-effort fit: %d members in %d groups", sum(len(m) for *_, m in work), len(work))
+    data = (drawn[0] if drawn is not None else _draw(spec, task)).to(device)
+    with matmul_precision(device, spec.train.tf32):
+        yield from refit.execute(spec, task, data, bayes, work, _sampler(spec, task))
 
 
 def _store(spec: config.RunSpec, frame: pd.DataFrame) -> list[pd.DataFrame]:

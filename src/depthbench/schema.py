@@ -15,10 +15,16 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-SCHEMA_VERSION = (
-    3  # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps
-)
-STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline")
+# 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps;
+# 4: the best-effort fit (status refit, protocol, base_run_id)
+SCHEMA_VERSION = 4
+#: an older version whose files read as this one, with :data:`UPGRADE`'s columns added
+UPGRADES_FROM = 3
+#: the columns version 4 added, and their value in rows written before it
+UPGRADE = {"protocol": "default", "base_run_id": None}
+STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline", "refit")
+#: ``protocol`` of a row trained as the experiment configures (not a refit stage)
+DEFAULT_PROTOCOL = "default"
 PREFIXES = ("task.", "model.", "theory.")
 #: a row's ``n_params`` is within this fraction of its ``budget`` (a width that cannot
 #: meet it makes the run ``infeasible``)
@@ -64,6 +70,8 @@ _IDENTITY = [
     ("schedule", STRING, True),
     ("batch_size", INT, True),
     ("data_seed", INT, False),
+    ("protocol", STRING, False),
+    ("base_run_id", STRING, True),
 ]
 _OUTCOME = [
     ("train_loss", FLOAT, False),

@@ -25,6 +25,7 @@ from depthbench.analysis.baselines import baseline_curves, beaten_by
 from depthbench.analysis.cells import INSTANCE, PANEL, REPLICATE, TASK, Curves, aggregate, curves
 from depthbench.analysis.censoring import holm
 from depthbench.analysis.efficiency import efficiency, eps_grid, resolve_eps, thresholds
+from depthbench.analysis.fitness import best_effort_curves, fitness, judged
 from depthbench.analysis.gap import depth_gap
 from depthbench.analysis.samples import sample_complexity
 from depthbench.analysis.scaling import scaling_fits
@@ -159,7 +160,10 @@ class Analysis:
     eps_source: str  # where the thresholds came from, in words
     p: pd.DataFrame  # P_d(eps), :func:`efficiency.thresholds` on n_params
     n: pd.DataFrame  # N_d(eps), on n_hidden
-    e: pd.DataFrame  # E_d(eps) = P_1 / P_d, with ``p_holm``
+    e: (
+        pd.DataFrame
+    )  # E_d(eps) = P_1 / P_d, with ``p_holm`` and the best-effort fit's (:func:`fitness.judged`)
+    fit: pd.DataFrame  # the best-effort fit per refit cell, :func:`fitness.fitness`
     gap: pd.DataFrame  # R_d over the common budget range, :func:`gap.depth_gap`, with ``p_holm``
     e_neurons: pd.DataFrame  # N_1 / N_d
     e_curve: pd.DataFrame  # E_d over a grid of eps per instance
@@ -250,6 +254,10 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
     cells = aggregate(df, c)
     names, fixed = short_names(df)
     e, gap = _tested(efficiency(p), depth_gap(c, thresholds_by))
+    fit = fitness(df)
+    if not fit.empty:  # E_d of the best-effort values beside the default's
+        c_best = best_effort_curves(df, c)
+        e = judged(e, efficiency(thresholds(c_best, thresholds_by, "n_params")), c_best, fit)
     return Analysis(
         instances=info,
         cells=cells.assign(beaten_by=beaten_by(cells, df, base)),
@@ -259,6 +267,7 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
         p=p,
         n=n,
         e=e,
+        fit=fit,
         gap=gap,
         e_neurons=efficiency(n),
         e_curve=efficiency(thresholds(c, dense, "n_params")),

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from depthbench.models.init import uniform_init_
+from depthbench.models.init import kinks_init_, uniform_init_
 from depthbench.registry import register
 
 #: every model family by name, filled as each family's class is defined (a subclass of
@@ -39,6 +39,9 @@ class BatchedModel(nn.Module, ABC):
     """
 
     name: ClassVar[str]
+    #: whether the first layer is dense on the whole input (``[members, input_dim, width]``),
+    #: as ``train.init=kinks`` (:meth:`place_kinks`) needs
+    dense_input: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -124,6 +127,14 @@ class BatchedModel(nn.Module, ABC):
         if len(seeds) != self.members:
             raise ValueError(f"need {self.members} seeds, got {len(seeds)}")
         uniform_init_(self.layers(), seeds)
+
+    def place_kinks(self, anchors: torch.Tensor) -> None:
+        """Put first-layer unit ``j`` of member ``k``'s kink through ``anchors[k, j]``
+        (``[members, width, input_dim]``; :func:`~depthbench.models.init.kinks_init_`)."""
+        if not self.dense_input:
+            raise ValueError(f"{self.name} has no dense first layer to place kinks in")
+        weight, bias = self.layers()[0]
+        kinks_init_(weight, bias, anchors)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batched = x.dim() == 3 and x.shape[0] == self.members

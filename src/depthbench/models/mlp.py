@@ -42,6 +42,7 @@ class MLP(BatchedModel):
     """
 
     name = "mlp"
+    dense_input = True
 
     def __init__(
         self,

@@ -260,6 +260,40 @@ def _efficiency(a: Analysis, out: Path, drawn: figures.Output, coverage: Text) -
     return blocks
 
 
+FIT = (
+    'The best-effort fit (docs/science.md, "Best-effort fit") trained the members at each '
+    "refit cell's chosen rate again for {factor} times the steps, then polished them by "
+    "full-batch float64 L-BFGS. A cell is stable when the longer run moves its median by "
+    "less than 1.5x (or its replicate spread), fitted when it is stable and the polish "
+    "moves it by less than 1.5x, and optimiser-limited otherwise; it is gated (cannot "
+    "decide a crossing) when its training loss is above that of random features of at "
+    "most 1.1x its parameters. Each replicate's best-effort value is its stage of lowest "
+    "validation metric. In the paired tests, 'deciding cells' says whether the cells on "
+    "both sides of each depth's crossing are fitted, and 'sign' whether the default and "
+    "best-effort E_d lie on the same side of 1 (optimiser-dependent where they do not)."
+)
+
+
+def _fit(a: Analysis, out: Path, df: pd.DataFrame) -> list[Block]:
+    """The best-effort fit's table, where the report has one."""
+    if a.fit.empty:
+        return []
+    refit = df[df["status"] == "refit"]
+    factors = sorted({str(p).split(" steps")[0].removeprefix("adam x") for p in refit["protocol"]})
+    return [
+        Heading("Best-effort fit: is each cell's number the architecture's or the optimiser's?"),
+        Text(FIT.format(factor=", ".join(factors))),
+        _table(
+            out,
+            "best_effort",
+            tables.fitness(a),
+            a.fit,
+            "Median test_metric per stage of the best-effort fit, per refit cell",
+            a.names,
+        ),
+    ]
+
+
 def _unbracketed(bracketing: pd.DataFrame, names: dict[str, str]) -> str:
     """The declared eps at which no E_d is read, named per panel, in one sentence."""
     none = bracketing[bracketing["verdict for"] == "none"]
@@ -282,7 +316,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
             Text(METHOD),
             Text(f"Thresholds eps: {a.eps_source}."),
         ]
-    blocks += _efficiency(a, out, drawn, coverage)
+    blocks += _efficiency(a, out, drawn, coverage) + _fit(a, out, df)
     if not a.p.empty:
         blocks += [
             Heading("P_d(eps): parameters to reach eps"),

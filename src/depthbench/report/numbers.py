@@ -95,6 +95,31 @@ def _tests(a: Analysis) -> list[tuple[str, str, str]]:
     return out
 
 
+def _best_effort(a: Analysis) -> list[tuple[str, str, str]]:
+    """``<E key> best effort`` (E_d from the best-effort values) and ``<E key> fit``
+    (the deciding cells' fit; the side of 1 against the default), where the report has
+    a best-effort fit (:mod:`depthbench.analysis.fitness`)."""
+    if a.fit.empty:
+        return []
+    out = []
+    for row in a.e.to_dict("records"):
+        name = key(f"E{row['depth']}", a.names.get(row[PANEL], row[PANEL]), f"eps={row['eps']:.3g}")
+        best = bound(row["best_value"], row["best_censor"], row["best_value_hi"])
+        out += [
+            (
+                f"{name} best effort",
+                math_marks(best),
+                f"E_d from best-effort values; panel {row[PANEL]}",
+            ),
+            (
+                f"{name} fit",
+                f"{row['fit']}; {row['sign']}",
+                "fit of the cells deciding E_d, and whether default and best-effort E_d agree",
+            ),
+        ]
+    return out
+
+
 def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     """``(key, value, what it is)`` per headline number: E_d, P_d and N_d per panel,
     depth and eps (eps as the tables give it: absolute test_metric, 3 digits), the
@@ -121,7 +146,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
                 f"{what}; panel {row[PANEL]}",
                 row,
             )
-    out += _tests(a)
+    out += _tests(a) + _best_effort(a)
     tried = a.cells.dropna(subset=["tuned", "val"])  # the budget, as the rate: on validation
     best = tried.sort_values(["val", "budget"]).groupby([PANEL, "depth"]).head(1)
     for row in best.sort_values([PANEL, "depth"]).to_dict("records"):

@@ -181,9 +181,11 @@ def bracketing(a: Analysis) -> pd.DataFrame:
 def depth_tests(a: Analysis) -> pd.DataFrame:
     """Per panel, depth and declared eps: E_d, whether eps is bracketed, the pairs with
     E_d > 1, and the one-sided sign test's p-value, raw and Holm-adjusted over the
-    report's tests (:func:`depthbench.analysis._tested`)."""
+    report's tests (:func:`depthbench.analysis._tested`); where the report has a
+    best-effort fit, E_d from the best-effort values, the fit of the cells deciding it
+    and whether its side of 1 agrees (:func:`depthbench.analysis.fitness.judged`)."""
     e = in_order(a.e.assign(eps=-a.e["eps"]), PANEL, "depth", "eps")
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "panel": e[PANEL],
             "depth": e["depth"],
@@ -193,6 +195,44 @@ def depth_tests(a: Analysis) -> pd.DataFrame:
             "pairs E_d > 1": [f"{k}/{n}" for k, n in zip(e["above"], e["paired"])],
             "p (sign)": e["p"].map(number),
             "p (Holm)": e["p_holm"].map(number),
+        }
+    )
+    if a.fit.empty:
+        return table
+    return table.assign(
+        **{
+            "E_d best effort": [
+                bound(*v) for v in zip(e["best_value"], e["best_censor"], e["best_value_hi"])
+            ],
+            "deciding cells": e["fit"],
+            "sign": e["sign"],
+        }
+    )
+
+
+def fitness(a: Analysis) -> pd.DataFrame:
+    """Per refit cell: the median test_metric of each stage of the best-effort fit, the
+    best-effort value (each replicate's lowest-validation stage), the verdicts and the
+    training-loss gate (:mod:`depthbench.analysis.fitness`)."""
+    f = in_order(a.fit, PANEL, "depth", "budget")
+    yes = {True: "yes", False: "no"}
+    return pd.DataFrame(
+        {
+            "panel": f[PANEL],
+            "depth": f["depth"],
+            "budget": f["budget"],
+            "replicates": f["refit"],
+            "default": f["default"].map(number),
+            "x steps": f["steps"].map(number),
+            "+ L-BFGS": f["polish"].map(number),
+            "best effort": f["best"].map(number),
+            "stable": f["stable"].map(yes),
+            "polish < 1.5x": f["polished"].map(yes),
+            "fitted": f["fitted"].map({True: "yes", False: "no: optimiser-limited"}),
+            "best from": f["stage"],
+            "train loss": f["train_loss"].map(number),
+            "random features": f["rf_train_loss"].map(number),
+            "gated": f["gated"].map({True: "yes: cannot decide", False: "no"}),
         }
     )
 
