@@ -88,14 +88,17 @@ BEST_EFFORT_CELLS = ("none", "deciding", "all")
 class BestEffortSpec:
     """``best_effort.*``: which cells the best-effort fit refits (``none``,
     ``deciding``, ``all``; :mod:`depthbench.refit`), its steps check's multiple of
-    ``train.steps``, its L-BFGS iterations, and the polish draw of online members
-    (samples a parameter, and at most)."""
+    ``train.steps``, its L-BFGS iterations, the polish draw of online members
+    (samples a parameter, and at most), and the basin rows of the constructions
+    (:mod:`depthbench.basin`): their relative noise scales and seeds per scale."""
 
     cells: str
     steps_factor: int
     polish_iters: int
     polish_per_param: int
     polish_max: int
+    basin_noise: tuple[float, ...]
+    basin_seeds: int
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,20 @@ def _best_effort(raw: dict[str, Any]) -> BestEffortSpec:
             "best_effort.polish_per_param", need(section, "best_effort.polish_per_param"), 1
         ),
         polish_max=check_int("best_effort.polish_max", need(section, "best_effort.polish_max"), 2),
+        basin_noise=_noise_list(need(section, "best_effort.basin_noise")),
+        basin_seeds=check_int(
+            "best_effort.basin_seeds", need(section, "best_effort.basin_seeds"), 1
+        ),
     )
+
+
+def _noise_list(value: Any) -> tuple[float, ...]:
+    """``best_effort.basin_noise``: relative noise scales, positive (empty: no basin rows)."""
+    if not isinstance(value, list):
+        raise ConfigError(
+            "best_effort.basin_noise", f"must be a list of positive numbers, got {value!r}"
+        )
+    return tuple(sorted({check_positive("best_effort.basin_noise", v) for v in value}))
 
 
 def _section(cfg: dict[str, Any], key: str) -> dict[str, Any]:
@@ -290,7 +306,15 @@ SECTION_KEYS = {
         "init",
     },
     "report": {"eps", "eps_scale"},
-    "best_effort": {"cells", "steps_factor", "polish_iters", "polish_per_param", "polish_max"},
+    "best_effort": {
+        "cells",
+        "steps_factor",
+        "polish_iters",
+        "polish_per_param",
+        "polish_max",
+        "basin_noise",
+        "basin_seeds",
+    },
 }
 
 

@@ -146,24 +146,27 @@ def _stage_columns(spec: config.RunSpec, stage: Stage, members: list[Run]) -> di
 def polish_draws(
     spec: config.RunSpec, task: Task, data: Data, members: list[Run]
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Each member's polish batch ``(x [N, input_dim], target [N])`` in the loss's units:
-    its own training draw, or for online members one fixed draw of
-    ``best_effort.polish_per_param`` samples a parameter (at most
-    ``best_effort.polish_max``), seeded by ``data_seed`` apart from every other draw."""
-    device = data.x_train.device
-    out = []
-    for r in members:
-        block = data.block(r.member.n_train)
-        if r.member.n_train == ONLINE:
-            per_param = spec.best_effort.polish_per_param * (r.fit.n_params or 0)
-            size = min(spec.best_effort.polish_max, per_param)
-            x, y = task.sample(size, derive_seed(spec.data_seed, "polish", size))
-        else:
-            x = data.x_train[block.start : block.start + block.size].cpu()
-            y = data.y_train[block.start : block.start + block.size].cpu()
-        target = Scale.of(data.kind, [block], torch.device("cpu")).target(y)[0]
-        out.append((x.to(device), target.to(device)))
-    return out
+    """Each member's polish batch (:func:`polish_draw`)."""
+    return [polish_draw(spec, task, data, r.member.n_train, r.fit.n_params or 0) for r in members]
+
+
+def polish_draw(
+    spec: config.RunSpec, task: Task, data: Data, n_train: int, n_params: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The polish batch ``(x [N, input_dim], target [N])`` in the loss's units of a
+    network of ``n_params`` trained on ``n_train``: that training draw, or online one
+    fixed draw of ``best_effort.polish_per_param`` samples a parameter (at most
+    ``best_effort.polish_max``), seeded by ``data_seed`` apart from every other draw;
+    on the data's device."""
+    block = data.block(n_train)
+    if n_train == ONLINE:
+        size = min(spec.best_effort.polish_max, spec.best_effort.polish_per_param * n_params)
+        x, y = task.sample(size, derive_seed(spec.data_seed, "polish", size))
+    else:
+        x = data.x_train[block.start : block.start + block.size].cpu()
+        y = data.y_train[block.start : block.start + block.size].cpu()
+    target = Scale.of(data.kind, [block], torch.device("cpu")).target(y)[0]
+    return x.to(data.x_train.device), target.to(data.x_train.device)
 
 
 def _polished(

@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 
 from depthbench import (
     baseline_runs,
+    basin,
     config,
     constructions,
     grid,
@@ -54,18 +55,19 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Plan:
     """What a job will do: of the grid's ``runs``, those not stored yet (``todo``), as
-    ``groups`` of ``(depth, width, members)`` to train batched; the ``constructions``
-    and ``baselines`` not stored yet."""
+    ``groups`` of ``(depth, width, members)`` to train batched; the ``constructions``,
+    their ``basins`` (:mod:`depthbench.basin`) and the ``baselines`` not stored yet."""
 
     runs: list[Run]
     todo: list[Run]
     groups: list[tuple[int, int, list[Run]]]
     constructions: dict[str, tuple[str, constructions.Builder]]
     baselines: list[baseline_runs.Planned]
+    basins: list[basin.Pending]
 
     @property
     def needs_data(self) -> bool:
-        return bool(self.groups or self.constructions or self.baselines)
+        return bool(self.groups or self.constructions or self.baselines or self.basins)
 
 
 def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
@@ -146,6 +148,7 @@ def _plan(spec: config.RunSpec, task: Task, device: torch.device) -> Plan:
         groups=_work(spec, task, grid.groups(todo)),
         constructions=_pending_constructions(spec, task, stored) if spec.constructions else {},
         baselines=baseline_runs.plan(spec, task, stored) if spec.baselines else [],
+        basins=basin.pending(spec, task, stored) if spec.constructions else [],
     )
 
 
@@ -153,8 +156,9 @@ def _execute(
     spec: config.RunSpec, task: Task, device: torch.device, plan: Plan
 ) -> Iterator[dict[str, Any]]:
     """The columns of each cell's rows as soon as they are computed: the infeasible
-    runs, the constructions, the baselines, each trained group, then the refit stages
-    of the best-effort fit (:mod:`depthbench.refit`), planned from what is stored."""
+    runs, the constructions and their basins, the baselines, each trained group, then
+    the refit stages of the best-effort fit (:mod:`depthbench.refit`), planned from
+    what is stored."""
     infeasible = [r for r in plan.todo if not r.fit.feasible]
     if infeasible:
         yield rows.run_columns(spec, infeasible) | rows.infeasible_outcome(infeasible)
@@ -163,6 +167,8 @@ def _execute(
         data, bayes = drawn
         if plan.constructions:
             yield _construct(task, data, bayes, plan.constructions)
+        if plan.basins:
+            yield from basin.evaluate_pending(spec, task, data, bayes, plan.basins)
         if plan.baselines:
             yield single_rows(baseline_runs.evaluate(spec, task, data, bayes, plan.baselines))
         if plan.groups:

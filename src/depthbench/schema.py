@@ -11,18 +11,24 @@ Besides the fixed columns below a row has open families of columns: ``task.<para
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps;
-# 4: the best-effort fit (status refit, protocol, base_run_id)
+# 4: the best-effort fit (status refit, protocol, base_run_id) and the constructions'
+# basins (status basin)
 SCHEMA_VERSION = 4
 #: an older version whose files read as this one, with :data:`UPGRADE`'s columns added
 UPGRADES_FROM = 3
 #: the columns version 4 added, and their value in rows written before it
 UPGRADE = {"protocol": "default", "base_run_id": None}
-STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline", "refit")
+STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline", "refit", "basin")
+#: status of a construction perturbed by noise and polished (:mod:`depthbench.basin`)
+BASIN = "basin"
+#: statuses of rows no optimiser trained from a random start: a task's, not a model's
+UNTRAINED = ("constructed", "baseline", "basin")
 #: ``protocol`` of a row trained as the experiment configures (not a refit stage)
 DEFAULT_PROTOCOL = "default"
 PREFIXES = ("task.", "model.", "theory.")
@@ -34,6 +40,19 @@ BUDGET_TOLERANCE = 0.10
 #: units for piecewise-linear constructions) that a one-hidden-layer and a deep network
 #: need by the family's theorem, and the training-set size a deep network learns from
 SHALLOW_NEURONS, DEEP_NEURONS, P_STAR = "shallow_neurons", "deep_neurons", "P_star"
+
+
+def basin_protocol(noise: float, iterations: int) -> str:
+    """The ``protocol`` of a :data:`BASIN` row: what was done to the construction."""
+    return f"construction + noise {noise:g} x RMS + float64 L-BFGS ({iterations} iterations)"
+
+
+def basin_noise(protocol: str) -> float:
+    """The noise scale a :data:`BASIN` row's ``protocol`` names (:func:`basin_protocol`)."""
+    found = re.match(r"^construction \+ noise ([0-9.e+-]+) x RMS \+ ", protocol)
+    if found is None:
+        raise ValueError(f"not a basin protocol: {protocol!r}")
+    return float(found.group(1))
 
 
 def theory_column(key: str) -> str:

@@ -22,6 +22,7 @@ from typing import cast
 import pandas as pd
 
 from depthbench.analysis.baselines import baseline_curves, beaten_by
+from depthbench.analysis.basin import basins
 from depthbench.analysis.cells import INSTANCE, PANEL, REPLICATE, TASK, Curves, aggregate, curves
 from depthbench.analysis.censoring import holm
 from depthbench.analysis.efficiency import efficiency, eps_grid, resolve_eps, thresholds
@@ -29,6 +30,7 @@ from depthbench.analysis.fitness import best_effort_curves, fitness, judged
 from depthbench.analysis.gap import depth_gap
 from depthbench.analysis.samples import sample_complexity
 from depthbench.analysis.scaling import scaling_fits
+from depthbench.schema import UNTRAINED
 
 __all__ = [
     "Analysis",
@@ -107,7 +109,7 @@ def label(df: pd.DataFrame) -> pd.DataFrame:
     task function seed where the family has one, model seed). Task function seeds and
     data seeds are replicates of one instance, not instances of their own."""
     keys = _instance_columns(df)
-    trained = ~df["status"].isin(["constructed", "baseline"])
+    trained = ~df["status"].isin(UNTRAINED)
     task_only = _names(df, [k for k in keys if k == "task" or k.startswith("task.")])
     instance = _names(df, keys).where(trained, task_only)
     sizes = df["n_train"].astype("string").fillna("").replace("0", "online")
@@ -129,7 +131,7 @@ def instances(df: pd.DataFrame) -> pd.DataFrame:
     ``task.*`` parameters, ``model`` and its ``model.*`` parameters, ``task_instance``,
     ``chance``, ``bayes_metric``, ``theory.*``, and the thresholds declared with its
     run (``eps`` as JSON text, ``eps_scale``)."""
-    trained = df[~df["status"].isin(["constructed", "baseline"])]
+    trained = df[~df["status"].isin(UNTRAINED)]
     keep = [
         "task",
         *[
@@ -164,6 +166,7 @@ class Analysis:
         pd.DataFrame
     )  # E_d(eps) = P_1 / P_d, with ``p_holm`` and the best-effort fit's (:func:`fitness.judged`)
     fit: pd.DataFrame  # the best-effort fit per refit cell, :func:`fitness.fitness`
+    basins: pd.DataFrame  # per construction and noise scale, :func:`basin.basins`
     gap: pd.DataFrame  # R_d over the common budget range, :func:`gap.depth_gap`, with ``p_holm``
     e_neurons: pd.DataFrame  # N_1 / N_d
     e_curve: pd.DataFrame  # E_d over a grid of eps per instance
@@ -214,7 +217,7 @@ def short_names(df: pd.DataFrame) -> tuple[dict[str, str], str]:
     parameters that vary between the panels (``n=6``), and the ones that do not, once
     (``product low=-1 high=1 · mlp activation=silu residual=False · n_train=8192``).
     A name is empty where nothing varies."""
-    trained = df[~df["status"].isin(["constructed", "baseline"])]
+    trained = df[~df["status"].isin(UNTRAINED)]
     columns = [*_instance_columns(df), "n_train"]
     if trained.empty:  # constructions or baselines alone: tell their tasks apart
         trained, columns = df, [c for c in columns if c.startswith("task")]
@@ -268,6 +271,7 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
         n=n,
         e=e,
         fit=fit,
+        basins=basins(df),
         gap=gap,
         e_neurons=efficiency(n),
         e_curve=efficiency(thresholds(c, dense, "n_params")),

@@ -294,6 +294,30 @@ def _fit(a: Analysis, out: Path, df: pd.DataFrame) -> list[Block]:
     ]
 
 
+BASIN = (
+    'Construction + noise + L-BFGS (docs/science.md, "Basin of a construction"): each '
+    "construction is embedded in the dense network of its depth and widest layer, every "
+    "layer perturbed by Gaussian noise of the stated scale times the RMS of its weights, "
+    "then polished by {protocol}. A draw recovers when its test_metric "
+    "after the polish is at most the smallest declared eps; the basin width is the "
+    "largest noise scale at which most draws recover (and every smaller scale did). A "
+    "construction that recovers from noise while trained nets of its size stay above "
+    "eps says the optimum exists and is reachable nearby, not that a random start finds it."
+)
+
+
+def _basins(a: Analysis, out: Path, df: pd.DataFrame) -> list[Block]:
+    """The constructions' basin table, where the report has basin rows."""
+    if a.basins.empty:
+        return []
+    polish = sorted({p.split(" + ", 2)[2] for p in df.loc[df["status"] == "basin", "protocol"]})
+    return [
+        Heading("Basins: do the constructions' optima sit where an optimiser can reach them?"),
+        Text(BASIN.format(protocol="; ".join(polish))),
+        _table(out, "basins", tables.basins(a), a.basins, "Basin of each construction", a.names),
+    ]
+
+
 def _unbracketed(bracketing: pd.DataFrame, names: dict[str, str]) -> str:
     """The declared eps at which no E_d is read, named per panel, in one sentence."""
     none = bracketing[bracketing["verdict for"] == "none"]
@@ -461,6 +485,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
             ),
             _table(out, "constructed", built, built, "Constructed networks", a.names),
         ]
+    blocks += _basins(a, out, df)
     if not a.cells.empty:
         blocks += [Heading("Cost")]
         blocks += [

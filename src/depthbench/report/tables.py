@@ -347,6 +347,28 @@ def samples(a: Analysis) -> pd.DataFrame:
     return table
 
 
+def basins(a: Analysis) -> pd.DataFrame:
+    """Per task instance, construction and noise scale: the draws the polish brought
+    below eps, the median and worst test_metric after it, and the construction's basin
+    width (:mod:`depthbench.analysis.basin`)."""
+    b = in_order(a.basins, TASK, "model", "noise")
+    return pd.DataFrame(
+        {
+            "task": b[TASK],
+            "construction": b["model"],
+            "depth": b["depth"],
+            "width": b["width"],
+            "params": b["n_params"],
+            "noise x RMS": b["noise"].map(number),
+            "recovered": b["recovered"].astype(str) + "/" + b["draws"].astype(str),
+            "eps": b["eps"].map(number),
+            "median after L-BFGS": b["median"].map(number),
+            "worst": b["worst"].map(number),
+            "basin width": b["width_censor"] + b["width_noise"].map(number),
+        }
+    )
+
+
 def constructed(df: pd.DataFrame) -> pd.DataFrame:
     """One row per constructed network: its size beside the theorem's count.
 
