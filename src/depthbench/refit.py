@@ -50,7 +50,11 @@ class Stage:
         steps = f"adam x{self.spec.steps_factor} steps"
         if self.name == STEPS:
             return steps
-        return f"{steps} + float64 L-BFGS ({self.spec.polish_iters} iterations)"
+        be = self.spec  # the online polish draw changes the numbers: part of the run_id
+        return (
+            f"{steps} + float64 L-BFGS ({be.polish_iters} iterations; online draw "
+            f"{be.polish_per_param} a parameter, at most {be.polish_max})"
+        )
 
     def run_id(self, base: str) -> str:
         return digest({"base_run_id": base, "protocol": self.protocol})
