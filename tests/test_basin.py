@@ -8,6 +8,7 @@ from depthbench import analysis, config, metrics, results, tasks
 from depthbench.analysis.basin import _width, basins
 from depthbench.basin import embed
 from depthbench.errors import ConfigError
+from depthbench.report.numbers import entries
 from depthbench.run import run
 from depthbench.schema import basin_noise, basin_protocol
 from depthbench.trainer import Block, Scale, evaluate
@@ -64,6 +65,12 @@ def test_a_small_noise_recovers_a_large_one_does_not_and_a_rerun_adds_nothing(ma
     assert b.loc[("deep_sawtooth", 0.3), "recovered"] < 2
     assert b.loc[("deep_sawtooth", 0.3), "width_noise"] == 0.001
     assert b.loc[("deep_sawtooth", 0.3), "width_censor"] == ""
+    said = {k: v for k, v, _ in entries(analysis.analyze(df), df)}
+    assert said["deep_sawtooth basin"] == "0.001"
+    # where even the smallest scale fails, the width is a bound, and prints as one
+    failed = df.assign(test_metric=df["test_metric"].where(df["status"] != "basin", 1.0))
+    said = {k: v for k, v, _ in entries(analysis.analyze(failed), failed)}
+    assert said["deep_sawtooth basin"] == r"\ensuremath{<}0.001"
 
 
 def test_basin_rows_are_not_read_as_trained_cells(make_cfg):

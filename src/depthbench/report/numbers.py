@@ -12,8 +12,13 @@ from depthbench.analysis import INSTANCE, PANEL, TASK, Analysis
 from depthbench.analysis.censoring import Replicate, bounds
 from depthbench.report.tables import bound, end, interval, number
 
-MARKS = {">=": r"\ensuremath{\geq}", "<=": r"\ensuremath{\leq}", ">": r"\ensuremath{>}"}
-MARK = re.compile("|".join(MARKS))  # longest first: >= before >
+MARKS = {
+    ">=": r"\ensuremath{\geq}",
+    "<=": r"\ensuremath{\leq}",
+    ">": r"\ensuremath{>}",
+    "<": r"\ensuremath{<}",
+}
+MARK = re.compile("|".join(MARKS))  # longest first: >= before >, <= before <
 UNSAFE = re.compile(r"[#%\\{}$&^~]")  # characters a \csname key cannot hold
 
 
@@ -25,7 +30,7 @@ def key(*parts: str) -> str:
 
 
 def math_marks(text: str) -> str:
-    """``text`` with its censoring marks (``>``, ``>=``, ``<=``) as math, which LaTeX's
+    """``text`` with its censoring marks (``>``, ``>=``, ``<=``, ``<``) as math, which LaTeX's
     text fonts cannot set."""
     return MARK.sub(lambda m: MARKS[m.group()], text)
 
@@ -127,7 +132,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     metric (``best``: the test set picks nothing), each baseline's test_metric per
     task at its size with the lowest validation metric, the Bayes error per task
     where the family computes it, each constructed network's test_metric (from the
-    labelled rows ``df``), the fitted
+    labelled rows ``df``) and its basin width, the fitted
     exponent alpha per panel and depth, and P* (training samples to learn) per
     instance, depth and budget; each with its interval where it has one
     (:func:`_with_interval`); and the paired tests with the curve statistic R_d
@@ -183,6 +188,17 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
                 key(row["model"], name),
                 number(row["test_metric"]),
                 f"constructed network, {row['n_hidden']} hidden neurons; task {row[TASK]}",
+            )
+        )
+    widths = a.basins.groupby([TASK, "model"], sort=False).first().reset_index()
+    for row in widths.to_dict("records"):
+        name = a.names.get(row[TASK], row[TASK])
+        out.append(
+            (
+                key(row["model"], name, "basin"),
+                math_marks(row["width_censor"] + number(row["width_noise"])),
+                f"basin width of the construction (largest noise x RMS it recovers from); "
+                f"task {row[TASK]}",
             )
         )
     for row in a.fits.to_dict("records"):
