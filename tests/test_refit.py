@@ -65,6 +65,27 @@ def test_a_short_adam_run_is_not_fitted_and_the_polished_value_is_reported(make_
     assert c.points["tuned"].iloc[0] == fit["default"]  # the default curve is untouched
 
 
+def test_only_the_chosen_member_s_refit_counts_and_a_diverged_refit_counts_at_chance(make_cfg):
+    cfg = make_cfg(*SHORT, "best_effort.cells=all")
+    run(cfg)
+    df = analysis.label(results.load(cfg.results_dir))
+    refit = df["status"] == "refit"
+    assert fitness(df).iloc[0]["refit"] == 2
+    # a replicate refit at another rate than the analysis chose is not refit
+    other = refit & (df["seed"] == 1)
+    moved = df.assign(base_run_id=df["base_run_id"].where(~other, "another member"))
+    fit = fitness(moved).iloc[0]
+    assert fit["refit"] == 1
+    assert fit["default"] == df[~refit & (df["seed"] == 0)]["test_metric"].iloc[0]
+    # a polish that failed is at chance, not left out
+    polish = refit & df["protocol"].str.contains("L-BFGS")
+    failed = df.assign(
+        reason=df["reason"].where(~polish, "weights became non-finite"),
+        test_metric=df["test_metric"].where(~polish, float("nan")),
+    )
+    assert fitness(failed).iloc[0]["polish"] == 1.0
+
+
 def test_a_resumed_job_refits_nothing_twice(make_cfg):
     cfg = make_cfg(*SHORT, "best_effort.cells=all")
     run(cfg)

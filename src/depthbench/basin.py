@@ -7,7 +7,8 @@ constructs the network, each construction is embedded in the dense architecture 
 its depth and width (a uniform-width ``mlp`` whose width is the construction's
 widest layer; extra units get zero weights in and out, so they compute nothing),
 every layer's weight and bias are perturbed by Gaussian noise of standard deviation
-``noise`` times the RMS of the construction's weight of that layer, and the result
+``noise`` times the RMS of the construction's weights of that layer (as embedded: the
+output layer in the loss's units), and the result
 is polished by float64 L-BFGS on the polish draw of a member of that size
 (:func:`depthbench.refit.polish_draw`). Each (construction, noise, seed) is a row of
 status ``basin`` whose ``protocol`` names the noise; the analysis
@@ -98,10 +99,12 @@ def embed(net: Construction, task: Task, scale: Scale) -> MLP:
 @torch.no_grad()
 def perturb(model: MLP, net: Construction, noise: float, seed: int) -> None:
     """Add ``N(0, (noise * rms_i)^2)`` to every weight and bias of layer ``i``, ``rms_i``
-    the RMS of the construction's weight of that layer; drawn from ``seed``."""
+    the RMS of the construction's block of the embedded weight (the output layer's in
+    the loss's units, so the noise does not depend on the targets' scale); drawn from
+    ``seed``."""
     g = generator(seed)
     for (w, _), (weight, bias) in zip(net.layers, model.layers()):
-        rms = w.double().pow(2).mean().sqrt().item()
+        rms = weight[0, : w.shape[0], : w.shape[1]].pow(2).mean().sqrt().item()
         for p in (weight, bias):
             p.add_(torch.randn(p.shape, generator=g, dtype=torch.float64) * noise * rms)
 

@@ -100,11 +100,11 @@ def plan(
     last = Stage(POLISH, spec.best_effort)
     done = set(stored.loc[stored["status"] == "refit", "run_id"])
     todo = [r for r in runs if r.run_id in set(at["run_id"]) and last.run_id(r.run_id) not in done]
-    shaped: dict[tuple[int, int], list[Run]] = {}
+    shaped: dict[tuple[int, int, bool], list[Run]] = {}  # online and drawn never share a group
     for r in todo:
         assert r.fit.width is not None
-        shaped.setdefault((r.depth, r.fit.width), []).append(r)
-    return [(d, w, members) for (d, w), members in shaped.items()]
+        shaped.setdefault((r.depth, r.fit.width, r.member.n_train == ONLINE), []).append(r)
+    return [(d, w, members) for (d, w, _), members in shaped.items()]
 
 
 def stored_rows(spec: config.RunSpec) -> pd.DataFrame:

@@ -44,12 +44,12 @@ SHALLOW_NEURONS, DEEP_NEURONS, P_STAR = "shallow_neurons", "deep_neurons", "P_st
 
 def basin_protocol(noise: float, iterations: int) -> str:
     """The ``protocol`` of a :data:`BASIN` row: what was done to the construction."""
-    return f"construction + noise {noise:g} x RMS + float64 L-BFGS ({iterations} iterations)"
+    return f"construction + noise {noise:g} x layer RMS + float64 L-BFGS ({iterations} iterations)"
 
 
 def basin_noise(protocol: str) -> float:
     """The noise scale a :data:`BASIN` row's ``protocol`` names (:func:`basin_protocol`)."""
-    found = re.match(r"^construction \+ noise ([0-9.e+-]+) x RMS \+ ", protocol)
+    found = re.match(r"^construction \+ noise ([0-9.e+-]+) x layer RMS \+ ", protocol)
     if found is None:
         raise ValueError(f"not a basin protocol: {protocol!r}")
     return float(found.group(1))

@@ -61,14 +61,18 @@ def _factor(a: float, b: float) -> float:
 
 def _stages(df: pd.DataFrame) -> pd.DataFrame:
     """One row per cell and replicate: each stage's ``val_``, ``test_`` and
-    ``train_`` value (NaN where a stage is missing or failed)."""
+    ``train_`` value (NaN where a stage is missing). Only refit rows of the member the
+    analysis chose (their ``base_run_id``: a job that chose another rate for its
+    replicate refit another member, which counts as not refit); a refit member that
+    diverged counts at chance, as a diverged default member does."""
     _, at = _at_chosen(_members(df))
     default = at.assign(stage="default")
-    refit = df[df["status"] == "refit"]
+    refit = df[(df["status"] == "refit") & df["base_run_id"].isin(set(at["run_id"]))]
+    failed = refit["reason"].notna()
     refit = refit.assign(
         stage=np.where(refit["protocol"].str.contains(POLISHED, regex=False), "polish", "steps"),
-        val=refit["val_metric"].where(refit["reason"].isna()),
-        test=refit["test_metric"].where(refit["reason"].isna()),
+        val=refit["val_metric"].where(~failed, refit["chance"]),
+        test=refit["test_metric"].where(~failed, refit["chance"]),
     )
     both = pd.concat([default, refit], ignore_index=True)
     wide = both.pivot_table(
@@ -120,8 +124,8 @@ def fitness(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     best = _best(_stages(df))
     refit = best[best["test_steps"].notna() | best["test_polish"].notna()]
-    keys = refit.groupby(CELL).size().index
-    per = best.set_index(CELL).loc[keys].groupby(level=list(range(len(CELL))))
+    # every stage's median over the same replicates: those refit
+    per = refit.set_index(CELL).groupby(level=list(range(len(CELL))))
     table = per.agg(
         refit=("test_steps", "count"),
         default=("test_default", "median"),
