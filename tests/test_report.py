@@ -410,3 +410,19 @@ def test_best_per_depth_is_the_test_metric_at_the_budget_chosen_on_validation(re
         chosen = cell.sort_values(["val", "budget"]).iloc[0]
         assert (int(budget), value) == (chosen["budget"], number(chosen["tuned"])), panel
     assert len(found) >= 4
+
+
+def test_a_report_rebuilt_from_other_rows_of_the_same_ids_keeps_the_rows_it_read(store, tmp_path):
+    """Issue 27: rows of the same run_ids with other numbers (a re-run under another
+    protocol) replace the report's kept rows; its tables and rows never disagree."""
+    rows = results.load(store / "n3")
+    other = rows.assign(test_metric=rows["test_metric"] * 2)
+    results.write(other, tmp_path / "other", "all")
+    out = tmp_path / "out"
+    build_report([store / "n3"], out)
+    build_report([tmp_path / "other"], out)
+    kept = results.load(out / "rows").sort_values("run_id", ignore_index=True)
+    expected = other.sort_values("run_id", ignore_index=True)
+    pd.testing.assert_series_equal(kept["test_metric"], expected["test_metric"])
+    build_report([out / "rows"], out)  # rebuilt from its own rows: they stay
+    assert len(results.files(out / "rows")) == 1

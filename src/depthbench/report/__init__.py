@@ -617,7 +617,17 @@ def _keep_rows(rows: pd.DataFrame, to: Path) -> None:
     """Store ``rows`` as ``to/rows.parquet`` (the store's format: marker, checksums), so a
     report can be rebuilt or re-analysed from its own directory."""
     kept = to / f"{ROWS}.parquet"
-    if kept.exists() and set(results.load(to)["run_id"]) == set(rows["run_id"]):
+    if kept.exists() and _same_rows(results.load(to), rows):
         return  # rebuilt from its own rows: nothing to add
     kept.unlink(missing_ok=True)
     results.write(rows, to, ROWS)
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two loaded frames hold the same rows, every value (not only the same
+    ``run_id``s: a re-run under another protocol keeps its ids, not its numbers)."""
+    if sorted(a.columns) != sorted(b.columns) or len(a) != len(b):
+        return False
+    columns = sorted(a.columns)
+    first, second = (f[columns].sort_values("run_id", ignore_index=True) for f in (a, b))
+    return first.equals(second)
