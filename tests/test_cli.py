@@ -1,9 +1,12 @@
 """The real ``depthbench`` command in a subprocess, as a user runs it."""
 
+import shlex
+
 import pandas as pd
 import pytest
 
 from depthbench import results, tasks
+from depthbench.sweep import report_hint
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +104,12 @@ def test_list_shows_families_models_and_experiments(tmp_path, depthbench):
     assert proc.returncode == 0
     for word in (*tasks.FAMILIES, "mlp", "smoke", "quick", "silu", "exponents=[1, 2, 3]", "n_c=8"):
         assert word in proc.stdout
+
+
+def test_the_printed_report_commands_are_shell_quoted():
+    """Issue 27: a results dir with a space or a quote pastes as one argument."""
+    hint = report_hint(["results/my dir", "results/it's"])
+    command = hint.split("read them with: ", 1)[1]
+    assert shlex.split(command) == [
+        "depthbench", "report", "results/my dir", "results/it's", "--out", "reports/my dir",
+    ]  # fmt: skip

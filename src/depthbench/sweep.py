@@ -6,6 +6,7 @@ when the sweep ends and prints one summary.
 from __future__ import annotations
 
 import json
+import shlex
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,11 @@ RECORD = "depthbench_job.json"
 
 
 def report_hint(results_dirs: list[str]) -> str:
-    """Where a run's rows are, and the command that reads them."""
-    dirs = " ".join(dict.fromkeys(results_dirs))
-    name = Path(results_dirs[0]).name
-    return f"rows are in {dirs}; read them with: depthbench report {dirs} --out reports/{name}"
+    """Where a run's rows are, and the command that reads them (shell-quoted: a path
+    with a space or a quote pastes as one argument)."""
+    dirs = " ".join(shlex.quote(d) for d in dict.fromkeys(results_dirs))
+    out = shlex.quote(f"reports/{Path(results_dirs[0]).name}")
+    return f"rows are in {dirs}; read them with: depthbench report {dirs} --out {out}"
 
 
 def record(

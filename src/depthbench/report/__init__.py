@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,7 +59,11 @@ def _provenance(
         for sha, dirty in df.groupby(["git_sha", "git_dirty"], dropna=False).size().index
     )
     ok = df[df["status"] == "ok"]
-    command = "depthbench report " + " ".join(os.path.relpath(d) for d in dirs) + " --out <dir>"
+    command = (
+        "depthbench report "
+        + " ".join(shlex.quote(os.path.relpath(d)) for d in dirs)
+        + " --out <dir>"
+    )
     if eps:
         command += " --eps " + " ".join(f"{e:g}" for e in eps)
     items = [
