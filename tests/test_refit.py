@@ -86,6 +86,18 @@ def test_only_the_chosen_member_s_refit_counts_and_a_diverged_refit_counts_at_ch
     assert fitness(failed).iloc[0]["polish"] == 1.0
 
 
+def test_a_cell_at_zero_error_in_every_stage_is_fitted_and_one_that_leaves_zero_is_not(make_cfg):
+    cfg = make_cfg(*SHORT, "best_effort.cells=all")
+    run(cfg)
+    df = analysis.label(results.load(cfg.results_dir))
+    trained = df["status"].isin(["ok", "refit"])
+    zero = df.assign(test_metric=df["test_metric"].where(~trained, 0.0))
+    assert fitness(zero).iloc[0]["fitted"]
+    steps = (df["status"] == "refit") & ~df["protocol"].str.contains("L-BFGS")
+    left = zero.assign(test_metric=zero["test_metric"].where(~steps, 0.1))
+    assert not fitness(left).iloc[0]["stable"]
+
+
 def test_a_resumed_job_refits_nothing_twice(make_cfg):
     cfg = make_cfg(*SHORT, "best_effort.cells=all")
     run(cfg)

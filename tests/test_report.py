@@ -351,6 +351,19 @@ def test_the_front_page_reads_each_claims_numbers_from_its_report(report, tmp_pa
         build_front(root)
 
 
+def test_the_front_page_prints_every_mark_as_the_tables_do(tmp_path):
+    tables = tmp_path / "r" / "tables"
+    tables.mkdir(parents=True)
+    marks = {"a": r"\ensuremath{<}0.001", "b": r"(range \ensuremath{\leq}1 to \ensuremath{\geq}2)"}
+    tables.joinpath("numbers.tex").write_text(
+        "".join(
+            f"\\expandafter\\def\\csname db@{k}\\endcsname{{{v}}} % a note\n"
+            for k, v in marks.items()
+        )
+    )
+    assert front_macros(tmp_path / "r") == {"a": "<0.001", "b": "(range <=1 to >=2)"}
+
+
 @pytest.mark.parametrize("dtype", [object, "string", "str"])
 def test_rows_are_ordered_by_the_numbers_inside_their_labels(dtype):
     frame = pd.DataFrame({"panel": ["n_train=1024", "n_train=128", "n_train=16"], "depth": 1})

@@ -54,8 +54,11 @@ COLUMNS = [
 
 
 def _factor(a: float, b: float) -> float:
-    """How far apart two positive values are, as a factor >= 1 (inf if one is 0)."""
+    """How far apart two values >= 0 are, as a factor >= 1: 1 if equal (a cell at 0
+    errors in every stage has not moved), inf if only one is 0."""
     lo, hi = sorted((a, b))
+    if hi == lo:
+        return 1.0
     return hi / lo if lo > 0 else np.inf
 
 

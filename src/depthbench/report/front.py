@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from depthbench.errors import ResultsError
+from depthbench.report.numbers import MARKS
 from depthbench.report.page import html_page
 
 CLAIMS = "claims.yaml"
@@ -30,12 +31,15 @@ def macros(report: Path) -> dict[str, str]:
     path = report / "tables" / "numbers.tex"
     if not path.is_file():
         raise ResultsError(f"{path} is missing: rebuild the report (reports/regenerate.sh)")
-    return {
-        key: value.replace("\\ensuremath{\\geq}", ">=")
-        .replace("\\ensuremath{\\leq}", "<=")
-        .replace("\\ensuremath{>}", ">")
-        for key, value in MACRO.findall(path.read_text())
-    }
+    return {key: _plain(value) for key, value in MACRO.findall(path.read_text())}
+
+
+def _plain(value: str) -> str:
+    """A numbers.tex value with its marks (:data:`~depthbench.report.numbers.MARKS`)
+    as the tables print them."""
+    for mark, tex in MARKS.items():
+        value = value.replace(tex, mark)
+    return value
 
 
 def _claims(root: Path) -> list[dict[str, Any]]:

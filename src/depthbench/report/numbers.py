@@ -197,7 +197,7 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
             (
                 key(row["model"], name, "basin"),
                 math_marks(row["width_censor"] + number(row["width_noise"])),
-                f"basin width of the construction (largest noise x RMS it recovers from); "
+                f"basin width of the construction (largest noise x layer RMS it recovers from); "
                 f"task {row[TASK]}",
             )
         )

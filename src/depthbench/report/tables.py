@@ -359,7 +359,7 @@ def basins(a: Analysis) -> pd.DataFrame:
             "depth": b["depth"],
             "width": b["width"],
             "params": b["n_params"],
-            "noise x RMS": b["noise"].map(number),
+            "noise x layer RMS": b["noise"].map(number),
             "recovered": b["recovered"].astype(str) + "/" + b["draws"].astype(str),
             "eps": b["eps"].map(number),
             "median after L-BFGS": b["median"].map(number),
