@@ -136,15 +136,40 @@ def test_a_file_of_an_older_schema_survives_a_run_that_writes_its_name(stored, t
 
 
 def test_stale_temporary_files_of_dead_writers_are_removed(tmp_path):
+    import fcntl
     import socket
 
-    dead = tmp_path / f".cell.{socket.gethostname()}.999999999.ab12cd34.tmp"
-    alive = tmp_path / f".cell.{socket.gethostname()}.{os.getppid()}.ab12cd34.tmp"
-    elsewhere = tmp_path / ".cell.another-host.1.ab12cd34.tmp"
-    for p in (dead, alive, elsewhere):
+    host = socket.gethostname()
+    dead = tmp_path / f".cell.{host}.{os.getpid()}.ab12cd34.tmp"  # its PID alive, no lock
+    # a live writer in another PID namespace: its PID means nothing here, its lock holds
+    elsewhere_alive = tmp_path / f".cell.{host}.999999999.ab12cd34.tmp"
+    other_host = tmp_path / ".cell.another-host.1.ab12cd34.tmp"
+    for p in (dead, elsewhere_alive, other_host):
         p.write_bytes(b"half a file")
-    assert results.clean_stale(tmp_path) == [dead]
-    assert alive.exists() and elsewhere.exists() and not dead.exists()
+    with open(elsewhere_alive, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert results.clean_stale(tmp_path) == [dead]
+        assert elsewhere_alive.exists() and other_host.exists() and not dead.exists()
+    assert results.clean_stale(tmp_path) == [elsewhere_alive]  # its writer died
+    assert other_host.exists()
+
+
+def test_a_writer_whose_temporary_file_a_cleaner_removed_starts_again(tmp_path, monkeypatch):
+    rows = pd.DataFrame({"run_id": ["a"]})
+    real = results._same_file
+    calls = []
+
+    def cleaned_once(path, fd):  # a cleaner removed the first file before its lock
+        calls.append(path)
+        if len(calls) == 1:
+            path.unlink()
+        return real(path, fd)
+
+    monkeypatch.setattr(results, "_same_file", cleaned_once)
+    monkeypatch.setattr(results.schema, "check", lambda schema: None)
+    written = results.write(rows, tmp_path, "cell")
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert pd.read_parquet(written).equals(rows) and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_a_flipped_byte_is_caught_never_read_as_numbers(stored, tmp_path):

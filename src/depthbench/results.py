@@ -1,9 +1,11 @@
 """The results store: one Parquet file per cell and write, rows keyed by ``run_id``.
 
 Files are written to a temporary name unique to the writer (host, PID and a random
-token) and renamed into place (``os.replace`` is atomic on POSIX), so a killed
-process leaves at most a ``.*.tmp`` file that :func:`load` never reads and
-:func:`clean_stale` removes once its writer is dead. File names hash the cell and the
+token), under an advisory lock (``flock``) the writer holds until it has renamed the
+file into place (``os.replace`` is atomic on POSIX), so a killed process leaves at
+most a ``.*.tmp`` file that :func:`load` never reads and :func:`clean_stale` removes
+once no process holds its lock: the kernel releases a dead writer's lock, whatever
+PID namespace (container) it ran in. File names hash the cell and the
 runs inside, so concurrent jobs never write the same file with different content; a
 file that is not this store's own (foreign, damaged, of another schema version) is
 never replaced: the new rows go beside it. Every file carries the store's marker in
@@ -14,11 +16,14 @@ files with every column, verifies the checksums, and refuses two rows that share
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import socket
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +52,36 @@ def write(rows: pd.DataFrame, results_dir: Path, name: str) -> Path:
     final = results_dir / f"{name}.parquet"
     if final.exists() and not _holds(final, set(rows["run_id"])):
         final = results_dir / f"{name}-{secrets.token_hex(4)}.parquet"
-    tmp = results_dir / f".{name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    with open(tmp, "wb") as fh:
+    with _locked_temporary(results_dir, name) as (tmp, fh):
         pq.write_table(table, fh, write_page_checksum=True)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, final)
+        os.replace(tmp, final)
     return final
+
+
+@contextmanager
+def _locked_temporary(results_dir: Path, name: str) -> Iterator[tuple[Path, BinaryIO]]:
+    """A new temporary file under ``results_dir`` and its open handle, locked
+    (``flock``) while the block runs. A cleaner that removed it between its creation and
+    the lock (it found the lock free) makes this start again under a new name."""
+    while True:
+        tmp = results_dir / (
+            f".{name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        )
+        with open(tmp, "xb") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            if _same_file(tmp, fh.fileno()):
+                yield tmp, fh
+                return
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _holds(path: Path, run_ids: set[str]) -> bool:
@@ -67,20 +95,39 @@ def _holds(path: Path, run_ids: set[str]) -> bool:
 
 def clean_stale(results_dir: Path) -> list[Path]:
     """Remove the temporary files of dead writers on this host (a writer killed between
-    writing and renaming leaves one); returns those removed."""
+    writing and renaming leaves one): those named for this host whose lock no process
+    holds. A live writer holds its lock whatever its PID namespace; a file of another
+    host (a shared volume, where locks may not reach) is left alone. Returns those
+    removed."""
     host, removed = socket.gethostname(), []
     for tmp in results_dir.glob(".*.tmp") if results_dir.is_dir() else []:
         parts = tmp.name.split(".")  # "", name, host..., pid, token, "tmp"
         if len(parts) < 6 or not parts[-3].isdigit() or ".".join(parts[2:-3]) != host:
             continue
-        try:
-            os.kill(int(parts[-3]), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
+        if _remove_if_unlocked(tmp):
             removed.append(tmp)
-        except PermissionError:  # alive, another user's
-            pass
     return removed
+
+
+def _remove_if_unlocked(tmp: Path) -> bool:
+    """Remove ``tmp`` if no process holds its lock (taking the lock meanwhile, so no
+    writer can start on it); whether it was removed."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+    except OSError:  # gone already, or not ours to read
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # a live writer holds it
+        os.close(fd)
+        return False
+    try:
+        if not _same_file(tmp, fd):
+            return False
+        tmp.unlink()
+        return True
+    finally:
+        os.close(fd)
 
 
 def files(results_dir: Path) -> list[Path]:
