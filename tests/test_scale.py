@@ -86,20 +86,54 @@ def test_a_killed_sweep_resumes_to_the_rows_of_an_uninterrupted_one(serial, tmp_
     pd.testing.assert_frame_equal(numbers(store), serial)
 
 
-def job_process(marker: str, timeout: float = 120) -> int:
+def _stat(pid: int) -> list[str] | None:
+    """Fields 3 onwards of ``/proc/<pid>/stat`` (state, ppid, ..., start time at 19)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # the process ended meanwhile
+        return None
+
+
+def descendants(root: int) -> dict[int, str]:
+    """PID -> start time of every living process below ``root`` (this test started
+    it): only those may a test signal."""
+    parents = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = _stat(int(entry.name))
+        if fields:
+            parents[int(entry.name)] = (int(fields[1]), fields[19])
+    found: dict[int, str] = {}
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, (ppid, _) in parents.items() if ppid in frontier} - set(found)
+        found.update({pid: parents[pid][1] for pid in frontier})
+    return found
+
+
+def job_process(marker: str, root: int, timeout: float = 120) -> int:
     """The PID of the watched process (:mod:`depthbench.jobproc`) of the job whose
-    overrides include ``marker``, found in ``/proc`` as soon as it starts."""
+    overrides include ``marker``, among the descendants of ``root``, as soon as it
+    starts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        for pid in descendants(root):
             try:
-                args = cmdline.read_bytes().split(b"\0")
-            except OSError:  # the process ended meanwhile
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
                 continue
             if b"depthbench.jobproc" in args and marker.encode() in args:
-                return int(cmdline.parent.name)
+                return pid
         time.sleep(0.01)
     raise AssertionError(f"no job process with {marker} within {timeout} s")
+
+
+def still_running(family: dict[int, str]) -> list[int]:
+    """The processes of ``family`` (PID -> start time) that still run (zombies do not)."""
+    return [
+        pid
+        for pid, started in family.items()
+        if (fields := _stat(pid)) and fields[19] == started and fields[0] != "Z"
+    ]
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").is_file(), reason="finds processes in /proc")
@@ -118,7 +152,7 @@ def test_a_job_killed_by_a_signal_fails_alone_and_the_sweep_summarises(serial, t
     proc = subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    os.kill(job_process("task.n=4"), signal.SIGKILL)
+    os.kill(job_process("task.n=4", proc.pid), signal.SIGKILL)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
     assert "sweep summary: 3 jobs, 2 done, 1 failed" in out, out + err
@@ -131,6 +165,47 @@ def test_a_job_killed_by_a_signal_fails_alone_and_the_sweep_summarises(serial, t
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     pd.testing.assert_frame_equal(numbers(store), serial)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds processes in /proc")
+def test_a_sweep_killed_by_sigkill_leaves_no_job_training(tmp_path):
+    """SIGKILL to the sweep's own process, not its group: its job processes stop (as on
+    SIGTERM), though the launcher's workers that started them may outlive it."""
+    command = [
+        sys.executable,
+        "-m",
+        "depthbench.cli",
+        *SWEEP,
+        "hydra/launcher=processes",
+        "train.steps=1000000",  # a job outlives this test unless it is stopped
+        "results_dir=results",
+    ]
+    proc = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        job_process("task.n=3", proc.pid)
+        family = descendants(proc.pid)
+        jobs = {
+            pid: started
+            for pid, started in family.items()
+            if b"depthbench.jobproc" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        }
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while still_running(jobs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not still_running(jobs)
+    finally:  # whatever this test started and left
+        for pid in still_running(family if "family" in locals() else {}):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_two_sweeps_into_one_dir_neither_corrupt_nor_duplicate(tmp_path):

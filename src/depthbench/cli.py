@@ -64,8 +64,10 @@ def _refuse_an_unlaunched_sweep() -> None:
 def _hydra_run(argv: list[str]) -> int:
     """``depthbench run``: Hydra's main over :func:`_run_job`, stopped as
     :func:`depthbench.jobrun.interruptible` says."""
+    from depthbench.jobproc import mark_sweep
     from depthbench.jobrun import interruptible
 
+    mark_sweep()
     sys.argv = ["depthbench run", *argv]
     main = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 

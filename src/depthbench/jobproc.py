@@ -9,6 +9,8 @@ as the OOM killer's first choice, while the worker waits on it. A child killed b
 signal is recorded as a failed job for :class:`depthbench.sweep.SweepSummary`; the
 worker lives on and the launcher runs the other jobs. The cells the child stored
 are whole (files are renamed into place), so the same command resumes the job.
+The child stops as SIGTERM does when its worker or the sweep's own process
+(:func:`mark_sweep`) dies, so a killed sweep leaves no training behind it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging.config
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +39,35 @@ from depthbench.sweep import RECORD, record
 GRACE_S = 2.0
 # seconds between the child's checks that the worker waiting on it is alive
 WATCH_S = 1.0
+# "host pid start-time" of the process that ``depthbench run`` started (the sweep's)
+SWEEP_ENV = "DEPTHBENCH_SWEEP"
+
+
+def mark_sweep() -> None:
+    """Name this process as the sweep's, for its job processes (:func:`main`) to
+    watch, whichever launcher's workers start them: a joblib worker outlives a
+    SIGKILL-ed sweep by the jobs it still holds."""
+    os.environ[SWEEP_ENV] = f"{socket.gethostname()} {os.getpid()} {_started(os.getpid())}"
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, ``/proc/<pid>/stat``
+    field 22), which tells it apart from a later process given the same PID; None if
+    it is gone or there is no ``/proc``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _sweep_alive() -> bool:
+    """Whether the sweep's process (:func:`mark_sweep`) still runs; True where there is
+    none to watch (another host, as under SLURM; no ``/proc``)."""
+    host, pid, started = (os.environ.get(SWEEP_ENV) or "- 0 None").split()
+    if host != socket.gethostname() or started == "None":
+        return True
+    return _started(int(pid)) == started
 
 
 def run_watched(cfg: DictConfig, job: Job) -> int:
@@ -121,11 +153,11 @@ def _first_choice_of_oom_killer() -> None:
 
 def _stop_when_orphaned() -> None:
     """Stop as SIGTERM does (storing what is trained) if the worker waiting on this
-    process dies, so a killed sweep leaves no training behind it."""
+    process or the sweep's process dies, so a killed sweep leaves no training behind it."""
     parent = os.getppid()
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == parent and _sweep_alive():
             threading.Event().wait(WATCH_S)
         os.kill(os.getpid(), signal.SIGTERM)
 
