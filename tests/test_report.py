@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from depthbench import results
+import depthbench.report as report_module
+from depthbench import cli, results
 from depthbench.errors import ResultsError
 from depthbench.report import build_report, figures
 from depthbench.report.front import build as build_front
@@ -439,3 +440,42 @@ def test_a_report_rebuilt_from_other_rows_of_the_same_ids_keeps_the_rows_it_read
     pd.testing.assert_series_equal(kept["test_metric"], expected["test_metric"])
     build_report([out / "rows"], out)  # rebuilt from its own rows: they stay
     assert len(results.files(out / "rows")) == 1
+
+
+def test_a_rebuild_stopped_midway_leaves_the_earlier_report_whole(
+    store, tmp_path, monkeypatch, tree_digest
+):
+    """Issue 27: a rebuild killed or interrupted after it began writing left index.md
+    pointing at figures and tables it had deleted."""
+    out = tmp_path / "out"
+    build_report([store / "n3"], out)
+    (out / "notes.txt").write_text("mine")  # not the report's: carried over
+    before = tree_digest(out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_module.numbers, "tex", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_report([store / "n4"], out)
+    assert tree_digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no build left beside it
+    monkeypatch.undo()
+    build_report([store / "n4"], out)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    linked = re.findall(r"\]\(([^)]+\.(?:png|csv|md|tex))\)", (out / "index.md").read_text())
+    assert linked and all((out / name).is_file() for name in linked)
+
+
+def test_ctrl_c_during_report_says_one_line_and_exits_130(store, tmp_path, monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("depthbench.report.build_report", interrupted)
+    status = cli.main(["report", str(store / "n3"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 130
+    assert err.strip().splitlines() == [
+        f"interrupted: nothing written; the report in {tmp_path / 'out'} is as it was"
+    ]

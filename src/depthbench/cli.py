@@ -85,6 +85,12 @@ def _report(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", UserWarning)
         try:
             page = build_report(args.results, args.out, args.eps, pdf=args.pdf)
+        except KeyboardInterrupt:
+            print(
+                f"interrupted: nothing written; the report in {args.out} is as it was",
+                file=sys.stderr,
+            )
+            return 130
         finally:
             for w in caught:  # e.g. a skipped file, named: said plainly, without a source line
                 print(f"warning: {w.message}", file=sys.stderr)

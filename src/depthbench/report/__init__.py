@@ -4,14 +4,18 @@ only.
 Outputs under ``--out``: ``index.md`` and ``index.html``; figures ``fig*.png`` (and
 ``.pdf`` with ``--pdf``); ``tables/<name>.{csv,md,tex}``; ``manifest.json`` (what the
 report was made from); ``rows/``, the rows it read, from which it rebuilds. The same
-rows give identical tables and files.
+rows give identical tables and files. A report is built in a directory of its own
+beside ``--out`` and swapped in whole, so ``--out`` holds at every moment one
+report, its tables, figures and rows from the same build.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shlex
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -568,8 +572,9 @@ def build_report(
     ``report.eps``, declared with its run and stored in its rows). ``pdf``: figures as
     PDF too. The rows read are stored with the report (``out/rows/``, a results
     directory), so ``depthbench report out/rows --out out`` rebuilds it anywhere.
-    ``out`` is the report's own: its earlier ``fig*`` files and ``tables/`` are
-    replaced, so nothing of an earlier report outlives a rebuild.
+    The report is built beside ``out`` and swapped in whole (:func:`_swap`): nothing of
+    an earlier report outlives a rebuild, and a rebuild stopped midway (an error,
+    Ctrl-C, a kill) leaves the earlier one as it was.
     """
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} is a file; give a directory to write the report into")
@@ -592,9 +597,28 @@ def build_report(
     stored = df
     df = analysis.label(df)
     a = analysis.analyze(df, eps)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in [*out.glob("fig*.png"), *out.glob("fig*.pdf"), *out.glob("tables/*.*")]:
-        old.unlink()  # this report's own figures and tables: none outlives a rebuild
+    out.parent.mkdir(parents=True, exist_ok=True)
+    building = out.with_name(f".{out.name}.building-{secrets.token_hex(4)}")
+    building.mkdir()
+    try:
+        _write(a, df, dirs, eps, building, pdf)
+        _keep_rows(stored, building / ROWS, out / ROWS)
+        _swap(building, out)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return out / "index.md"
+
+
+def _write(
+    a: Analysis,
+    df: pd.DataFrame,
+    dirs: Sequence[Path],
+    eps: Sequence[float] | None,
+    out: Path,
+    pdf: bool,
+) -> None:
+    """The report's page, figures, tables and manifest, into the empty ``out``."""
     blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps, a.fixed), *_blocks(a, df, out, pdf)]
     (out / "tables").mkdir(exist_ok=True)
     (out / "tables" / "numbers.tex").write_text(numbers.tex(a, df))
@@ -611,21 +635,40 @@ def build_report(
     page.write_text(text)
     (out / "index.html").write_text(html_page(text, TITLE))
     (out / "manifest.json").write_text(json.dumps(_manifest(df, dirs, a, out), indent=2) + "\n")
-    _keep_rows(stored, out / ROWS)
-    return page
 
 
 ROWS = "rows"  # the report's own copy of the rows it read: a results directory
+# what a report writes under --out; anything else there (a user's notes) is carried over
+OWN = ("index.md", "index.html", "manifest.json", "tables", ROWS, "fig")
 
 
-def _keep_rows(rows: pd.DataFrame, to: Path) -> None:
+def _keep_rows(rows: pd.DataFrame, to: Path, before: Path) -> None:
     """Store ``rows`` as ``to/rows.parquet`` (the store's format: marker, checksums), so a
-    report can be rebuilt or re-analysed from its own directory."""
-    kept = to / f"{ROWS}.parquet"
-    if kept.exists() and _same_rows(results.load(to), rows):
-        return  # rebuilt from its own rows: nothing to add
-    kept.unlink(missing_ok=True)
-    results.write(rows, to, ROWS)
+    report can be rebuilt or re-analysed from its own directory; the file of the
+    report ``before`` where it holds the same rows, every value (so that a rebuild
+    leaves its bytes as they were)."""
+    kept = before / f"{ROWS}.parquet"
+    if kept.is_file() and _same_rows(results.load(before), rows):
+        to.mkdir()
+        shutil.copyfile(kept, to / kept.name)
+    else:
+        results.write(rows, to, ROWS)
+
+
+def _swap(built: Path, out: Path) -> None:
+    """Put the report ``built`` at ``out`` by two renames, so ``out`` is always one
+    whole report (absent only for the instant between them); then what the earlier
+    ``out`` held that no report writes (a user's notes) moves into it."""
+    if not out.exists():
+        built.rename(out)
+        return
+    old = out.with_name(f".{out.name}.old-{secrets.token_hex(4)}")
+    out.rename(old)
+    built.rename(out)
+    for entry in old.iterdir():
+        if not entry.name.startswith(OWN) and not (out / entry.name).exists():
+            entry.rename(out / entry.name)
+    shutil.rmtree(old)
 
 
 def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
