@@ -124,6 +124,22 @@ def test_random_features_are_determined_by_the_seed():
     assert a.test_metric != c.test_metric
 
 
+def test_baselines_give_the_same_bits_on_any_number_of_threads():
+    """Issue 27: BLAS sums in an order set by the thread count; the fitted numbers moved
+    by up to 1e-7 relative between machines, and byte-identical rebuilds broke."""
+    split = uniform_split(lambda x: x.prod(1), 6, sizes=(2048, 1024, 1024))
+    before = torch.get_num_threads()
+    fits = []
+    for threads in (1, 4):
+        torch.set_num_threads(threads)
+        try:
+            fits.append(baselines.random_features(split, "regression", 0, 600, seed=1))
+        finally:
+            torch.set_num_threads(before)
+    assert fits[0] == fits[1]
+    assert torch.get_num_threads() == before  # the caller's count is restored
+
+
 def test_random_features_reject_a_bad_width_or_activation():
     split = uniform_split(sine, 1, sizes=(8, 8, 8))
     with pytest.raises(ValueError, match="width"):

@@ -11,14 +11,18 @@ reported number.
 
 Ridge strengths are relative: ``ridge * mean(diag(G))`` is added to the diagonal of
 the centred Gram matrix ``G = Hc^T Hc`` of the features, so a strength means the same
-whatever the scale of the features. The linear algebra runs in float64 on the CPU.
+whatever the scale of the features. The linear algebra runs in float64 on the CPU,
+on one thread (:func:`one_thread`): BLAS sums in an order that depends on the thread
+count, which moved the fitted numbers by up to 1e-7 relative between machines.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +39,24 @@ EVAL_ROWS = 4096  # samples evaluated at once: bounds the [rows, width] float64 
 
 Features = Callable[[torch.Tensor], torch.Tensor]  # x [N, input_dim] -> float64 [N, p]
 Predict = Callable[[torch.Tensor], torch.Tensor]  # x [N, input_dim] -> predictions [N]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_thread(fit: Callable[P, R]) -> Callable[P, R]:
+    """``fit`` run with torch on one CPU thread (the caller's count restored after), so
+    its numbers do not depend on how many threads the machine or job has."""
+
+    @functools.wraps(fit)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fit(*args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,7 @@ class Fitted:
     test_metric: float
 
 
+@one_thread
 def linear(split: Split, kind: str, n_classes: int, *, ridges: Sequence[float] = RIDGES) -> Fitted:
     """Ridge regression on the raw inputs ``x`` ``[N, n]`` with an unpenalised intercept.
 
@@ -87,6 +110,7 @@ def linear(split: Split, kind: str, n_classes: int, *, ridges: Sequence[float] =
     )
 
 
+@one_thread
 def random_features(
     split: Split,
     kind: str,
@@ -139,6 +163,7 @@ def random_features(
     )
 
 
+@one_thread
 def rule(split: Split, name: str, predict: Predict, kind: str) -> Fitted:
     """A fixed rule ``predict`` (``x`` ``[N, input_dim]`` -> class labels int64 ``[N]``
     or values ``[N]``) scored on the three splits; nothing is fitted."""
