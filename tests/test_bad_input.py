@@ -47,9 +47,9 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("grid.budgets=[5]", "grid.budgets", "budget 5 is below the smallest model"),
     ("grid.lrs=[0]", "grid.lrs", "must be > 0"),
     ("grid.lrs=0.1", "grid.lrs", "must be a non-empty list of positive numbers"),
-    ("grid.seeds=0", "grid.seeds", "must be an integer >= 1"),
+    ("grid.seeds=0", "grid.seeds", "must be an integer in [1, 10000]"),
     ("grid.n_train=[0]", "grid.n_train", "must be an integer >= 1"),
-    ("train.steps=0", "train.steps", "must be an integer >= 1"),
+    ("train.steps=0", "train.steps", "must be an integer in [1, 1000000000]"),
     ("train.batch_size=1.5", "train.batch_size", "must be an integer >= 1"),
     ("train.device=tpu", "train.device", "must be one of auto, cpu, cuda"),
     ("train.memory_gb=0", "train.memory_gb", "must be > 0"),
@@ -57,7 +57,7 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("train.tf32=yes", "train.tf32", "must be true or false"),
     ("train.cuda_graph=1", "train.cuda_graph", "must be true or false"),
     ("train.progress=1", "train.progress", "must be true or false"),
-    ("data_seed=-1", "data_seed", "must be an integer >= 0"),
+    ("data_seed=-1", "data_seed", "must be an integer in [0, 2147483647]"),
     ("train.schedule=step", "train.schedule", "must be one of cosine, linear, constant"),
     ("train.warmup=1.5", "train.warmup", "must be a fraction of the steps in [0, 1)"),
     ("train.final_lr=2", "train.final_lr", "must be a fraction of the peak rate in [0, 1]"),
@@ -77,6 +77,21 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
         "budget 100000000000 at depth 2 needs about",
     ),
     ("+results=x", "results", "unknown key; allowed: baselines, best_effort, constructions"),
+    # issue 27: values that failed only after training, or in a traceback
+    ("task=power task.d=64 task.low=-5 task.high=5", "task", "overflow float32"),
+    ("task.low=0 task.high=1e-30", "task", "have a standard deviation of 0 in float32"),
+    ("data_seed=99999999999999999999", "data_seed", "must be an integer in [0, 2147483647]"),
+    (
+        "task=tree task.function_seed=99999999999999999999",
+        "task.function_seed",
+        "must be an integer in [0, 2147483647]",
+    ),
+    ("grid.seeds=99999999999999999999", "grid.seeds", "must be an integer in [1, 10000]"),
+    ("train.steps=99999999999999999999", "train.steps", "in [1, 1000000000]"),
+    ("grid.budgets=[99999999999999999999]", "grid.budgets", "must be an integer >= 1"),
+    ("train.memory_gb=1e300", "train.memory_gb", "must be at most 1.04858e+06"),
+    ("train.n_test=1000000000000", "train.n_test", "more than the"),
+    ("grid.n_train=[1000000000000]", "grid.n_train", "more than the"),
     ("grid.n_train=[offline]", "grid.n_train", "must be an integer >= 1"),
     ("task=rhm grid.n_train=[online]", "grid.n_train", "online data needs fresh inputs"),
     ("fail_fast=maybe", "fail_fast", "must be true or false"),
@@ -107,6 +122,7 @@ def workdir(store, tmp_path) -> Path:
     shutil.copytree(store, tmp_path / "results")
     (tmp_path / "empty").mkdir()
     (tmp_path / "afile").write_text("not a directory")
+    (tmp_path / "dangling").symlink_to("/nonexistent/dir")
     return tmp_path
 
 
@@ -123,6 +139,9 @@ CLI = [  # arguments, exit status, what stderr says
         2,
         "error: task.n: must be an integer in [2, 64], got 99",
     ),
+    (["run", "experiment=smoke", "=5"], 2, "error: override '=5' names no key"),
+    (["run", "experiment=smoke", "results_dir=" + "a" * 300], 2, "(File name too long)"),
+    (["run", "experiment=smoke", "results_dir=dangling"], 2, "is a link to /nonexistent/dir"),
     (["report", "missing", "--out", "r"], 2, "error: results directory missing does not exist"),
     (["report", "empty", "--out", "r"], 2, "error: no result rows in empty"),
     (["report", "results", "--out", "afile"], 2, "error: --out afile is a file"),
@@ -139,7 +158,7 @@ def test_bad_arguments_exit_non_zero_with_one_line(
     workdir, depthbench, tree_digest, args, status, says
 ):
     before = tree_digest(workdir / "results")
-    if args[0] == "run":
+    if args[0] == "run" and not any(a.startswith("results_dir=") for a in args):
         args = [*args, "results_dir=results"]
     proc = depthbench(*args, cwd=workdir)
     assert proc.returncode == status, proc.stderr

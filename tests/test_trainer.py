@@ -49,6 +49,16 @@ def test_diverged_member_is_marked_and_the_others_go_on():
     np.testing.assert_allclose(group.test_metric[0], solo.test_metric[0], rtol=1e-5)
 
 
+def test_a_row_says_loss_became_non_finite_only_when_its_loss_did():
+    """Issue 27: outputs that overflow on the evaluation draws with a finite training
+    loss were stored as 'loss became non-finite'."""
+    from depthbench.rows import _diverged
+
+    assert _diverged(True, np.array([0.5, np.nan])) == "loss became non-finite"
+    assert "training loss finite" in _diverged(True, np.array([0.5, 0.4]))
+    assert _diverged(False, np.array([0.5, 0.4])) is None
+
+
 def test_trainer_learns_the_product_of_two_inputs():
     task = tasks.make("product", n=2)  # y = x_1 x_2 on [-1, 1]^2
     data = _data(task, n_train=4096, n_test=2048)

@@ -21,6 +21,7 @@ from depthbench.errors import ConfigError
 from depthbench.optim import OPTIMIZERS, Optimizer
 from depthbench.schedule import SCHEDULES, Schedule
 from depthbench.validate import (
+    SEED_MAX,
     check_bool,
     check_choice,
     check_float,
@@ -32,6 +33,9 @@ from depthbench.validate import (
 DEVICES = ("auto", "cpu", "cuda")
 ONLINE = 0  # grid.n_train "online": fresh samples from the generator for every minibatch
 EPS_SCALES = ("chance", "bayes", "absolute")
+MAX_SEEDS = 10_000  # grid.seeds: replicates per cell
+MAX_STEPS = 10**9  # train.steps
+MAX_MEMORY_GB = 2.0**20  # train.memory_gb: a petabyte, beyond any machine
 
 
 @dataclass(frozen=True)
@@ -354,19 +358,21 @@ def parse(cfg: DictConfig) -> RunSpec:
             # no depths (train nothing) only makes sense when constructing networks
             depths=_int_list("grid.depths", need(grid, "grid.depths"), empty=constructions),
             budgets=_int_list("grid.budgets", need(grid, "grid.budgets")),
-            seeds=check_int("grid.seeds", need(grid, "grid.seeds"), 1),
+            seeds=check_int("grid.seeds", need(grid, "grid.seeds"), 1, MAX_SEEDS),
             lrs=_lr_list("grid.lrs", need(grid, "grid.lrs")),
             n_train=_n_train_list(need(grid, "grid.n_train")),
         ),
         train=TrainSpec(
-            steps=check_int("train.steps", need(train, "train.steps"), 1),
+            steps=check_int("train.steps", need(train, "train.steps"), 1, MAX_STEPS),
             batch_size=check_int("train.batch_size", need(train, "train.batch_size"), 1),
             schedule=_schedule(train),
             n_val=check_int("train.n_val", need(train, "train.n_val"), 2),
             n_test=check_int("train.n_test", need(train, "train.n_test"), 2),
             device=device,
             progress=check_bool("train.progress", need(train, "train.progress")),
-            memory_gb=check_positive("train.memory_gb", need(train, "train.memory_gb")),
+            memory_gb=check_positive(
+                "train.memory_gb", need(train, "train.memory_gb"), MAX_MEMORY_GB
+            ),
             max_members=_optional_int(train, "train.max_members"),
             tf32=check_bool("train.tf32", need(train, "train.tf32")),
             cuda_graph=check_bool("train.cuda_graph", need(train, "train.cuda_graph")),
@@ -374,7 +380,7 @@ def parse(cfg: DictConfig) -> RunSpec:
             optimizer=_optimizer(train),
             init=check_choice("train.init", need(train, "train.init"), INITS),
         ),
-        data_seed=check_int("data_seed", need(raw, "data_seed"), 0),
+        data_seed=check_int("data_seed", need(raw, "data_seed"), 0, SEED_MAX),
         results_dir=Path(results_dir),
         constructions=constructions,
         baselines=check_bool("baselines", need(raw, "baselines")),

@@ -23,8 +23,8 @@ import socket
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from depthbench import config, schema
@@ -118,11 +119,21 @@ def infeasible_outcome(runs: list[Run]) -> dict[str, Any]:
     }
 
 
+def _diverged(diverged: bool, curve: np.ndarray) -> str | None:
+    """The reason a member diverged (``curve``: its training loss curve), or None."""
+    if not diverged:
+        return None
+    if not np.isfinite(curve).all():
+        return "loss became non-finite"
+    return "outputs became non-finite on the validation or test draw (training loss finite)"
+
+
 def trained_outcome(
     spec: config.RunSpec, runs: list[Run], out: GroupResult, bayes: float | None
 ) -> dict[str, Any]:
     """Outcome columns of a trained group's members: ``diverged`` where the training
-    loss became non-finite, else ``ok``; costs split evenly over the members."""
+    loss or the weights became non-finite (the reason says which), else ``ok``; costs
+    split evenly over the members."""
     K = len(runs)
     flops = [
         float(
@@ -139,7 +150,7 @@ def trained_outcome(
         "test_metric": out.test_metric.tolist(),
         "bayes_metric": [float("nan") if bayes is None else bayes] * K,
         "status": ["diverged" if d else "ok" for d in out.diverged],
-        "reason": ["loss became non-finite" if d else None for d in out.diverged],
+        "reason": [_diverged(d, curve) for d, curve in zip(out.diverged, out.curve)],
         "steps": out.steps.tolist(),
         "converged": pd.array(out.converged.tolist(), dtype="boolean"),
         "loss_steps": [out.curve_steps] * K,

@@ -10,12 +10,10 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -31,6 +29,7 @@ from depthbench import (
     initial,
     metrics,
     models,
+    preflight,
     provenance,
     refit,
     results,
@@ -77,7 +76,7 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     each cell is stored as soon as it is computed."""
     spec = config.parse(cfg)
     _import_plugins(spec.plugins)
-    _check_results_dir(spec.results_dir)
+    preflight.results_dir(spec.results_dir)
     task = tasks.make(spec.task, **spec.task_params)
     if ONLINE in spec.grid.n_train and not task.continuous:
         raise ConfigError(
@@ -86,6 +85,15 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
             "has a finite input set that the test draw shares; use sizes",
         )
     task.check_draw(max(_sizes(spec).values()), spec.train.n_val, spec.train.n_test)
+    preflight.draws(
+        task,
+        {
+            "grid.n_train": sum(_sizes(spec).values()),
+            "train.n_val": spec.train.n_val,
+            "train.n_test": spec.train.n_test,
+        },
+    )
+    preflight.probe(task, derive_seed(spec.data_seed, "probe"))
     models.check_params(spec.model, spec.model_params)
     initial.check_init(spec.train.init, spec.model)
     device = resolve_device(spec.train.device, job.num)
@@ -231,9 +239,6 @@ def _store(spec: config.RunSpec, frame: pd.DataFrame) -> list[pd.DataFrame]:
     return cells
 
 
-MEMORY_SHARE = 0.9  # of the device's memory one model may need, by :func:`member_bytes`
-
-
 def _check_sizes(spec: config.RunSpec, task: Task, runs: list[Run], device: torch.device) -> None:
     """Refuse, before any work, a minibatch larger than a training set and a model that
     cannot train in the device's memory even alone."""
@@ -247,13 +252,13 @@ def _check_sizes(spec: config.RunSpec, task: Task, runs: list[Run], device: torc
     total = (
         torch.cuda.get_device_properties(device).total_memory
         if device.type == "cuda"
-        else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        else preflight.machine_bytes()
     )
     for r in runs:
         need = member_bytes(
             r.fit.n_params or 0, r.fit.n_hidden or 0, task.input_dim, spec.train.batch_size
         )
-        if r.fit.feasible and need > MEMORY_SHARE * total:
+        if r.fit.feasible and need > preflight.MEMORY_SHARE * total:
             raise ConfigError(
                 "grid.budgets",
                 f"budget {r.budget} at depth {r.depth} needs about "
@@ -273,18 +278,6 @@ def _import_plugins(modules: tuple[str, ...]) -> None:
                 f"cannot import {module!r} ({exc}); it must be on "
                 "the Python path (installed, or in PYTHONPATH)",
             ) from None
-
-
-def _check_results_dir(path: Path) -> None:
-    """``results_dir`` must be a directory, or creatable, and writable: checked before
-    any work, so a bad path costs no training."""
-    if path.exists() and not path.is_dir():
-        raise ConfigError("results_dir", f"{path} is a file; give a directory to store rows in")
-    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(
-            "results_dir", f"{path} cannot be written ({existing} is not a writable directory)"
-        )
 
 
 def _work(
@@ -418,6 +411,8 @@ def _draw(spec: config.RunSpec, task: Task) -> Data:
     trains, val, test = {}, None, None
     for n, size in _sizes(spec).items():
         train, val, test = task.split(size, spec.train.n_val, spec.train.n_test, spec.data_seed)
+        for _, y in (train, val, test):
+            preflight.targets(task, y)
         trains[n] = train
     assert val is not None and test is not None
     return Data.from_blocks(task.kind, trains, val, test)

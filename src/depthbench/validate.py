@@ -8,10 +8,15 @@ from typing import Any
 
 from depthbench.errors import ConfigError
 
+INT_MAX = 2**63 - 1  # the largest integer torch and numpy hold (int64)
+SEED_MAX = 2**31 - 1  # seeds: what every generator the suite seeds accepts
+
 
 def check_int(key: str, value: Any, low: int, high: int | None = None) -> int:
-    """An integer in ``[low, high]`` (no upper bound when ``high`` is None)."""
+    """An integer in ``[low, high]`` (``high`` None: up to :data:`INT_MAX`, said as
+    ``>= low``)."""
     allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+    high = INT_MAX if high is None else high
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(key, f"must be an integer {allowed}, got {value!r}")
     if value < low or (high is not None and value > high):
@@ -26,10 +31,12 @@ def check_float(key: str, value: Any) -> float:
     return float(value)
 
 
-def check_positive(key: str, value: Any) -> float:
-    """A finite number > 0."""
+def check_positive(key: str, value: Any, high: float | None = None) -> float:
+    """A finite number > 0 (and at most ``high``, if given)."""
     if check_float(key, value) <= 0:
         raise ConfigError(key, f"must be > 0, got {value}")
+    if high is not None and value > high:
+        raise ConfigError(key, f"must be at most {high:g}, got {value:g}")
     return float(value)
 
 

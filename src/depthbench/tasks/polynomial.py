@@ -10,7 +10,7 @@ import torch
 from depthbench.errors import ConfigError
 from depthbench.seeding import derive_seed, generator
 from depthbench.tasks.base import Task, uniform
-from depthbench.validate import check_bool, check_choice, check_int, check_interval
+from depthbench.validate import SEED_MAX, check_bool, check_choice, check_int, check_interval
 
 LATTICES = ("chain", "square")
 
@@ -56,7 +56,7 @@ class Polynomial(Task):
             )
         check_bool("task.symmetric", symmetric)
         self.low, self.high = check_interval("task.low", low, "task.high", high)
-        self.function_seed = check_int("task.function_seed", function_seed, 0)
+        self.function_seed = check_int("task.function_seed", function_seed, 0, SEED_MAX)
         self.lattice, self.symmetric = lattice, symmetric
         self.kind, self.input_dim, self.n_classes = "regression", self.n, 0
         self.bonds = bonds(self.n, lattice)

@@ -10,7 +10,7 @@ from depthbench.errors import ConfigError
 from depthbench.seeding import derive_seed, generator
 from depthbench.tasks import eldan_shamir
 from depthbench.tasks.base import DISTRIBUTIONS, Task, draw_inputs
-from depthbench.validate import check_choice, check_int, check_positive
+from depthbench.validate import SEED_MAX, check_choice, check_int, check_positive
 
 PROFILES = ("ball", "ball_l2", "oscillating", "shells")
 LAWS = (*DISTRIBUTIONS, "eldan_shamir")
@@ -53,7 +53,7 @@ class Radial(Task):
         self.distribution = check_choice("task.distribution", distribution, LAWS)
         self.shells = check_int("task.shells", shells, 1, 4096)
         self.alpha = check_positive("task.alpha", alpha)
-        self.function_seed = check_int("task.function_seed", function_seed, 0, 2**31 - 1)
+        self.function_seed = check_int("task.function_seed", function_seed, 0, SEED_MAX)
         if distribution == "eldan_shamir" and (self.d % 2 or not 2 <= self.d <= 128):
             raise ConfigError(
                 "task.d", f"must be even, 2 to 128, for the eldan_shamir law, got {self.d}"

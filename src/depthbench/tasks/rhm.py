@@ -12,7 +12,7 @@ from depthbench.errors import ConfigError
 from depthbench.schema import P_STAR
 from depthbench.seeding import derive_seed, generator
 from depthbench.tasks.base import Task
-from depthbench.validate import check_int
+from depthbench.validate import SEED_MAX, check_int
 
 MAX_INDEX = 2**62  # inputs are indexed by int64
 MAX_TUPLES = 2**26  # v^s: the tuples a level's rules are drawn from
@@ -44,7 +44,7 @@ class RHM(Task):
         self.s = check_int("task.s", s, 2, 16)
         self.L = check_int("task.L", L, 1, 16)
         self.n_c = check_int("task.n_c", n_c, 2)
-        self.function_seed = check_int("task.function_seed", function_seed, 0)
+        self.function_seed = check_int("task.function_seed", function_seed, 0, SEED_MAX)
         tuples = self.v**self.s
         if tuples > MAX_TUPLES:
             raise ConfigError("task.v", f"v^s = {tuples} tuples exceed {MAX_TUPLES}; lower v or s")

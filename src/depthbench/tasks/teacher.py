@@ -6,7 +6,7 @@ import torch
 
 from depthbench.seeding import derive_seed, generator
 from depthbench.tasks.base import DISTRIBUTIONS, Task, draw_inputs
-from depthbench.validate import check_choice, check_int
+from depthbench.validate import SEED_MAX, check_choice, check_int
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "silu": torch.nn.functional.silu}
 
@@ -35,7 +35,7 @@ class Teacher(Task):
         self.L_t = check_int("task.L_t", L_t, 1, 16)
         self.width = check_int("task.width", width, 1, 4096)
         self.activation = check_choice("task.activation", activation, ACTIVATIONS)
-        self.function_seed = check_int("task.function_seed", function_seed, 0)
+        self.function_seed = check_int("task.function_seed", function_seed, 0, SEED_MAX)
         self.distribution = check_choice("task.distribution", distribution, DISTRIBUTIONS)
         self.kind, self.input_dim, self.n_classes = "regression", self.n, 0
         g = generator(derive_seed("teacher", self.n, self.L_t, self.width, self.function_seed))

@@ -7,7 +7,7 @@ import torch
 from depthbench.errors import ConfigError
 from depthbench.seeding import derive_seed, generator
 from depthbench.tasks.base import Task, uniform
-from depthbench.validate import check_int, check_interval
+from depthbench.validate import SEED_MAX, check_int, check_interval
 
 KINKS = 4  # truncated powers per node of finite smoothness
 
@@ -56,7 +56,7 @@ class Tree(Task):
                 "task.L", f"s^L = {self.s}^{self.L} = {n} inputs; at most 4096 allowed"
             )
         self.low, self.high = check_interval("task.low", low, "task.high", high)
-        self.function_seed = check_int("task.function_seed", function_seed, 0)
+        self.function_seed = check_int("task.function_seed", function_seed, 0, SEED_MAX)
         self.smoothness = check_int("task.smoothness", smoothness, 0, 8)
         self.kind = "regression"
         self.input_dim = n
