@@ -111,5 +111,5 @@ def test_the_printed_report_commands_are_shell_quoted():
     hint = report_hint(["results/my dir", "results/it's"])
     command = hint.split("read them with: ", 1)[1]
     assert shlex.split(command) == [
-        "depthbench", "report", "results/my dir", "results/it's", "--out", "reports/my dir",
+        "depthbench", "report", "results/my dir", "results/it's", "--out", "local-reports/my dir",
     ]  # fmt: skip

@@ -41,6 +41,6 @@ def test_a_family_and_a_model_from_outside_the_package_run_and_report(tmp_path):
         expect = 5 * w + w + 1 if row["depth"] == 1 else 5 * w + (w + 1) * half + half + 1
         assert row["n_params"] == expect
     assert (trained["theory.shallow_neurons"] == 8.0).all()
-    page = (tmp_path / "reports/toy/index.md").read_text()
+    page = (tmp_path / "local-reports/toy/index.md").read_text()
     assert "sum_of_squares n=4" in page and "funnel" in page
-    assert "shallow_neurons" in (tmp_path / "reports/toy/tables/n_d.md").read_text()
+    assert "shallow_neurons" in (tmp_path / "local-reports/toy/tables/n_d.md").read_text()

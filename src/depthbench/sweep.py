@@ -22,9 +22,10 @@ RECORD = "depthbench_job.json"
 
 def report_hint(results_dirs: list[str]) -> str:
     """Where a run's rows are, and the command that reads them (shell-quoted: a path
-    with a space or a quote pastes as one argument)."""
+    with a space or a quote pastes as one argument), into ``local-reports/`` (git-ignored:
+    never over a committed report)."""
     dirs = " ".join(shlex.quote(d) for d in dict.fromkeys(results_dirs))
-    out = shlex.quote(f"reports/{Path(results_dirs[0]).name}")
+    out = shlex.quote(f"local-reports/{Path(results_dirs[0]).name}")
     return f"rows are in {dirs}; read them with: depthbench report {dirs} --out {out}"
 
 
