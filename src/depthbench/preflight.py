@@ -24,8 +24,9 @@ def machine_bytes() -> int:
 
 
 def results_dir(path: Path) -> None:
-    """``results_dir`` must be a directory, or creatable, and writable: it is created
-    and a file written and removed in it."""
+    """``results_dir`` must be a directory, or creatable, and writable: what is missing
+    of it is created, a file written and removed in it, and what was created removed
+    again (a run that stops later on bad input leaves no empty directory behind)."""
     try:
         _writable(path)
     except OSError as exc:  # a name too long, a parent that is a file, no permission
@@ -41,9 +42,17 @@ def _writable(path: Path) -> None:
         raise ConfigError(
             "results_dir", f"{path} is a link to {os.readlink(path)}, which does not exist"
         )
+    missing = [p for p in (path, *path.absolute().parents) if not p.exists()]
     path.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=path):
-        pass
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    finally:
+        for created in missing:  # deepest first; one another job has written into stays
+            try:
+                created.rmdir()
+            except OSError:
+                break
 
 
 def draws(task: Task, sizes: dict[str, int]) -> None:
