@@ -450,6 +450,7 @@ def test_a_rebuild_stopped_midway_leaves_the_earlier_report_whole(
     out = tmp_path / "out"
     build_report([store / "n3"], out)
     (out / "notes.txt").write_text("mine")  # not the report's: carried over
+    (out / "figure_notes.txt").write_text("mine too")  # a name a report's files start with
     before = tree_digest(out)
 
     def interrupted(*args, **kwargs):
@@ -463,6 +464,7 @@ def test_a_rebuild_stopped_midway_leaves_the_earlier_report_whole(
     monkeypatch.undo()
     build_report([store / "n4"], out)
     assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "figure_notes.txt").read_text() == "mine too"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     linked = re.findall(r"\]\(([^)]+\.(?:png|csv|md|tex))\)", (out / "index.md").read_text())
     assert linked and all((out / name).is_file() for name in linked)

@@ -187,6 +187,7 @@ def test_a_sweep_killed_by_sigkill_leaves_no_job_training(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    family: dict[int, str] = {}
     try:
         job_process("task.n=3", proc.pid)
         family = descendants(proc.pid)
@@ -202,7 +203,7 @@ def test_a_sweep_killed_by_sigkill_leaves_no_job_training(tmp_path):
             time.sleep(0.1)
         assert not still_running(jobs)
     finally:  # whatever this test started and left
-        for pid in still_running(family if "family" in locals() else {}):
+        for pid in still_running(family):
             os.kill(pid, signal.SIGKILL)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

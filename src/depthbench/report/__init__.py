@@ -638,8 +638,9 @@ def _write(
 
 
 ROWS = "rows"  # the report's own copy of the rows it read: a results directory
-# what a report writes under --out; anything else there (a user's notes) is carried over
-OWN = ("index.md", "index.html", "manifest.json", "tables", ROWS, "fig")
+# what a report writes under --out (and fig*.png, fig*.pdf); anything else there (a
+# user's notes) is carried over
+OWN = {"index.md", "index.html", "manifest.json", "tables", ROWS}
 
 
 def _keep_rows(rows: pd.DataFrame, to: Path, before: Path) -> None:
@@ -666,9 +667,14 @@ def _swap(built: Path, out: Path) -> None:
     out.rename(old)
     built.rename(out)
     for entry in old.iterdir():
-        if not entry.name.startswith(OWN) and not (out / entry.name).exists():
+        if not _owned(entry.name) and not (out / entry.name).exists():
             entry.rename(out / entry.name)
     shutil.rmtree(old)
+
+
+def _owned(name: str) -> bool:
+    """Whether a report writes the entry ``name`` of its directory."""
+    return name in OWN or (name.startswith("fig") and name.endswith((".png", ".pdf")))
 
 
 def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
