@@ -127,7 +127,26 @@ def workdir(store, tmp_path) -> Path:
 
 
 CLI = [  # arguments, exit status, what stderr says
-    (["run", "experiment=smoke", "task=nope"], 1, "Could not find 'task/nope'"),
+    (["run", "experiment=smoke", "task=produc"], 2, "no such task (did you mean product?)"),
+    (
+        ["run", "experiment=quik"],
+        2,
+        "error: experiment=quik: no such experiment (did you mean quick?)",
+    ),
+    (["run", "--experiment", "smoke"], 2, "takes Hydra overrides: write experiment=smoke"),
+    (
+        ["run", "experiment=smoke", "train.lr=0.01"],
+        2,
+        "train.lr is not a key of this config (did you mean grid.lrs?)",
+    ),
+    (["run", "experiment=smoke", "train.stpes=5"], 2, "(did you mean train.steps?)"),
+    (["run", "experiment=smoke", "+train.stpes=5"], 2, "did you mean train.steps?"),
+    (["run", "experiment=smoke", "grid.lrs=0.01"], 2, "write grid.lrs=[0.01]"),
+    (
+        ["run", "-m", "experiment=smoke", "task.n=3,4", "grid.depthz=[1]"],
+        2,
+        "did you mean grid.depths?",
+    ),
     (
         ["run", "experiment=smoke", "model.activation=swish2"],
         2,
@@ -144,6 +163,7 @@ CLI = [  # arguments, exit status, what stderr says
     (["run", "experiment=smoke", "results_dir=dangling"], 2, "is a link to /nonexistent/dir"),
     (["report", "missing", "--out", "r"], 2, "error: results directory missing does not exist"),
     (["report", "empty", "--out", "r"], 2, "error: no result rows in empty"),
+    (["front", "empty"], 2, "error: empty has no claims.yaml"),
     (["report", "results", "--out", "afile"], 2, "error: --out afile is a file"),
     (
         ["report", "results", "--out", "r", "--eps", "0.1", "-1"],

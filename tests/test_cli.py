@@ -113,3 +113,13 @@ def test_the_printed_report_commands_are_shell_quoted():
     assert shlex.split(command) == [
         "depthbench", "report", "results/my dir", "results/it's", "--out", "local-reports/my dir",
     ]  # fmt: skip
+
+
+def test_version_names_the_package_and_torch(tmp_path, depthbench):
+    import torch
+
+    from depthbench import __version__
+
+    proc = depthbench("--version", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"depthbench {__version__} (torch {torch.__version__}")

@@ -66,9 +66,10 @@ def _hydra_run(argv: list[str]) -> int:
     :func:`depthbench.jobrun.interruptible` says."""
     from depthbench.jobproc import mark_sweep
     from depthbench.jobrun import interruptible
+    from depthbench.overrides import composition_error, flag_error
 
     mark_sweep()
-    bad = _bad_override(argv)
+    bad = flag_error(argv) or _bad_override(argv) or composition_error(argv)
     if bad:
         print(f"error: {bad}", file=sys.stderr)
         return 2
@@ -134,6 +135,19 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    """``depthbench X (torch Y, Python Z)``: what a bug report or a methods section needs."""
+    import platform
+
+    import torch
+
+    from depthbench import __version__
+
+    return (
+        f"depthbench {__version__} (torch {torch.__version__}, Python {platform.python_version()})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "run":
@@ -141,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="depthbench", description="Depth-efficiency benchmarks on hierarchical data."
     )
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="train a grid (Hydra overrides follow; see: depthbench run --help)")
     report = sub.add_parser("report", help="tables and plots from stored results only")

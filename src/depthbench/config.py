@@ -171,9 +171,18 @@ def _optional_int(section: dict[str, Any], key: str) -> int | None:
     return None if value is None else check_int(key, value, 1)
 
 
+def _as_list_hint(key: str, value: Any) -> str:
+    """``; write key=[value]`` where a single value was given for a list."""
+    return f"; write {key}=[{value}]" if isinstance(value, (int, float, str)) else ""
+
+
 def _int_list(key: str, value: Any, low: int = 1, empty: bool = False) -> tuple[int, ...]:
     if not isinstance(value, list) or not (value or empty):
-        raise ConfigError(key, f"must be a non-empty list of integers >= {low}, got {value!r}")
+        raise ConfigError(
+            key,
+            f"must be a non-empty list of integers >= {low}, got {value!r}"
+            + _as_list_hint(key, value),
+        )
     return tuple(sorted({check_int(key, v, low) for v in value}))
 
 
@@ -187,7 +196,11 @@ def _n_train_list(value: Any) -> tuple[int, ...]:
 
 def _lr_list(key: str, value: Any) -> tuple[float, ...]:
     if not isinstance(value, list) or not value:
-        raise ConfigError(key, f"must be a non-empty list of positive numbers, got {value!r}")
+        raise ConfigError(
+            key,
+            f"must be a non-empty list of positive numbers, got {value!r}"
+            + _as_list_hint(key, value),
+        )
     return tuple(sorted({check_positive(key, v) for v in value}))
 
 

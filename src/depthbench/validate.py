@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -67,6 +68,9 @@ def reject_unknown(prefix: str, accepted: set[str], given: dict) -> None:
     """Raise :class:`ConfigError` for the first key of ``given`` not in ``accepted``."""
     unknown = sorted(set(given) - accepted)
     if unknown:
+        match = difflib.get_close_matches(unknown[0], accepted, n=1, cutoff=0.6)
+        hint = f"did you mean {prefix}.{match[0]}? " if match else ""
         raise ConfigError(
-            f"{prefix}.{unknown[0]}", f"unknown parameter; allowed: {', '.join(sorted(accepted))}"
+            f"{prefix}.{unknown[0]}",
+            f"unknown parameter; {hint}allowed: {', '.join(sorted(accepted))}",
         )

@@ -44,6 +44,12 @@ def _plain(value: str) -> str:
 
 def _claims(root: Path) -> list[dict[str, Any]]:
     path = root / CLAIMS
+    if not path.is_file():
+        raise ResultsError(
+            f"{root} has no {CLAIMS}: the front page is built from a list of claims, "
+            "each with claim, source, report, figure, constructions, trained and numbers "
+            "(docs/results.md, 'The front page'; reports/claims.yaml is the example)"
+        )
     claims = yaml.safe_load(path.read_text())
     if not isinstance(claims, list):
         raise ResultsError(f"{path}: must be a list of claims")
