@@ -7,12 +7,16 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.markers import MarkerStyle
+from PIL import Image
 
 import depthbench.report as report_module
-from depthbench import cli, results
+from depthbench import analysis, cli, results
 from depthbench.errors import ResultsError
 from depthbench.report import build_report, figures
 from depthbench.report.front import build as build_front
@@ -92,7 +96,7 @@ def test_tables_come_as_csv_markdown_and_booktabs_latex(report):
 
 def test_html_links_its_figure_files_and_every_link_resolves(report):
     html = (report / "index.html").read_text()
-    images = re.findall(r'<img src="([^"]+)"', html)
+    images = re.findall(r"<img [^>]*src=\"([^\"]+)\"", html)
     assert sorted(images) == sorted(f"{name}.png" for name in FIGURES)
     assert all((report / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
     links = re.findall(r'href="([^"]+)"', html)
@@ -395,6 +399,141 @@ def test_a_narrow_log_axis_labels_1_2_5_ticks_as_plain_numbers():
     shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert {"0.01", "0.02", "0.05", "0.1", "0.2"} <= set(shown)
     plt.close(fig)
+
+
+def test_a_one_panel_figure_has_its_legend_beside_the_panel_within_its_height():
+    fig, (ax,) = figures._grid(1)
+    for depth in range(1, 9):
+        ax.plot([1, 2], [1, depth], label=str(depth))
+    width = ax.get_position().width * fig.get_figwidth()
+    figures._legend(fig)
+    fig.canvas.draw()
+    (legend,) = fig.legends
+    box, panel = legend.get_window_extent(), ax.get_window_extent()
+    assert box.x0 >= panel.x1 and box.height <= fig.bbox.height  # beside, not below
+    assert ax.get_position().width * fig.get_figwidth() == pytest.approx(width, rel=0.1)
+    plt.close(fig)
+
+
+def test_zeros_lie_on_a_floor_below_the_positive_values_labelled_0_exact():
+    y = figures.log_y([[0.0, 0.1, 0.5]])
+    assert y.zero is not None and y.zero < y.low < 0.1 and y.high > 0.5
+    assert y.at([0.0, 0.2]).tolist() == [y.zero, 0.2]
+    fig, (ax,) = figures._grid(1)
+    y.show(ax)
+    labels = {t.get_text(): t.get_position()[1] for t in ax.get_yticklabels()}
+    assert labels["0 (exact)"] == y.zero and ax.get_ylim()[0] < y.zero
+    assert figures.log_y([[0.1, 0.5]]).zero is None  # no zero drawn: no floor
+    plt.close(fig)
+
+
+def test_depths_get_colours_in_order_of_lightness_so_that_depth_order_reads():
+    colours = figures._palette([3, 1, 2, 4, 6, 5])
+    lightness = [0.2126 * r + 0.7152 * g + 0.0722 * b for r, g, b in colours.values()]
+    assert list(colours) == [1, 2, 3, 4, 5, 6]
+    assert all(b - a > 0.05 for a, b in zip(lightness, lightness[1:]))
+
+
+def test_every_figure_png_has_at_least_150_dpi_for_the_size_it_is_displayed_at(report):
+    """The HTML page sets each figure's width in CSS px (96 an inch): its PNG holds at
+    least 150 pixels per displayed inch, so it is not shown blown up."""
+    page = (report / "index.html").read_text()
+    shown = dict((s, int(w)) for w, s in re.findall(r'<img width="(\d+)" src="([^"]+)"', page))
+    pngs = sorted(report.glob("fig*.png"))
+    assert pngs and sorted(shown) == [p.name for p in pngs]
+    for png in pngs:
+        with Image.open(png) as image:
+            assert min(image.info["dpi"]) >= 150 - 0.1, png.name
+            assert image.width / (shown[png.name] / 96) >= 150 - 0.5, png.name
+
+
+QUICK = Path(__file__).resolve().parents[1] / "reports" / "quick" / "rows"
+
+
+@pytest.fixture(scope="module")
+def quick() -> tuple[analysis.Analysis, pd.DataFrame]:
+    """The analysis of the committed quick report's rows: its deep construction's error
+    (1.7e-06) lies four decades below the trained curves, and E_d has upper bounds."""
+    df = analysis.label(results.load([QUICK]))
+    return analysis.analyze(df, None), df
+
+
+def _drawn(monkeypatch, draw) -> plt.Figure:
+    """The figure ``draw()`` makes, drawn but not saved."""
+    kept: list[plt.Figure] = []
+    monkeypatch.setattr(figures, "_save", lambda fig, out, name: kept.append(fig) or [])
+    draw()
+    (fig,) = kept
+    fig.canvas.draw()
+    return fig
+
+
+def _marks(ax, marker: str) -> set[tuple[float, float]]:
+    """The points of ``ax`` drawn with scatter's ``marker``."""
+    style = MarkerStyle(marker)
+    shape = style.get_path().transformed(style.get_transform()).vertices
+    return {
+        (round(x, 6), round(y, 6))
+        for c in ax.collections
+        if isinstance(c, PathCollection)
+        and c.get_paths()
+        and c.get_paths()[0].vertices.shape == shape.shape
+        and np.allclose(c.get_paths()[0].vertices, shape)
+        for x, y in c.get_offsets()
+    }
+
+
+def test_figure_1_takes_its_y_range_from_the_trained_curves_not_a_construction(
+    quick, monkeypatch, tmp_path
+):
+    a, df = quick
+    fig = _drawn(monkeypatch, lambda: figures.metric_vs_params(a, df, figures.Output(tmp_path)))
+    (ax,) = fig.axes
+    low, high = ax.get_ylim()
+    assert 1e-3 < low <= a.curves.points["tuned_lo"].min() and high < 10
+    deep = df[(df["status"] == "constructed") & (df["model"] == "deep_product")]
+    (value,) = deep["test_metric"]
+    assert value < low  # off the scale: marked at the edge with its value
+    assert {(round(deep["n_params"].iloc[0], 6), round(low, 6))} == _marks(ax, "*")
+    assert f"↓{value:.2g}" in {t.get_text() for t in ax.texts}
+    plt.close(fig)
+
+
+def test_figure_6_draws_upper_bounds_and_bands_and_no_undetermined_value(
+    quick, monkeypatch, tmp_path
+):
+    a, _ = quick
+    fig = _drawn(monkeypatch, lambda: figures.efficiency_vs_eps(a, figures.Output(tmp_path)))
+    (ax,) = fig.axes
+    curve = a.e_curve
+    for mark, marker in figures.BOUNDS.items():
+        bound = curve[curve["censor"] == mark]
+        assert _marks(ax, marker) == {
+            (round(e, 6), round(v, 6)) for e, v in zip(bound["eps"], bound["value"])
+        }
+    assert len(curve[curve["censor"] == "<="]) > 0
+    shown = [y for line in ax.get_lines() for y in line.get_ydata() if np.isfinite(y)]
+    assert set(shown) - {1.0} <= set(curve["value"][curve["censor"] == ""])
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == curve["depth"].nunique()
+    plt.close(fig)
+
+
+def test_nothing_drawn_in_a_figure_reaches_past_its_edges(quick, monkeypatch, tmp_path):
+    """Figure 5's legend and figure 7's y label ran off the figure."""
+    a, df = quick
+    out = figures.Output(tmp_path)
+    for draw in (
+        lambda: figures.metric_vs_params(a, df, out),
+        lambda: figures.wall_time(df, out),
+        lambda: figures.efficiency_vs_eps(a, out),
+        lambda: figures.training_loss(a, out),
+    ):
+        fig = _drawn(monkeypatch, draw)
+        drawn = fig.get_tightbbox(fig.canvas.get_renderer())  # labels, legends, texts
+        edge = fig.bbox_inches.padded(0.01)
+        assert edge.x0 <= drawn.x0 and drawn.x1 <= edge.x1
+        assert edge.y0 <= drawn.y0 and drawn.y1 <= edge.y1
+        plt.close(fig)
 
 
 def test_heat_map_notes_shrink_to_fit_their_cells_within_4_to_7_pt():

@@ -633,7 +633,7 @@ def _write(
     page = out / "index.md"
     text = markdown(blocks)
     page.write_text(text)
-    (out / "index.html").write_text(html_page(text, TITLE))
+    (out / "index.html").write_text(html_page(text, TITLE, folder=out))
     (out / "manifest.json").write_text(json.dumps(_manifest(df, dirs, a, out), indent=2) + "\n")
 
 

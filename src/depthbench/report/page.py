@@ -5,6 +5,7 @@ HTML says exactly what the Markdown says, figures linked as the PNG files beside
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +64,35 @@ STYLE = (
 )
 
 
-def html_page(text: str, title: str, style: str = "") -> str:
+CSS_PX_PER_INCH = 96
+
+
+def _sized(body: str, folder: Path) -> str:
+    """``body`` with each ``<img src="NAME">`` of a PNG in ``folder`` given the width its
+    figure has in inches (its pixels over its stored dpi, at 96 CSS px an inch): shown
+    at its natural pixel size, a 192-dpi figure would display at twice its size and a
+    quarter of its resolution."""
+    from PIL import Image
+
+    def width(match: re.Match[str]) -> str:
+        path = folder / html.unescape(match.group(1))
+        if path.suffix != ".png" or not path.is_file():
+            return match.group(0)
+        with Image.open(path) as image:
+            dpi = image.info.get("dpi", (CSS_PX_PER_INCH,))[0]
+            css = round(image.width * CSS_PX_PER_INCH / dpi)
+        return f'<img width="{css}" src="{match.group(1)}"'
+
+    return re.sub(r'<img src="([^"]+)"', width, body)
+
+
+def html_page(text: str, title: str, style: str = "", folder: Path | None = None) -> str:
     """``text`` (the page's Markdown) as a standalone HTML page titled ``title``;
-    ``style``: CSS rules after the shared :data:`STYLE`."""
+    ``style``: CSS rules after the shared :data:`STYLE`; images in ``folder`` sized as
+    :func:`_sized` says."""
     body = MarkdownIt("commonmark").enable("table").render(text)
+    if folder is not None:
+        body = _sized(body, folder)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{STYLE}{style}</style></head>\n<body>\n"
