@@ -199,3 +199,36 @@ def test_without_a_terminal_training_logs_progress_lines(make_cfg, monkeypatch, 
     caplog.clear()
     run(make_cfg("train.progress=false", "grid.depths=[1]", "grid.budgets=[100]", "data_seed=1"))
     assert not [r for r in caplog.records if r.name == "depthbench.progress"]
+
+
+def test_the_time_left_is_weighted_by_cost_not_steps():
+    """Issue 28: a small group then one nine times as costly; after the small one, a
+    step-weighted estimate says the job is half done, the cost-weighted one a tenth."""
+    bar = progress.Progress([1.0, 9.0], steps=10, show=False)
+    bar.next_group()
+    bar.update(10)
+    assert bar.line(elapsed=60.0).endswith("about 9m00s left")
+
+
+def test_a_busy_machine_is_named_before_training(monkeypatch):
+    from depthbench import job
+
+    monkeypatch.setattr(job, "available_cpus", lambda: 2)
+    monkeypatch.setattr(job.os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    assert "load average 5.0 on 2 CPUs" in (job.crowding(2) or "")
+    monkeypatch.setattr(job.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert job.crowding(2) is None
+
+
+def test_torch_threads_default_to_the_cpus_this_process_may_use(make_cfg, monkeypatch):
+    import torch
+
+    from depthbench import run as run_module
+
+    monkeypatch.setattr(run_module, "available_cpus", lambda: 1)
+    before = torch.get_num_threads()
+    try:
+        run(make_cfg("grid.depths=[1]", "grid.budgets=[100]", "train.steps=2"))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -67,3 +67,20 @@ def thread_share(job: Job) -> int | None:
     if job.parallel and job.parallel > 1:
         return max(1, available_cpus() // job.parallel)
     return None
+
+
+def crowding(threads: int) -> str | None:
+    """A warning where the machine is busier than its CPUs: a 1-minute load average at
+    or above the CPUs this process may use, before this job's ``threads`` start; torch's
+    threads then spin against the other work and a job can run many times slower than
+    its measured time. None on an idle machine (or where the OS reports no load)."""
+    if not hasattr(os, "getloadavg"):
+        return None
+    load, cpus = os.getloadavg()[0], available_cpus()
+    if load < cpus:
+        return None
+    return (
+        f"this machine is busy: load average {load:.1f} on {cpus} CPUs before this job's "
+        f"{threads} threads start; training may take several times its usual time "
+        "(train.threads=1 spins least; or run when the machine is idle)"
+    )

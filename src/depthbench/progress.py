@@ -16,16 +16,32 @@ log = logging.getLogger("depthbench.progress")
 LOG_EVERY = 60.0  # seconds between progress lines when stderr is not a terminal
 
 
-class Progress:
-    """Steps done out of ``total``: a tqdm bar when stderr is a terminal, else a line
-    ``progress: 12000/30000 steps (40%), group 3/8, 2m10s elapsed, about 3m15s left``
-    every :data:`LOG_EVERY` seconds. ``show=False`` shows nothing."""
+LAYER_COST = 1e6  # the fixed cost of one layer's step (kernel launches, Python), in
+# FLOPs of matmul it takes as long as; of the order measured on a 2-core CPU and an H100
 
-    def __init__(self, total: int, groups: int, show: bool) -> None:
-        self.total, self.groups = total, groups
-        self.done, self.group = 0, 0
+
+def step_cost(depth: int, n_params: int, members: int, batch_size: int) -> float:
+    """The cost of one training step of a group, in FLOP equivalents: its matmul FLOPs
+    (6 per parameter and sample, :func:`depthbench.trainer.train_flops`) plus
+    :data:`LAYER_COST` per layer, so that many small groups are not counted as free."""
+    return 6.0 * n_params * members * batch_size + LAYER_COST * (depth + 1)
+
+
+class Progress:
+    """Training progress over groups of ``steps`` steps each: a tqdm bar of steps when
+    stderr is a terminal, else a line ``progress: 12000/30000 steps (40%), group 3/8,
+    2m10s elapsed, about 3m15s left`` every :data:`LOG_EVERY` seconds. The time left is
+    weighted by each group's ``costs`` per step (:func:`step_cost`), not by steps, so
+    that it does not grow as the larger groups come. ``show=False`` shows nothing."""
+
+    def __init__(self, costs: list[float], steps: int, show: bool) -> None:
+        self.costs, self.steps = costs, steps
+        self.total, self.groups = len(costs) * steps, len(costs)
+        self.done, self.group, self.spent = 0, 0, 0.0
         terminal = sys.stderr.isatty()
-        self.bar = tqdm(total=total, unit="step", desc="groups", disable=not (show and terminal))
+        self.bar = tqdm(
+            total=self.total, unit="step", desc="groups", disable=not (show and terminal)
+        )
         self.logging = show and not terminal
         self.start = self.last = time.monotonic()
 
@@ -47,6 +63,7 @@ class Progress:
 
     def update(self, steps: int) -> None:
         self.done += steps
+        self.spent += steps * self.costs[self.group - 1] if self.group else 0.0
         self.bar.update(steps)
         now = time.monotonic()
         if self.logging and now - self.last >= LOG_EVERY:
@@ -54,9 +71,11 @@ class Progress:
             log.info(self.line(now - self.start))
 
     def line(self, elapsed: float) -> str:
-        """The progress line after ``elapsed`` seconds."""
+        """The progress line after ``elapsed`` seconds: the time left is the cost left
+        at the rate (cost per second) of the cost done."""
+        whole = sum(self.costs) * self.steps
         share = self.done / self.total if self.total else 1.0
-        left = elapsed * (1 - share) / share if share else float("nan")
+        left = elapsed * (whole - self.spent) / self.spent if self.spent else float("nan")
         return (
             f"progress: {self.done}/{self.total} steps ({share:.0%}), group "
             f"{self.group}/{self.groups}, {_clock(elapsed)} elapsed, about {_clock(left)} left"

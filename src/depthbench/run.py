@@ -41,14 +41,15 @@ from depthbench.config import ONLINE
 from depthbench.device import matmul_precision, resolve_device
 from depthbench.errors import ConfigError, Interrupted
 from depthbench.grid import Run
-from depthbench.job import Job, thread_share
-from depthbench.progress import Progress
+from depthbench.job import Job, available_cpus, crowding, thread_share
+from depthbench.progress import Progress, step_cost
 from depthbench.rows import single_rows, untrained_row
 from depthbench.seeding import derive_seed, digest
 from depthbench.tasks import Task
 from depthbench.trainer import Data, Sampler, chunks, member_bytes
 
 log = logging.getLogger(__name__)
+TORCH_THREADS = torch.get_num_threads()  # torch's default, read before any job sets it
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,10 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
     models.check_params(spec.model, spec.model_params)
     initial.check_init(spec.train.init, spec.model)
     device = resolve_device(spec.train.device, job.num)
-    threads = spec.train.threads or thread_share(job)
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(_threads(spec, job))
+    crowded = crowding(torch.get_num_threads())
+    if crowded:
+        log.warning(crowded)
     plan = _plan(spec, task, device)
     common = provenance.collect(device) | {
         "train.tf32": spec.train.tf32,
@@ -195,7 +197,7 @@ def _train(
     """Train each group of the grid on ``data`` (on the training device); its columns."""
     device = data.x_train.device
     with (
-        Progress(len(groups) * spec.train.steps, len(groups), spec.train.progress) as bar,
+        Progress(_costs(spec, groups), spec.train.steps, spec.train.progress) as bar,
         matmul_precision(device, spec.train.tf32),
     ):
         for depth, width, members in groups:
@@ -278,6 +280,21 @@ def _import_plugins(modules: tuple[str, ...]) -> None:
                 f"cannot import {module!r} ({exc}); it must be on "
                 "the Python path (installed, or in PYTHONPATH)",
             ) from None
+
+
+def _threads(spec: config.RunSpec, job: Job) -> int:
+    """torch's CPU threads: ``train.threads``, else the job's share of the machine
+    (:func:`depthbench.job.thread_share`), else the CPUs this process may use (its
+    affinity mask, which torch's default ignores) up to torch's default."""
+    return spec.train.threads or thread_share(job) or min(available_cpus(), TORCH_THREADS)
+
+
+def _costs(spec: config.RunSpec, groups: list[tuple[int, int, list[Run]]]) -> list[float]:
+    """Each group's cost per step (:func:`depthbench.progress.step_cost`)."""
+    return [
+        step_cost(depth, members[0].fit.n_params or 0, len(members), spec.train.batch_size)
+        for depth, _, members in groups
+    ]
 
 
 def _work(
