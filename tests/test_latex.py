@@ -122,3 +122,35 @@ def test_awkward_cells_compile(tool, tmp_path):
     table = pd.DataFrame({"panel": ["n=1"] * len(cells), "x": cells, "y": cells[::-1]})
     (tmp_path / "t.tex").write_text(latex(table, "awkward: 50% & more", "t"))
     assert overflow(pdflatex, None, [tmp_path / "t.tex"], tmp_path) == {"t": 0.0}
+
+
+def _cite(pdflatex: str, numbers: Path, body: str, tmp: Path) -> tuple[int, str]:
+    """Compile a page that ``\\input``s ``numbers`` and sets ``body``: (status, log)."""
+    (tmp / "cite.tex").write_text(
+        f"\\documentclass{{article}}\\input{{{numbers}}}\n"
+        f"\\begin{{document}}\n{body}\n\\end{{document}}\n"
+    )
+    proc = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "cite.tex"],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+    )
+    return proc.returncode, (tmp / "cite.log").read_text(errors="replace")
+
+
+def test_a_paper_cites_a_number_by_short_or_stable_key_and_an_unknown_key_stops_latex(
+    tool, tmp_path
+):
+    """Issue 28: ``\\dbnum`` of a key the file lacks printed nothing, silently."""
+    pdflatex = tool("pdflatex")
+    numbers = REPORTS / "quick" / "tables" / "numbers.tex"
+    stable = next(
+        line.split("db@", 1)[1].split("\\endcsname", 1)[0]
+        for line in numbers.read_text().splitlines()
+        if "db@E2 product n=6" in line
+    )
+    status, log = _cite(pdflatex, numbers, f"\\dbnum{{E2 eps=0.3}} \\dbnum{{{stable}}}", tmp_path)
+    assert status == 0, log[-2000:]
+    status, log = _cite(pdflatex, numbers, "\\dbnum{E2 n=6 eps=0.01}", tmp_path)
+    assert status != 0 and "no number `E2 n=6 eps=0.01' in numbers.tex" in log

@@ -620,3 +620,19 @@ def test_ctrl_c_during_report_says_one_line_and_exits_130(store, tmp_path, monke
     assert err.strip().splitlines() == [
         f"interrupted: nothing written; the report in {tmp_path / 'out'} is as it was"
     ]
+
+
+def test_stable_keys_are_the_same_with_or_without_other_panels():
+    """Issue 28: a one-panel report drops the panel from its short keys, so a paper's
+    key changed when a sweep gained a panel; its stable key does not change."""
+    from depthbench.report import numbers
+
+    rows = results.load([QUICK])
+    alone = analysis.label(rows)
+    both = analysis.label(pd.concat([rows, rows.assign(**{"task.n": 7})], ignore_index=True))
+    keys_alone = numbers.keyed(analysis.analyze(alone, None), alone)
+    keys_both = numbers.keyed(analysis.analyze(both, None), both)
+    assert "E2 eps=0.3" in {k for k, *_ in keys_alone}
+    assert "E2 eps=0.3" not in {k for k, *_ in keys_both}  # the short key gains n=6
+    assert {s for _, s, *_ in keys_alone} <= {s for _, s, *_ in keys_both}
+    assert any(s.startswith("E2 product n=6 ") for _, s, *_ in keys_alone)

@@ -622,19 +622,32 @@ def _write(
     blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps, a.fixed), *_blocks(a, df, out, pdf)]
     (out / "tables").mkdir(exist_ok=True)
     (out / "tables" / "numbers.tex").write_text(numbers.tex(a, df))
-    blocks.append(
-        Text(
-            "Every headline number (E_d, P_d, N_d, the best selected test_metric per depth, "
-            "baselines, the Bayes error, constructions, alpha, P*) is also a LaTeX macro in "
-            "`tables/numbers.tex`: `\\input` it, then `\\dbnum{E2 n=6 eps=0.01}` prints "
-            "one, and a regenerated report keeps a paper's numbers true."
-        )
-    )
+    blocks += _citable(a, df)
     page = out / "index.md"
     text = markdown(blocks)
     page.write_text(text)
     (out / "index.html").write_text(html_page(text, TITLE, folder=out))
     (out / "manifest.json").write_text(json.dumps(_manifest(df, dirs, a, out), indent=2) + "\n")
+
+
+def _citable(a: Analysis, df: pd.DataFrame) -> list[Block]:
+    """The section listing every number a paper can cite, by key (:func:`numbers.citable`)."""
+    keys = numbers.citable(a, df)
+    example = keys["key"].iloc[0] if len(keys) else "KEY"
+    return [
+        Heading("Cite these numbers"),
+        Text(
+            "Every headline number (E_d, P_d, N_d, R_d and its tests, the best selected "
+            "test_metric per depth, baselines, the Bayes error, constructions, alpha, P*) is "
+            f"a LaTeX macro in `tables/numbers.tex`: `\\input` it, then `\\dbnum{{{example}}}` "
+            "prints one, a regenerated report keeps a paper's numbers true, and a key the "
+            "file does not hold stops LaTeX with the key named. Each key has a stable form "
+            "naming its whole panel, the same whatever other panels a report holds; each "
+            "interval has companions `<key> interval`, `<key> coverage` and, where censored, "
+            "`<key> replicates`."
+        ),
+        Text(keys.to_markdown(index=False) if len(keys) else "(no numbers)"),
+    ]
 
 
 ROWS = "rows"  # the report's own copy of the rows it read: a results directory

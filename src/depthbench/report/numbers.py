@@ -5,6 +5,7 @@ report is regenerated. Values are the tables' own (same rounding, censoring mark
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pandas as pd
 
@@ -19,7 +20,8 @@ MARKS = {
     "<": r"\ensuremath{<}",
 }
 MARK = re.compile("|".join(MARKS))  # longest first: >= before >, <= before <
-UNSAFE = re.compile(r"[#%\\{}$&^~]")  # characters a \csname key cannot hold
+UNSAFE = re.compile(r"[#%\\{}$&^~]|[^\x00-\x7f]")  # what a \csname key cannot hold
+# (non-ASCII too: pdflatex's inputenc makes it active)
 
 
 def key(*parts: str) -> str:
@@ -33,6 +35,13 @@ def math_marks(text: str) -> str:
     """``text`` with its censoring marks (``>``, ``>=``, ``<=``, ``<``) as math, which LaTeX's
     text fonts cannot set."""
     return MARK.sub(lambda m: MARKS[m.group()], text)
+
+
+def plain(value: str) -> str:
+    """A macro's value as text: its marks as ``>=``, ``<=``, ``>``, ``<``, ``\\%`` as ``%``."""
+    for mark, tex_mark in MARKS.items():
+        value = value.replace(tex_mark, mark)
+    return value.replace("\\%", "%")
 
 
 def _value(row: dict) -> str:
@@ -58,7 +67,15 @@ def _with_interval(
     )
     if around:
         kind = "interval" if around.startswith("[") else "range over replicates"
-        out.append((f"{name} interval", math_marks(around), f"{kind} of {name}; {what}"))
+        covers = f"; covers the median with probability {row['coverage']:.0%}"
+        out.append((f"{name} interval", math_marks(around), f"{kind} of {name}{covers}; {what}"))
+        out.append(
+            (
+                f"{name} coverage",
+                f"{row['coverage']:.0%}".replace("%", "\\%"),
+                f"probability that the {kind} of {name} covers the median; {what}",
+            )
+        )
     elif row.get("censor"):  # a censored key always has its companions
         out.append((f"{name} interval", "(no interval)", f"no interval of {name}; {what}"))
     if row.get("censor"):
@@ -220,16 +237,55 @@ def entries(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str]]:
     return out
 
 
+def stable(a: Analysis) -> Analysis:
+    """``a`` with every panel, instance and task named by its whole label (`` · ``
+    written ``/``), not by what varies between the panels: the keys :func:`entries`
+    then makes are the same whatever other panels a report holds."""
+    return replace(a, names={label: label.replace(" · ", " / ") for label in a.names})
+
+
+def keyed(a: Analysis, df: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """``(key, stable key, value, what)`` per :func:`entries` item: the short key names
+    what varies between panels, the stable one (:func:`stable`) the whole panel."""
+    short, whole = entries(a, df), entries(stable(a), df)
+    return [(k, s, v, w) for (k, v, w), (s, *_) in zip(short, whole, strict=True)]
+
+
+# \dbnum of a key the file does not define stops LaTeX with the key named, where
+# \csname alone would print nothing
+DBNUM = (
+    "\\providecommand{\\dbnum}[1]{\\ifcsname db@#1\\endcsname\\csname db@#1\\endcsname"
+    "\\else\\PackageError{depthbench}{no number `#1' in numbers.tex}"
+    "{Its keys are listed in numbers.tex and in the report's index.md}??\\fi}"
+)
+
+
 def tex(a: Analysis, df: pd.DataFrame) -> str:
     """The file's text: a header naming the rows, commits and eps it came from, the
-    ``\\dbnum`` command, then one ``\\csname`` definition per :func:`entries` item."""
+    ``\\dbnum`` command (:data:`DBNUM`), then one ``\\csname`` definition per
+    :func:`keyed` item, under its short key and, where it differs, its stable key."""
     shas = ", ".join(sorted(df["git_sha"].str[:12].unique()))
     lines = [
         "% depthbench numbers: \\input{numbers.tex}, then \\dbnum{<key>} prints one.",
         f"% From {len(df)} stored rows (code {shas}); eps: {a.eps_source}.",
+        "% Each number has a short key (what tells it apart in this report) and, where "
+        "that differs, a stable key naming its whole panel (the same in any report).",
         "% Regenerated with the report: do not edit.",
-        "\\providecommand{\\dbnum}[1]{\\csname db@#1\\endcsname}",
+        DBNUM,
     ]
-    for name, value, what in entries(a, df):
-        lines.append(f"\\expandafter\\def\\csname db@{name}\\endcsname{{{value}}} % {what}")
+    for name, whole, value, what in keyed(a, df):
+        for k in dict.fromkeys((name, whole)):
+            lines.append(f"\\expandafter\\def\\csname db@{k}\\endcsname{{{value}}} % {what}")
     return "\n".join(lines) + "\n"
+
+
+def citable(a: Analysis, df: pd.DataFrame) -> pd.DataFrame:
+    """The keys a paper cites, for the report's index: each number's short and stable
+    key, value and meaning, its ``interval``, ``coverage`` and ``replicates``
+    companions left to numbers.tex."""
+    rows = [
+        {"key": k, "value": plain(v), "stable key": s, "meaning": w.split("; panel ")[0]}
+        for k, s, v, w in keyed(a, df)
+        if not k.endswith((" interval", " replicates", " coverage"))
+    ]
+    return pd.DataFrame(rows, columns=["key", "value", "stable key", "meaning"])
