@@ -17,24 +17,31 @@ WITH_TABLES = sorted(p.parent.parent.name for p in REPORTS.glob("*/tables/number
 OVERFULL = re.compile(r"^Overfull \\hbox \(([\d.]+)pt too wide\)", re.M)
 
 
-def overflow(pdflatex: str, numbers: Path | None, tables: list[Path], tmp: Path) -> dict:
-    """Compile ``tables`` (and ``numbers``) in LaTeX's article class, whose text is
-    345 pt wide, one table a page, in a fresh folder (longtable keeps widths in the
-    .aux); per table, how many pt its widest line sticks out (0.0 where it fits)."""
-    body = "".join(f"\\typeout{{DBTABLE {t.stem}}}\\input{{{t}}}\\clearpage\n" for t in tables)
-    preamble = f"\\input{{{numbers}}}\n" if numbers else ""
-    (tmp / "doc.tex").write_text(
-        "\\documentclass{article}\\usepackage{booktabs,longtable}\n"
-        f"{preamble}\\begin{{document}}\n{body}\\end{{document}}\n"
-    )
+def compile_page(pdflatex: str, text: str, tmp: Path) -> tuple[int, str]:
+    """``text`` compiled as ``tmp/doc.tex``: pdflatex's exit status and log."""
+    (tmp / "doc.tex").write_text(text)
     proc = subprocess.run(
         [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
         cwd=tmp,
         capture_output=True,
         text=True,
     )
-    log = (tmp / "doc.log").read_text(errors="replace")
-    assert proc.returncode == 0, log[-3000:]
+    return proc.returncode, (tmp / "doc.log").read_text(errors="replace")
+
+
+def overflow(pdflatex: str, numbers: Path | None, tables: list[Path], tmp: Path) -> dict:
+    """Compile ``tables`` (and ``numbers``) in LaTeX's article class, whose text is
+    345 pt wide, one table a page, in a fresh folder (longtable keeps widths in the
+    .aux); per table, how many pt its widest line sticks out (0.0 where it fits)."""
+    body = "".join(f"\\typeout{{DBTABLE {t.stem}}}\\input{{{t}}}\\clearpage\n" for t in tables)
+    preamble = f"\\input{{{numbers}}}\n" if numbers else ""
+    status, log = compile_page(
+        pdflatex,
+        "\\documentclass{article}\\usepackage{booktabs,longtable}\n"
+        f"{preamble}\\begin{{document}}\n{body}\\end{{document}}\n",
+        tmp,
+    )
+    assert status == 0, log[-3000:]
     widest: dict[str, float] = {}
     for chunk in log.split("DBTABLE ")[1:]:
         name = chunk.split(maxsplit=1)[0]
@@ -126,17 +133,8 @@ def test_awkward_cells_compile(tool, tmp_path):
 
 def _cite(pdflatex: str, numbers: Path, body: str, tmp: Path) -> tuple[int, str]:
     """Compile a page that ``\\input``s ``numbers`` and sets ``body``: (status, log)."""
-    (tmp / "cite.tex").write_text(
-        f"\\documentclass{{article}}\\input{{{numbers}}}\n"
-        f"\\begin{{document}}\n{body}\n\\end{{document}}\n"
-    )
-    proc = subprocess.run(
-        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "cite.tex"],
-        cwd=tmp,
-        capture_output=True,
-        text=True,
-    )
-    return proc.returncode, (tmp / "cite.log").read_text(errors="replace")
+    text = f"\\documentclass{{article}}\\input{{{numbers}}}\n\\begin{{document}}\n{body}\n"
+    return compile_page(pdflatex, text + "\\end{document}\n", tmp)
 
 
 def test_a_paper_cites_a_number_by_short_or_stable_key_and_an_unknown_key_stops_latex(
