@@ -56,3 +56,14 @@ def test_a_report_built_here_reads_as_rendered_markdown(seen, smoke, tmp_path):
     view = seen(page)
     _assert_read_as_written(view, page)
     assert view["items"] >= 4 and view["tables"] >= 3
+
+
+def test_a_regenerated_report_shows_its_headline_first(seen, tmp_path):
+    """Issue 28: a reader sees the experiment's name, then its answer, before any
+    reading guide or provenance."""
+    build_report([REPORTS / "quick" / "rows"], tmp_path / "quick")
+    text = seen(tmp_path / "quick" / "index.html")["text"]
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines[0] == "quick: depthbench report" and lines[1] == "Headline"
+    assert lines[2].startswith("at eps 0.3: depth 2 needs ")
+    assert text.index("Trust: ") < text.index("Provenance")

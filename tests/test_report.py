@@ -3,6 +3,7 @@
 import json
 import re
 import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from PIL import Image
 import depthbench.report as report_module
 from depthbench import analysis, cli, results
 from depthbench.errors import ResultsError
-from depthbench.report import build_report, figures
+from depthbench.report import build_report, figures, headline
 from depthbench.report.front import build as build_front
 from depthbench.report.front import macros as front_macros
 from depthbench.report.tables import in_order, number
@@ -636,3 +637,28 @@ def test_stable_keys_are_the_same_with_or_without_other_panels():
     assert "E2 eps=0.3" not in {k for k, *_ in keys_both}  # the short key gains n=6
     assert {s for _, s, *_ in keys_alone} <= {s for _, s, *_ in keys_both}
     assert any(s.startswith("E2 product n=6 ") for _, s, *_ in keys_alone)
+
+
+def test_the_headline_states_each_declared_eps_and_the_cells_to_distrust(tmp_path):
+    """Issue 28: the report's first lines give E_d per declared eps with its spread and
+    replicates, or why there is none, and count the cells to read with care; `report`
+    prints the same lines."""
+    page = report_module.build_report([QUICK], tmp_path / "quick")
+    said = report_module.headline_of(page)
+    df = analysis.label(results.load([QUICK]))
+    a = analysis.analyze(df, None)
+    assert said == headline.lines(a)
+    assert page.read_text().startswith("# quick: depthbench report\n\n## Headline\n")
+    e2 = a.e[(a.e["depth"] == 2) & (a.e["eps"] == 0.3)].iloc[0]
+    assert said[0].startswith(f"at eps 0.3: depth 2 needs {e2['value']:.3g}x fewer parameters")
+    assert f"{e2['paired']} replicates" in said[0]
+    unread = a.e[(a.e["eps"] == 0.03) & ~a.e["bracketed"]]
+    assert len(unread) == 3 and "no verdict for depth 2, 3, 4" in said[2]
+    flagged = (a.cells["converged"] < a.cells["members"]).sum()
+    assert said[-1].startswith(f"Trust: {flagged} of {len(a.cells)} trained cells not converged")
+    printed = subprocess.run(
+        ["depthbench", "report", str(QUICK), "--out", str(tmp_path / "again")],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert printed.splitlines()[: len(said)] == said

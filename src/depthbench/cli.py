@@ -102,7 +102,7 @@ def _bad_override(argv: list[str]) -> str | None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from depthbench.report import build_report
+    from depthbench.report import build_report, headline_of
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -117,6 +117,7 @@ def _report(args: argparse.Namespace) -> int:
         finally:
             for w in caught:  # e.g. a skipped file, named: said plainly, without a source line
                 print(f"warning: {w.message}", file=sys.stderr)
+    print("\n".join(headline_of(page)))
     print(f"wrote {page}")
     return 0
 

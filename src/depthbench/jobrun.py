@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from depthbench import analysis, sweep
 from depthbench.errors import DepthbenchError
 from depthbench.job import Job
+from depthbench.report import headline
 from depthbench.run import run
 
 
@@ -33,6 +34,7 @@ def execute(cfg: DictConfig, job: Job) -> int:
         sweep.record(job, rows, results_dir=str(cfg.results_dir))
         warn_flags(rows)
         if not job.multirun:  # a sweep says it once, in its summary
+            headline.show([str(cfg.results_dir)])
             print(sweep.report_hint([str(cfg.results_dir)]), file=sys.stderr)
         return 0
     print(f"error: {message}", file=sys.stderr)

@@ -95,6 +95,9 @@ class SweepSummary(Callback):
         print(summarize(records), flush=True)
         stored = [r["results_dir"] for r in records if r.get("results_dir") and not r["failed"]]
         if stored:
+            from depthbench.report import headline
+
+            headline.show(stored)
             print(report_hint(stored), flush=True)
         if any(r["failed"] for r in records):
             raise SystemExit(1)

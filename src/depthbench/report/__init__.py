@@ -28,11 +28,19 @@ from depthbench.analysis.censoring import replicates_needed
 from depthbench.analysis.intervals import LEVEL, describe
 from depthbench.analysis.samples import LEARNED_TEXT
 from depthbench.errors import ResultsError
-from depthbench.report import figures, numbers, tables
+from depthbench.report import figures, headline, numbers, tables
 from depthbench.report.page import Block, Figure, Heading, Table, Text, html_page, markdown
 from depthbench.schedule import CONVERGED_GAIN, FIT_LOSS
 
 TITLE = "depthbench report"
+HEADLINE = "Headline"
+
+
+def headline_of(page: Path) -> list[str]:
+    """The headline lines of the report page ``page`` (``index.md``), as printed by
+    ``depthbench report`` after writing it."""
+    section = page.read_text().split(f"## {HEADLINE}\n", 1)[1].split("\n## ", 1)[0]
+    return [line[2:] for line in section.splitlines() if line.startswith("- ")]
 
 
 def _optimiser(ok: pd.DataFrame) -> str:
@@ -601,7 +609,7 @@ def build_report(
     building = out.with_name(f".{out.name}.building-{secrets.token_hex(4)}")
     building.mkdir()
     try:
-        _write(a, df, dirs, eps, building, pdf)
+        _write(a, df, dirs, eps, building, pdf, out.resolve().name)
         _keep_rows(stored, building / ROWS, out / ROWS)
         _swap(building, out)
     except BaseException:
@@ -617,16 +625,26 @@ def _write(
     eps: Sequence[float] | None,
     out: Path,
     pdf: bool,
+    name: str,
 ) -> None:
-    """The report's page, figures, tables and manifest, into the empty ``out``."""
-    blocks = [Heading(TITLE, 1), *_provenance(df, dirs, eps, a.fixed), *_blocks(a, df, out, pdf)]
+    """The report's page, figures, tables and manifest, into the empty ``out``; the
+    page titled ``name`` (the experiment's, as reports are named), its headline first."""
+    title = f"{name}: {TITLE}"
+    blocks = [
+        Heading(title, 1),
+        Heading(HEADLINE),
+        Text("\n".join(f"- {line}" for line in headline.lines(a))),
+        Heading("Provenance"),
+        *_provenance(df, dirs, eps, a.fixed),
+        *_blocks(a, df, out, pdf),
+    ]
     (out / "tables").mkdir(exist_ok=True)
     (out / "tables" / "numbers.tex").write_text(numbers.tex(a, df))
     blocks += _citable(a, df)
     page = out / "index.md"
     text = markdown(blocks)
     page.write_text(text)
-    (out / "index.html").write_text(html_page(text, TITLE, folder=out))
+    (out / "index.html").write_text(html_page(text, title, folder=out))
     (out / "manifest.json").write_text(json.dumps(_manifest(df, dirs, a, out), indent=2) + "\n")
 
 
