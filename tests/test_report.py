@@ -662,3 +662,23 @@ def test_the_headline_states_each_declared_eps_and_the_cells_to_distrust(tmp_pat
         text=True,
     ).stdout
     assert printed.splitlines()[: len(said)] == said
+
+
+def test_rows_of_two_protocols_are_two_panels_never_pooled_replicates(smoke, tmp_path):
+    """Issue 28: two runs of one grid into one store, one with train.steps=120, made
+    one cell per depth and budget with 4 members, called a range over 2 replicates."""
+    from depthbench.run import run
+
+    store = tmp_path / "rows"
+    run(smoke(store, "grid.depths=[1]", "grid.budgets=[100]", "train.steps=60"))
+    run(smoke(store, "grid.depths=[1]", "grid.budgets=[100]", "train.steps=120"))
+    df = results.load([store])
+    assert analysis.protocol_split(df) == ["steps"]
+    with pytest.warns(UserWarning, match=r"differ in how they were trained \(steps\)"):
+        labelled = analysis.label(df)
+    cells = analysis.analyze(labelled, None).cells
+    assert len(cells) == 2 and (cells["members"] == cells["members"].iloc[0]).all()
+    names, _ = analysis.short_names(labelled)
+    assert sorted(names[p] for p in cells["panel"]) == ["steps=120", "steps=60"]
+    one = results.load([store]).query("steps == 60")
+    assert analysis.protocol_split(one) == []

@@ -31,6 +31,21 @@ BASIN = "basin"
 UNTRAINED = ("constructed", "baseline", "basin")
 #: ``protocol`` of a row trained as the experiment configures (not a refit stage)
 DEFAULT_PROTOCOL = "default"
+#: the columns that say how a model was trained: rows of one cell that differ in any
+#: of them are different experiments, never replicates of one (``steps`` aside where a
+#: stop loss ends members early: then it counts the steps each took)
+PROTOCOL_KEYS = (
+    "steps",
+    "batch_size",
+    "schedule",
+    "n_val",
+    "n_test",
+    "train.optimizer",
+    "train.momentum",
+    "train.weight_decay",
+    "train.stop_loss",
+    "train.tf32",
+)
 PREFIXES = ("task.", "model.", "theory.")
 #: a row's ``n_params`` is within this fraction of its ``budget`` (a width that cannot
 #: meet it makes the run ``infeasible``)

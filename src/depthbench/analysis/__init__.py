@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -30,7 +31,7 @@ from depthbench.analysis.fitness import best_effort_curves, fitness, judged
 from depthbench.analysis.gap import depth_gap
 from depthbench.analysis.samples import sample_complexity
 from depthbench.analysis.scaling import scaling_fits
-from depthbench.schema import UNTRAINED
+from depthbench.schema import DEFAULT_PROTOCOL, PROTOCOL_KEYS, UNTRAINED
 
 __all__ = [
     "Analysis",
@@ -101,6 +102,32 @@ def _names(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     return pd.Series([names[i] for i in groups.ngroup()], index=df.index)
 
 
+def protocol_split(df: pd.DataFrame) -> list[str]:
+    """The :data:`~depthbench.schema.PROTOCOL_KEYS` in which trained rows of the
+    default protocol differ within one task instance and model: rows that must not be
+    pooled as replicates of one cell (``steps`` left out where a stop loss is set)."""
+    trained = df[df["status"].isin(["ok", "diverged"]) & (df["protocol"] == DEFAULT_PROTOCOL)]
+    stopped = "train.stop_loss" in trained and trained["train.stop_loss"].notna().any()
+    keys = [k for k in PROTOCOL_KEYS if k in trained and not (k == "steps" and stopped)]
+    if trained.empty or not keys:
+        return []
+    groups = trained.groupby(_names(trained, _instance_columns(trained)))
+    varies = groups[keys].nunique(dropna=False).max()
+    return [k for k in keys if varies[k] > 1]
+
+
+def _protocol_names(df: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per row, `` · steps=60 batch_size=256`` from the protocol ``keys``: a default
+    row's own values, a refit row's those of the run it refits (``base_run_id``)."""
+    if not keys:
+        return pd.Series("", index=df.index)
+    own = df[keys].astype("string").fillna("-")
+    text = " · " + own.apply(lambda r: " ".join(f"{k}={v}" for k, v in r.items()), axis=1)
+    by_run = pd.Series(text.to_numpy(), index=df["run_id"])
+    base = df["base_run_id"].map(by_run.to_dict())
+    return text.where(df["protocol"] == DEFAULT_PROTOCOL, base).fillna("")
+
+
 def label(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with label columns: ``task_instance`` (the task and its parameters),
     ``instance`` (task instance and model family; a constructed or baseline row's is
@@ -111,7 +138,14 @@ def label(df: pd.DataFrame) -> pd.DataFrame:
     keys = _instance_columns(df)
     trained = ~df["status"].isin(UNTRAINED)
     task_only = _names(df, [k for k in keys if k == "task" or k.startswith("task.")])
-    instance = _names(df, keys).where(trained, task_only)
+    split = protocol_split(df)
+    if split:
+        warnings.warn(
+            f"the rows differ in how they were trained ({', '.join(split)}): each protocol "
+            "is reported as a panel of its own, never pooled as replicates",
+            stacklevel=2,
+        )
+    instance = (_names(df, keys) + _protocol_names(df, split)).where(trained, task_only)
     sizes = df["n_train"].astype("string").fillna("").replace("0", "online")
     panel = instance + " · n_train=" + sizes
     seeds = [c for c in ("data_seed", *REPLICATE_PARAMS, "seed") if c in df.columns]
@@ -217,8 +251,8 @@ def short_names(df: pd.DataFrame) -> tuple[dict[str, str], str]:
     parameters that vary between the panels (``n=6``), and the ones that do not, once
     (``product low=-1 high=1 · mlp activation=silu residual=False · n_train=8192``).
     A name is empty where nothing varies."""
-    trained = df[~df["status"].isin(UNTRAINED)]
-    columns = [*_instance_columns(df), "n_train"]
+    trained = df[~df["status"].isin(UNTRAINED) & (df["protocol"] == DEFAULT_PROTOCOL)]
+    columns = [*_instance_columns(df), *protocol_split(df), "n_train"]
     if trained.empty:  # constructions or baselines alone: tell their tasks apart
         trained, columns = df, [c for c in columns if c.startswith("task")]
     firsts = trained.groupby(TASK if "model" not in columns else PANEL, sort=False)[columns].first()

@@ -5,6 +5,8 @@ baseline, and the best-effort fit's verdicts)."""
 
 from __future__ import annotations
 
+import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -120,6 +122,10 @@ def of_results(dirs: list[Path]) -> list[str]:
 
 def show(dirs: list[str]) -> None:
     """Print the headline of ``dirs`` after a run or sweep (its report's first lines)."""
-    said = of_results([Path(d) for d in dict.fromkeys(dirs)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        said = of_results([Path(d) for d in dict.fromkeys(dirs)])
+    for w in caught:  # e.g. rows of two protocols in one store, said plainly
+        print(f"warning: {w.message}", file=sys.stderr)
     if said:
         print("headline (as the report will say it):\n" + "\n".join(f"  {s}" for s in said))
