@@ -164,6 +164,7 @@ CLI = [  # arguments, exit status, what stderr says
     (["report", "missing", "--out", "r"], 2, "error: results directory missing does not exist"),
     (["report", "empty", "--out", "r"], 2, "error: no result rows in empty"),
     (["front", "empty"], 2, "error: empty has no claims.yaml"),
+    (["ls", "missing"], 2, "error: results directory missing does not exist"),
     (["report", "results", "--out", "afile"], 2, "error: --out afile is a file"),
     (
         ["report", "results", "--out", "r", "--eps", "0.1", "-1"],

@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from depthbench import results, tasks
+from depthbench.catalog import describe
+from depthbench.experiments import conf_dir
 from depthbench.sweep import report_hint
 
 
@@ -106,6 +108,21 @@ def test_list_shows_families_models_and_experiments(tmp_path, depthbench):
         assert word in proc.stdout
 
 
+def test_list_shows_each_experiment_whole_with_its_jobs_and_models():
+    flat = " ".join(describe(conf_dir()).split())  # descriptions wrap at 100 columns
+    assert (
+        "lin_tegmark_product: 3 jobs, needs -m (task.n=4,6,8); 324 models a job (3 depths x" in flat
+    )
+    # the whole leading comment, its last line included
+    assert (
+        "Lin, Tegmark & Rolnick 2017: the product of n = 4, 6, 8 inputs (full: 4..10). Neuron "
+        "counts N_d at small eps against the theorems' 2^n (one hidden layer) and 4(n-1) (depth "
+        "ceil(log2 n)); the constructed networks and random features beside; fresh samples every "
+        "step, so no count is an overfitting effect; run with -m"
+    ) in flat
+    assert "quick: 1 job; 240 models a job" in flat
+
+
 def test_the_printed_report_commands_are_shell_quoted():
     """Issue 27: a results dir with a space or a quote pastes as one argument."""
     hint = report_hint(["results/my dir", "results/it's"])
@@ -123,3 +140,10 @@ def test_version_names_the_package_and_torch(tmp_path, depthbench):
     proc = depthbench("--version", cwd=tmp_path)
     assert proc.returncode == 0
     assert proc.stdout.startswith(f"depthbench {__version__} (torch {torch.__version__}")
+
+
+def test_ls_lists_what_a_store_holds(smoke_dir, depthbench):
+    proc = depthbench("ls", "results/smoke", cwd=smoke_dir)
+    assert proc.returncode == 0, proc.stderr
+    rows = results.load(smoke_dir / "results" / "smoke")
+    assert f"{len(rows)} rows" in proc.stdout and "kind trained" in proc.stdout

@@ -1,4 +1,5 @@
-"""The ``depthbench`` command: ``run`` (Hydra), ``report`` and ``list``.
+"""The ``depthbench`` command: ``run`` and ``plan`` (Hydra overrides), ``report``,
+``front``, ``ls`` (a results store) and ``list`` (the config tree).
 
 ``depthbench run [HYDRA OVERRIDES]`` hands its arguments to Hydra, so every Hydra
 feature (``-m`` multirun, ``--cfg job``, ``--help``) works as documented there.
@@ -129,6 +130,13 @@ def _front(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ls(args: argparse.Namespace) -> int:
+    from depthbench.inventory import describe
+
+    print(describe(args.results))
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     from depthbench.catalog import describe
 
@@ -178,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     front.add_argument("reports", type=Path, help="the reports directory (holds claims.yaml)")
     front.set_defaults(func=_front)
+    ls = sub.add_parser(
+        "ls", help="what results directories hold, per protocol (cells, seeds, commits, flags)"
+    )
+    ls.add_argument("results", nargs="+", type=Path, help="results director(y/ies)")
+    ls.set_defaults(func=_ls)
     listing = sub.add_parser("list", help="task families, models and experiments available")
     listing.set_defaults(func=_list)
     args = parser.parse_args(argv)

@@ -35,6 +35,13 @@ def jobs(experiment: str) -> list[list[str]]:
     """The overrides of every job ``depthbench run -m experiment=EXPERIMENT`` launches:
     the product of the experiment's ``hydra.sweeper.params`` (one job without them)."""
     sweep = compose_job([f"experiment={experiment}"], hydra=True).hydra.sweeper.params
+    return sweep_jobs(experiment, sweep)
+
+
+def sweep_jobs(experiment: str, sweep: DictConfig | None) -> list[list[str]]:
+    """The overrides of every job of ``experiment`` whose composed config declares
+    ``sweep`` (its ``hydra.sweeper.params``, ``None`` for none): the product of its
+    axes."""
     # the sweep's keys are override keys (strings)
     params = cast("dict[str, Any]", OmegaConf.to_container(sweep)) if sweep else {}
     parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
