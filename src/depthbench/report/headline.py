@@ -96,15 +96,24 @@ def _trust(a: Analysis) -> str:
 
 
 def lines(a: Analysis) -> list[str]:
-    """The headline: one line per panel and declared eps (largest first), whether any
-    E_d passes its test, and the trust line."""
-    out = []
+    """The headline: one line per panel and declared eps (largest first), panels with
+    no verdict at any eps named together on one line, whether any E_d passes its test,
+    and the trust line."""
+    out, silent = [], []
     several = a.e[PANEL].nunique() > 1
     for panel, rows in a.e.groupby(PANEL, sort=False):
         name = a.names.get(str(panel), str(panel))
+        if several and not (rows["bracketed"] & (rows["censor"] != UNDETERMINED)).any():
+            silent.append(name)
+            continue
         for eps in sorted(rows["eps"].unique(), reverse=True):
             at = _at(rows[rows["eps"] == eps], float(eps))
             out.append((f"{name}, " if several and name else "") + at)
+    if silent:
+        out.append(
+            f"no verdict in {len(silent)} panels (no declared eps bracketed by the budget "
+            f"grid): {'; '.join(silent)}"
+        )
     if not len(a.e):
         out.append("No E_d: the rows hold one depth, or no trained depth 1 to compare with.")
     return [*out, _tested(a.e), _trust(a)]
