@@ -161,12 +161,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "run":
         return _hydra_run(argv[1:])
+    if argv and argv[0] == "plan":
+        from depthbench import plan
+
+        return plan.main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="depthbench", description="Depth-efficiency benchmarks on hierarchical data."
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="train a grid (Hydra overrides follow; see: depthbench run --help)")
+    sub.add_parser(
+        "plan", help="jobs, models, FLOPs and estimated time of a run or sweep, nothing trained"
+    )
     report = sub.add_parser("report", help="tables and plots from stored results only")
     report.add_argument("results", nargs="+", type=Path, help="results director(y/ies)")
     report.add_argument("--out", type=Path, required=True, help="report directory to write")
