@@ -67,9 +67,9 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("report.eps_scale=percent", "report.eps_scale", "must be one of chance, bayes, absolute"),
     ("baselines=maybe", "baselines", "must be true or false"),
     ("+train.lr=0.1", "train.lr", "unknown parameter; allowed: batch_size, cuda_graph"),
-    ("+grid.lr=[0.1]", "grid.lr", "unknown parameter; allowed: budgets, depths, lrs"),
-    ("+train.step=10", "train.step", "unknown parameter; allowed:"),
-    ("+report.epsilon=[0.1]", "report.epsilon", "unknown parameter; allowed: eps, eps_scale"),
+    ("+grid.lr=[0.1]", "grid.lr", "did you mean grid.lrs? allowed: budgets, depths, lrs"),
+    ("+train.step=10", "train.step", "did you mean train.steps? allowed:"),
+    ("+report.epsilon=[0.1]", "report.epsilon", "did you mean report.eps? allowed: eps, eps_scale"),
     ("train.batch_size=1024", "train.batch_size", "1024 is larger than the smallest training set"),
     (
         "grid.depths=[2] grid.budgets=[100000000000]",

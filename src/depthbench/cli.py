@@ -67,10 +67,10 @@ def _hydra_run(argv: list[str]) -> int:
     :func:`depthbench.jobrun.interruptible` says."""
     from depthbench.jobproc import mark_sweep
     from depthbench.jobrun import interruptible
-    from depthbench.overrides import composition_error, flag_error
+    from depthbench.overrides import bad_override, composition_error, flag_error
 
     mark_sweep()
-    bad = flag_error(argv) or _bad_override(argv) or composition_error(argv)
+    bad = flag_error(argv) or bad_override(argv) or composition_error(argv)
     if bad:
         print(f"error: {bad}", file=sys.stderr)
         return 2
@@ -82,24 +82,6 @@ def _hydra_run(argv: list[str]) -> int:
         return 0
 
     return interruptible(body)
-
-
-def _bad_override(argv: list[str]) -> str | None:
-    """What is wrong with the first malformed Hydra override in ``argv`` (one line), or
-    None: Hydra itself answers some (``=5``) with a 25-line traceback."""
-    from hydra._internal.utils import get_args_parser
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import OverrideParseException
-
-    overrides = get_args_parser().parse_known_args(argv)[0].overrides
-    for text in overrides:
-        try:
-            (override,) = OverridesParser.create().parse_overrides([text])
-        except OverrideParseException as exc:
-            return f"override {text!r} cannot be read ({str(exc).splitlines()[0]}); write key=value"
-        if not override.key_or_group:
-            return f"override {text!r} names no key; write key=value, e.g. task.n=5"
-    return None
 
 
 def _report(args: argparse.Namespace) -> int:

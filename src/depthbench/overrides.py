@@ -142,3 +142,21 @@ def composition_error(argv: list[str]) -> str | None:
             return _unknown_key(message.split("'")[1], argv)
         return message.splitlines()[0]
     return None
+
+
+def bad_override(argv: list[str]) -> str | None:
+    """What is wrong with the first malformed Hydra override in ``argv`` (one line), or
+    None: Hydra itself answers some (``=5``) with a 25-line traceback."""
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    overrides = get_args_parser().parse_known_args(argv)[0].overrides
+    for text in overrides:
+        try:
+            (override,) = OverridesParser.create().parse_overrides([text])
+        except OverrideParseException as exc:
+            return f"override {text!r} cannot be read ({str(exc).splitlines()[0]}); write key=value"
+        if not override.key_or_group:
+            return f"override {text!r} names no key; write key=value, e.g. task.n=5"
+    return None

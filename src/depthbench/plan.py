@@ -39,7 +39,7 @@ from depthbench.device import matmul_precision, resolve_device
 from depthbench.errors import DepthbenchError
 from depthbench.experiments import compose_job, conf_dir
 from depthbench.grid import Run
-from depthbench.overrides import _first_job, _overrides, composition_error, flag_error
+from depthbench.overrides import _first_job, _overrides, bad_override, composition_error, flag_error
 from depthbench.tasks import Task
 from depthbench.trainer import Data
 
@@ -415,10 +415,9 @@ def main(argv: list[str], here: Cost | None = None) -> int:
     """``depthbench plan ARGV``: print the plan of the jobs ``depthbench run -m ARGV``
     launches and return 0, or 2 with one line on stderr for bad input. ``here``: this
     machine's cost, measured by :func:`measure` when None."""
-    from depthbench.cli import _bad_override  # here: the CLI imports this module
 
     try:
-        bad = flag_error(argv) or _bad_override(argv) or composition_error(argv)
+        bad = flag_error(argv) or bad_override(argv) or composition_error(argv)
         if bad:
             raise DepthbenchError(bad)
         jobs = [plan_job(overrides) for overrides in sweep_jobs(argv)]

@@ -102,11 +102,18 @@ def _names(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     return pd.Series([names[i] for i in groups.ngroup()], index=df.index)
 
 
+def _default(df: pd.DataFrame) -> pd.Series:
+    """Rows of the default protocol (all, in a frame without the ``protocol`` column)."""
+    if "protocol" not in df:
+        return pd.Series(True, index=df.index)
+    return df["protocol"] == DEFAULT_PROTOCOL
+
+
 def protocol_split(df: pd.DataFrame) -> list[str]:
     """The :data:`~depthbench.schema.PROTOCOL_KEYS` in which trained rows of the
     default protocol differ within one task instance and model: rows that must not be
     pooled as replicates of one cell (``steps`` left out where a stop loss is set)."""
-    trained = df[df["status"].isin(["ok", "diverged"]) & (df["protocol"] == DEFAULT_PROTOCOL)]
+    trained = df[df["status"].isin(["ok", "diverged"]) & _default(df)]
     stopped = "train.stop_loss" in trained and trained["train.stop_loss"].notna().any()
     keys = [k for k in PROTOCOL_KEYS if k in trained and not (k == "steps" and stopped)]
     if trained.empty or not keys:
@@ -124,8 +131,8 @@ def _protocol_names(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     own = df[keys].astype("string").fillna("-")
     text = " · " + own.apply(lambda r: " ".join(f"{k}={v}" for k, v in r.items()), axis=1)
     by_run = pd.Series(text.to_numpy(), index=df["run_id"])
-    base = df["base_run_id"].map(by_run.to_dict())
-    return text.where(df["protocol"] == DEFAULT_PROTOCOL, base).fillna("")
+    base = df.get("base_run_id", pd.Series(None, index=df.index)).map(by_run.to_dict())
+    return text.where(_default(df), base).fillna("")
 
 
 def label(df: pd.DataFrame) -> pd.DataFrame:
@@ -251,7 +258,7 @@ def short_names(df: pd.DataFrame) -> tuple[dict[str, str], str]:
     parameters that vary between the panels (``n=6``), and the ones that do not, once
     (``product low=-1 high=1 · mlp activation=silu residual=False · n_train=8192``).
     A name is empty where nothing varies."""
-    trained = df[~df["status"].isin(UNTRAINED) & (df["protocol"] == DEFAULT_PROTOCOL)]
+    trained = df[~df["status"].isin(UNTRAINED) & _default(df)]
     columns = [*_instance_columns(df), *protocol_split(df), "n_train"]
     if trained.empty:  # constructions or baselines alone: tell their tasks apart
         trained, columns = df, [c for c in columns if c.startswith("task")]
