@@ -65,6 +65,7 @@ CONFIG = [  # override, the key the message starts with, what it says is allowed
     ("report.eps=[]", "report.eps", "must be a non-empty list of positive thresholds"),
     ("report.eps=[0.1,-1]", "report.eps", "must be > 0"),
     ("report.eps_scale=percent", "report.eps_scale", "must be one of chance, bayes, absolute"),
+    ("report.regime=[1]", "report.regime", "must be a sentence or null"),
     ("baselines=maybe", "baselines", "must be true or false"),
     ("+train.lr=0.1", "train.lr", "unknown parameter; allowed: batch_size, cuda_graph"),
     ("+grid.lr=[0.1]", "grid.lr", "did you mean grid.lrs? allowed: budgets, depths, lrs"),
@@ -247,5 +248,5 @@ def test_a_file_of_an_older_schema_is_refused_by_the_report(workdir, depthbench,
     before = tree_digest(store)
     proc = depthbench("report", "results", "--out", "r", cwd=workdir)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "was written with schema_version 2; this depthbench reads 4" in proc.stderr
+    assert "was written with schema_version 2; this depthbench reads 5" in proc.stderr
     assert "old-" in proc.stderr and tree_digest(store) == before

@@ -27,6 +27,7 @@ def test_the_reader_knows_exactly_the_keys_the_yaml_declares():
         "baselines",
         "plugins",
         "report.eps_scale",
+        "report.regime",
     ],
 )
 def test_a_key_missing_from_the_yaml_is_an_error_not_a_hidden_default(key):

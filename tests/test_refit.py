@@ -144,14 +144,20 @@ def test_best_effort_settings_are_validated(make_cfg):
         run(make_cfg("best_effort.steps_factor=0"))
 
 
-def test_a_version_3_store_reads_as_default_rows(make_cfg):
+def test_version_3_and_4_stores_read_with_the_columns_added_since(make_cfg):
     cfg = make_cfg("task.n=2", "grid.depths=[1]", "grid.budgets=[100]")
     stored = run(cfg)
-    path = results.files(Path(cfg.results_dir))[0]  # rewritten as version 3 wrote it
-    table = pq.read_table(path).drop_columns(["protocol", "base_run_id"])
+    path = results.files(Path(cfg.results_dir))[0]  # rewritten as version 4 wrote it
+    table = pq.read_table(path).drop_columns(["regime"])
+    pq.write_table(table.replace_schema_metadata({results.MARKER: b"4"}), path)
+    back = results.load(cfg.results_dir)
+    assert back["regime"].isna().all()
+    assert np.array_equal(back["test_metric"].sort_values(), stored["test_metric"].sort_values())
+    table = table.drop_columns(["protocol", "base_run_id"])  # and as version 3 wrote it
     pq.write_table(table.replace_schema_metadata({results.MARKER: b"3"}), path)
     back = results.load(cfg.results_dir)
     assert (back["protocol"] == "default").all() and back["base_run_id"].isna().all()
+    assert back["regime"].isna().all()
     assert np.array_equal(back["test_metric"].sort_values(), stored["test_metric"].sort_values())
     table = table.replace_schema_metadata({results.MARKER: b"2"})
     pq.write_table(table, path)

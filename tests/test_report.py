@@ -340,6 +340,7 @@ def test_the_front_page_reads_each_claims_numbers_from_its_report(report, tmp_pa
     claim = {
         "claim": "depth helps",
         "source": "a paper",
+        "tested": "noise-free regression, a fixed draw; eps above the theorem regime",
         "report": "product",
         "figure": "fig1_metric_vs_params.png",
         "numbers": {"E_2": key},
@@ -351,7 +352,13 @@ def test_the_front_page_reads_each_claims_numbers_from_its_report(report, tmp_pa
     found = front_macros(root / "product")
     assert f"E_2 = {found[key]} {found.get(key + ' interval', '')}".strip() in page
     assert "[![product](product/fig1_metric_vs_params.png)](product/index.md)" in page
+    assert "| a paper | noise-free regression, a fixed draw; eps above the theorem regime |" in page
     assert "<img" in (root / "index.html").read_text()
+    del claim["tested"]
+    (root / "claims.yaml").write_text(yaml.safe_dump([claim]))
+    with pytest.raises(ResultsError, match="claim 1 lacks tested"):
+        build_front(root)
+    claim["tested"] = "noise-free regression"
     claim["numbers"] = {"E_2": "E9 nowhere"}
     (root / "claims.yaml").write_text(yaml.safe_dump([claim]))
     with pytest.raises(ResultsError, match="has no number 'E9 nowhere'"):
@@ -684,3 +691,25 @@ def test_rows_of_two_protocols_are_two_panels_never_pooled_replicates(smoke, tmp
     assert sorted(names[p] for p in cells["panel"]) == ["steps=120", "steps=60"]
     one = results.load([store]).query("steps == 60")
     assert analysis.protocol_split(one) == []
+
+
+def test_the_header_says_what_is_tested_labels_data_replicates_and_regime(tmp_path, smoke):
+    """A fixed training set and an online one are told apart, the declared regime is
+    repeated, and an undeclared one is said to be missing."""
+    regime = "eps far above the theorem regime: a quadratic reaches every eps"
+    for name, grid, declared in (
+        ("fixed", "grid.n_train=[128]", f"report.regime='{regime}'"),
+        ("online", "grid.n_train=[online]", "report.regime=null"),
+    ):
+        store = tmp_path / name
+        run(smoke(store, "grid.depths=[1]", "grid.budgets=[100]", "grid.seeds=2", grid, declared))
+        build_report([store], tmp_path / f"{name}-report")
+    fixed = (tmp_path / "fixed-report" / "index.md").read_text().split("## What is tested")[1]
+    fixed = fixed.split("## ")[0]
+    assert "- labels: product regression, noise-free: y is a function of x" in fixed
+    assert "- data: fixed training sets of 128 samples, one draw per data seed" in fixed
+    assert "- replicates vary: 2 model seeds on one data draw and one task instance" in fixed
+    assert f"- regime: {regime}" in fixed
+    online = (tmp_path / "online-report" / "index.md").read_text()
+    assert "- data: online (a fresh batch of" in online and "fixed training" not in online
+    assert "- regime: not declared (`report.regime`)" in online

@@ -354,3 +354,13 @@ def test_eldan_shamir_draws_follow_the_density_and_the_shells_target():
     piece = ((r[inside] - low) / (high - low) * 4).long()
     assert torch.equal(y[inside], task.signs[piece])  # one sign per shell
     assert task.theory()["shell_mass"] == pytest.approx(inside.float().mean().item(), abs=0.01)
+
+
+def test_each_familys_labels_are_what_rows_before_schema_5_read_as():
+    """Older rows get ``labels`` from :data:`schema.LABELS_BEFORE_5`: it must say what
+    each family says (noise-free unless listed)."""
+    from depthbench import schema
+
+    for family, cls in tasks.FAMILIES.items():
+        assert cls.labels == schema.LABELS_BEFORE_5.get(family, schema.NOISE_FREE), family
+    assert tasks.FAMILIES["broadcast"].labels.startswith("noisy")

@@ -75,10 +75,13 @@ class ReportSpec:
     """``report.*``: thresholds declared with the experiment, before its run, and stored
     in every row. ``eps_scale``: ``chance`` (eps x chance level), ``bayes`` (the Bayes
     error plus eps x the gap from it to chance), ``absolute`` (test_metric values), or
-    ``None`` for the task's own (:attr:`depthbench.tasks.Task.eps_scale`)."""
+    ``None`` for the task's own (:attr:`depthbench.tasks.Task.eps_scale`). ``regime``:
+    where the declared eps sit against the regime the tested theorem speaks of, in words
+    (``None``: not stated); every report's header repeats it."""
 
     eps: tuple[float, ...]
     eps_scale: str | None
+    regime: str | None = None
 
 
 #: ``train.init``: the default initialisation, or first-layer kinks on the data
@@ -239,9 +242,13 @@ def _report(raw: dict[str, Any]) -> ReportSpec:
             "report.eps", f"must be a non-empty list of positive thresholds, got {eps!r}"
         )
     scale = need(section, "report.eps_scale")
+    regime = need(section, "report.regime")
+    if regime is not None and not (isinstance(regime, str) and regime.strip()):
+        raise ConfigError("report.regime", f"must be a sentence or null, got {regime!r}")
     return ReportSpec(
         eps=tuple(sorted({check_positive("report.eps", e) for e in eps}, reverse=True)),
         eps_scale=None if scale is None else check_choice("report.eps_scale", scale, EPS_SCALES),
+        regime=None if regime is None else " ".join(regime.split()),
     )
 
 
@@ -322,7 +329,7 @@ SECTION_KEYS = {
         "stop_loss",
         "init",
     },
-    "report": {"eps", "eps_scale"},
+    "report": {"eps", "eps_scale", "regime"},
     "best_effort": {
         "cells",
         "steps_factor",

@@ -141,8 +141,8 @@ def _read(
     """One result file, or ``None`` with a warning naming it when unreadable, corrupt
     (a page checksum fails), foreign (no store marker, or columns missing) or of another
     schema version (:class:`ResultsError` for the last when ``refuse_versions``). A file
-    of version :data:`~depthbench.schema.UPGRADES_FROM` reads with the columns added
-    since filled (:data:`~depthbench.schema.UPGRADE`)."""
+    of an older version in :data:`~depthbench.schema.UPGRADES` reads with the columns
+    added since filled."""
     try:
         found = pq.read_schema(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
@@ -157,8 +157,8 @@ def _read(
             f"skipping {path}: not a depthbench results file (no store marker)", stacklevel=3
         )
         return None
-    upgrade = version == str(schema.UPGRADES_FROM).encode()
-    if version != str(SCHEMA_VERSION).encode() and not upgrade:
+    added = next((v for k, v in schema.UPGRADES.items() if version == str(k).encode()), {})
+    if version != str(SCHEMA_VERSION).encode() and not added:
         problem = (
             f"{path} was written with schema_version {version.decode()}; this "
             f"depthbench reads {SCHEMA_VERSION} (rerun its job into a new results_dir, or "
@@ -168,24 +168,26 @@ def _read(
             raise ResultsError(problem)
         warnings.warn(f"skipping {problem}", stacklevel=3)
         return None
-    missing = [c for c in COLUMNS if c not in names and not (upgrade and c in schema.UPGRADE)]
+    missing = [c for c in COLUMNS if c not in names and c not in added]
     if missing:
         warnings.warn(
             f"skipping {path}: not a depthbench results file (lacks {missing})", stacklevel=3
         )
         return None
     try:
-        wanted = [c for c in columns if c in names] if columns and upgrade else columns
+        wanted = [c for c in columns if c in names] if columns and added else columns
+        if wanted is not None and "labels" in added and "labels" in wanted:
+            wanted = list(dict.fromkeys([*wanted, "task"]))
         table = pq.read_table(path, columns=wanted, page_checksum_verification=True)
         frame = table.to_pandas()
     except Exception as exc:
         warnings.warn(f"skipping {path}: corrupt ({exc})", stacklevel=3)
         return None
-    if upgrade:  # a version-3 file predates the best-effort fit: every row is a default one
-        for column, value in schema.UPGRADE.items():
-            if columns is None or column in columns:
-                frame[column] = value
-    return frame
+    # e.g. a version-3 file predates the best-effort fit: every row is a default one
+    for column, value in added.items():
+        if columns is None or column in columns:
+            frame[column] = value(frame["task"]) if callable(value) else value
+    return frame if columns is None else frame[[c for c in columns if c in frame]]
 
 
 def _old_version(path: Path) -> bytes | None:

@@ -112,6 +112,8 @@ def run(cfg: DictConfig, job: Job = Job()) -> pd.DataFrame:
         "torch_threads": torch.get_num_threads(),
         "eps": json.dumps(list(spec.report.eps)),
         "eps_scale": spec.report.eps_scale or task.eps_scale,
+        "labels": task.labels,
+        "regime": spec.report.regime,
     }
     written: list[pd.DataFrame] = []
     try:

@@ -13,17 +13,41 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
 # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps;
 # 4: the best-effort fit (status refit, protocol, base_run_id) and the constructions'
-# basins (status basin)
-SCHEMA_VERSION = 4
-#: an older version whose files read as this one, with :data:`UPGRADE`'s columns added
-UPGRADES_FROM = 3
-#: the columns version 4 added, and their value in rows written before it
-UPGRADE = {"protocol": "default", "base_run_id": None}
+# basins (status basin); 5: what the labels are (``labels``) and the regime the
+# experiment declares (``regime``)
+SCHEMA_VERSION = 5
+#: ``labels`` of a family that does not say otherwise (:attr:`depthbench.tasks.Task.labels`)
+NOISE_FREE = "noise-free: y is a function of x"
+#: ``labels`` by family where it is not :data:`NOISE_FREE`, as every family that existed
+#: before version 5 stated it (tests/test_task_theory.py checks them against the families)
+LABELS_BEFORE_5 = {
+    "broadcast": "noisy: the root's symbol, seen through the channel's copies at the leaves"
+}
+
+
+def labels_before_5(families: Any) -> Any:
+    """``labels`` of rows written before version 5, from their ``task`` (a Series)."""
+    return families.map(lambda family: LABELS_BEFORE_5.get(family, NOISE_FREE))
+
+
+#: older versions whose files read as this one: per version, the columns added since
+#: and their value in rows written before them (a function of the ``task`` column, or
+#: a constant)
+UPGRADES: dict[int, dict[str, Any]] = {
+    3: {
+        "protocol": "default",
+        "base_run_id": None,
+        "labels": labels_before_5,
+        "regime": None,
+    },
+    4: {"labels": labels_before_5, "regime": None},
+}
 STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline", "refit", "basin")
 #: status of a construction perturbed by noise and polished (:mod:`depthbench.basin`)
 BASIN = "basin"
@@ -123,6 +147,8 @@ _OUTCOME = [
     ("loss_curve", pa.list_(FLOAT), True),
     ("eps", STRING, False),
     ("eps_scale", STRING, False),
+    ("labels", STRING, False),
+    ("regime", STRING, True),
 ]
 _COST = [
     ("train_time_s", FLOAT, False),

@@ -28,7 +28,7 @@ from depthbench.analysis.censoring import replicates_needed
 from depthbench.analysis.intervals import LEVEL, describe
 from depthbench.analysis.samples import LEARNED_TEXT
 from depthbench.errors import ResultsError
-from depthbench.report import figures, headline, numbers, tables
+from depthbench.report import figures, headline, numbers, regime, tables
 from depthbench.report.page import Block, Figure, Heading, Table, Text, html_page, markdown
 from depthbench.schedule import CONVERGED_GAIN, FIT_LOSS
 
@@ -634,6 +634,8 @@ def _write(
         Heading(title, 1),
         Heading(HEADLINE),
         Text("\n".join(f"- {line}" for line in headline.lines(a))),
+        Heading("What is tested"),
+        Text("\n".join(f"- {line}" for line in regime.lines(df))),
         Heading("Provenance"),
         *_provenance(df, dirs, eps, a.fixed),
         *_blocks(a, df, out, pdf),

@@ -22,7 +22,16 @@ from depthbench.report.page import html_page
 CLAIMS = "claims.yaml"
 TITLE = "depthbench: what the literature experiments find"
 MACRO = re.compile(r"^\\expandafter\\def\\csname db@(.+?)\\endcsname\{(.*?)\} % ", re.M)
-FIELDS = ("claim", "source", "report", "figure", "numbers", "constructions", "trained")
+FIELDS = (
+    "claim",
+    "source",
+    "tested",
+    "report",
+    "figure",
+    "numbers",
+    "constructions",
+    "trained",
+)
 
 
 def macros(report: Path) -> dict[str, str]:
@@ -47,7 +56,8 @@ def _claims(root: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise ResultsError(
             f"{root} has no {CLAIMS}: the front page is built from a list of claims, "
-            "each with claim, source, report, figure, constructions, trained and numbers "
+            "each with claim, source, tested, report, figure, constructions, trained and "
+            "numbers "
             "(docs/results.md, 'The front page'; reports/claims.yaml is the example)"
         )
     claims = yaml.safe_load(path.read_text())
@@ -81,6 +91,7 @@ def _row(root: Path, claim: dict[str, Any]) -> str:
     cells = [
         claim["claim"],
         claim["source"],
+        claim["tested"],
         claim["constructions"],
         claim["trained"],
         "<br>".join(said),
@@ -96,8 +107,11 @@ def text(root: Path) -> str:
     lines = [
         f"# {TITLE}",
         "",
-        "One row per claim. *Constructions*: what a network of the theorem's size does "
-        "(the representational claim the papers make); *trained*: what an optimiser "
+        "One row per claim. *What is tested*: the labels (noise-free or not), the data "
+        "(online or a fixed draw) and where the declared eps sit against the regime the "
+        "theorem speaks of, as each report's header says it. *Constructions*: what a "
+        "network of the theorem's size does (the representational claim the papers "
+        "make); *trained*: what an optimiser "
         "finds, judged by the verdict rubric in the README. Numbers are read from each "
         "report's `tables/numbers.tex` when this page is rebuilt "
         "(`bash reports/regenerate.sh`), each with its interval where it has one: "
@@ -108,8 +122,9 @@ def text(root: Path) -> str:
         "R_d is depth 1's error over depth d's, averaged over the budgets both cover; "
         "the thumbnail links to the report.",
         "",
-        "| claim | source | constructions | trained | headline numbers | key figure | report |",
-        "|:---|:---|:---|:---|:---|:---|:---|",
+        "| claim | source | what is tested | constructions | trained | headline numbers "
+        "| key figure | report |",
+        "|:---|:---|:---|:---|:---|:---|:---|:---|",
         *[_row(root, c) for c in claims],
         "",
     ]
@@ -122,7 +137,7 @@ def build(root: Path) -> Path:
     markdown = text(root)
     page = root / "index.md"
     page.write_text(markdown)
-    style = "td img{width:220px;max-width:none}td:nth-child(5){min-width:15em}"  # numbers
+    style = "td img{width:220px;max-width:none}td:nth-child(6){min-width:15em}"  # numbers
     html = html_page(markdown, TITLE, style)
     (root / "index.html").write_text(html)
     return page

@@ -12,6 +12,7 @@ import torch
 from depthbench.constructions import Builder
 from depthbench.draws import Draw
 from depthbench.registry import register
+from depthbench.schema import NOISE_FREE
 from depthbench.seeding import derive_seed
 
 Kind = Literal["regression", "classification"]
@@ -43,6 +44,10 @@ class Task(ABC):
     #: whether fresh samples never repeat an input (false for a finite input set), so that
     #: online training data (``grid.n_train: [online]``) stays apart from the test draw
     continuous: bool = True
+    #: how the labels depend on the inputs, in words, for every report's header:
+    #: noise-free unless the family says otherwise, so that a test error above 0 is
+    #: approximation and estimation error, never label noise
+    labels: ClassVar[str] = NOISE_FREE
     kind: Kind
     input_dim: int
     n_classes: int  # 0 for regression

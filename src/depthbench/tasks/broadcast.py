@@ -64,6 +64,7 @@ class Broadcast(Task):
 
     family = "broadcast"
     eps_scale = "bayes"  # eps is read against the Bayes error, which every row stores
+    labels = "noisy: the root's symbol, seen through the channel's copies at the leaves"
 
     def __init__(
         self, s: int = 2, L: int = 6, eps: float = 0.1, q: int = 2, channel: str = "symmetric"
