@@ -72,7 +72,12 @@ def test_a_declared_sweep_without_m_is_refused_with_the_command_that_runs_it(tmp
     assert "task.n" in line and "depthbench run -m experiment=oracles" in line
     assert not (tmp_path / "results/o").exists()  # nothing trained, nothing stored
     fixed = depthbench(  # every swept key fixed on the command line: one instance, as asked
-        "run", "experiment=oracles", "task.n=3", "results_dir=results/o", cwd=tmp_path
+        "run",
+        "experiment=oracles",
+        "task.n=3",
+        "baselines=false",
+        "results_dir=results/o",
+        cwd=tmp_path,
     )
     assert fixed.returncode == 0, fixed.stderr
     assert "rows are in results/o; read them with: depthbench report results/o" in fixed.stderr

@@ -137,7 +137,10 @@ def still_running(family: dict[int, str]) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").is_file(), reason="finds processes in /proc")
-@pytest.mark.parametrize("launcher", ["processes", "slurm_local"])
+# slurm_local repeats what processes checks on the same code path: slow (pytest -m slow)
+@pytest.mark.parametrize(
+    "launcher", ["processes", pytest.param("slurm_local", marks=pytest.mark.slow)]
+)
 def test_a_job_killed_by_a_signal_fails_alone_and_the_sweep_summarises(serial, tmp_path, launcher):
     """What the OOM killer does: SIGKILL to the process holding a job's tensors."""
     store = tmp_path / "results"
@@ -285,7 +288,11 @@ def test_jobs_side_by_side_share_the_cpus(monkeypatch):
     assert job.thread_share(job.Job(parallel=4)) == 6
 
 
-@pytest.mark.parametrize("sig,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+# SIGINT takes the path SIGTERM takes once the CLI has turned it into one: slow
+@pytest.mark.parametrize(
+    "sig,status",
+    [(signal.SIGTERM, 143), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
+)
 def test_a_stopped_job_says_what_it_stored_and_the_same_command_resumes(tmp_path, sig, status):
     store = tmp_path / "results"
     command = [
