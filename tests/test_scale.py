@@ -86,6 +86,47 @@ def test_a_killed_sweep_resumes_to_the_rows_of_an_uninterrupted_one(serial, tmp_
     pd.testing.assert_frame_equal(numbers(store), serial)
 
 
+def _handles_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has installed a SIGTERM handler (``/proc/<pid>/status``)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def test_a_sweep_started_in_the_background_stops_on_sigterm_with_its_job(tmp_path):
+    """``nohup depthbench run -m ... &`` starts with SIGINT ignored, which its job's
+    child inherits: SIGTERM to the sweep alone must still stop the child (it was sent
+    SIGINT, so the sweep waited on a child that trained on)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "depthbench.cli", *SWEEP, "train.steps=1000000"],
+        cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline, children = time.monotonic() + 120, {}
+    while not any(map(_handles_sigterm, children)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        children = descendants(proc.pid)  # the job's child, once it is training
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        for pid, start in children.items():  # the processes this test started, if alive
+            if (_stat(pid) or [None] * 20)[19] == start:
+                os.kill(pid, signal.SIGKILL)
+        pytest.fail("the sweep did not stop within 60 s of SIGTERM")
+    assert proc.returncode == 143, err
+    assert "the cells it stored kept; run the same command again" in err
+    assert children  # the job's child existed, and none of them outlived the sweep:
+    assert not any((_stat(pid) or [None] * 20)[19] == start for pid, start in children.items())
+
+
 def _stat(pid: int) -> list[str] | None:
     """Fields 3 onwards of ``/proc/<pid>/stat`` (state, ppid, ..., start time at 19)."""
     try:

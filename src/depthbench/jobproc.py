@@ -35,7 +35,7 @@ from depthbench.jobrun import execute, interruptible
 from depthbench.sweep import RECORD, record
 
 # seconds a stopped worker gives its child to stop on the signal it got too (a
-# terminal's Ctrl-C reaches the whole process group) before passing SIGINT on
+# terminal's Ctrl-C reaches the whole process group) before sending it SIGTERM
 GRACE_S = 2.0
 # seconds between the child's checks that the worker waiting on it is alive
 WATCH_S = 1.0
@@ -134,11 +134,14 @@ def _job_logging() -> dict[str, Any] | None:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """Let the child stop on the signal it shares with the worker; else send SIGINT."""
+    """Let the child stop on the signal it shares with the worker; else send SIGTERM,
+    which the child always handles (:func:`depthbench.jobrun.interruptible`): a sweep
+    started in the background (``nohup ... &``) passes SIGINT on ignored, so SIGINT
+    would leave the child training and this worker waiting on it."""
     try:
         proc.wait(timeout=GRACE_S)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         proc.wait()
 
 
