@@ -49,6 +49,7 @@ def frame(
                                 "budget": budget,
                                 "n_params": budget,
                                 "n_hidden": budget // 10,
+                                "forward_flops": 2.0 * budget,
                                 "n_train": n,
                                 "seed": seed,
                                 "lr": lr,

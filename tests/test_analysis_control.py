@@ -64,6 +64,7 @@ def _rows(family: str, params: dict, noise: float, draw: int) -> tuple[pd.DataFr
                         "budget": int(budget),
                         "n_params": fit.n_params,
                         "n_hidden": fit.n_hidden,
+                        "forward_flops": float(fit.forward_flops),
                         "n_train": 0,
                         "seed": seed,
                         "lr": 0.01,

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from depthbench import models, tasks
 from depthbench.errors import ConfigError
@@ -130,6 +131,63 @@ def test_tree_depth_is_fixed_by_the_input():
     wrong = models.fit("tree", (1, 8), 1, 2, 231)
     assert not wrong.feasible and "need depth 3" in wrong.reason
     assert "not a power of s=2" in models.fit("tree", (1, 6), 1, 2, 231).reason
+
+
+def _measured_flops(net, n_biases: int, pooled: int) -> int:
+    """One member's forward FLOPs on one sample as torch counts them (2 per multiply-add
+    of its matrix products, no bias or pooling adds), plus those: ``count_flops``'s
+    convention."""
+    with FlopCounterMode(display=False) as counter:
+        net(torch.randn(1, net.input_dim))
+    return counter.get_total_flops() + 2 * n_biases + pooled
+
+
+@pytest.mark.parametrize(
+    "shape,depth,shared,pool",
+    [
+        ((16, 8), 3, True, False),
+        ((16, 8), 3, False, False),
+        ((16, 8), 1, True, True),
+        ((3, 16), 2, True, True),
+        ((3, 16), 2, False, True),
+        ((4, 8), 3, True, True),
+    ],
+)
+def test_forward_flops_are_what_torch_counts_in_one_forward_pass(shape, depth, shared, pool):
+    net = TreeNet(shape, 5, depth, 6, members=1, shared=shared, pool=pool, s=2)
+    net.reset_parameters([0])
+    biases = sum(shape[1] // 2**level for level in range(1, depth + 1)) * 6 + 5
+    left = shape[1] // 2**depth
+    assert net.forward_flops == _measured_flops(net, biases, left * 6 if pool else 0)
+    mlp = MLP(shape, 5, depth, 6, members=1)
+    assert mlp.forward_flops == _measured_flops(mlp, depth * 6 + 5, 0) == 2 * mlp.n_params
+    if not shared:  # each parameter used once per sample, pooling aside
+        assert net.forward_flops == 2 * net.n_params + (left * 6 if pool else 0)
+
+
+def test_a_shared_filter_costs_flops_at_every_position_it_is_applied():
+    local = models.fit("tree", (16, 8), 8, 3, 20000, s=2, shared=False)
+    cnn = models.fit("tree", (16, 8), 8, 3, 20000, s=2, shared=True)
+    assert local.forward_flops == 2 * local.n_params
+    assert cnn.forward_flops > 2.5 * cnn.n_params  # level 1's filter at 4 positions, 2's at 2
+
+
+def test_a_pooled_tree_takes_any_depth_up_to_its_levels_and_is_local():
+    for depth in (1, 2, 3):
+        fit = models.fit("tree", (1, 8), 1, depth, 300, shared=True, pool=True)
+        assert fit.feasible, fit.reason
+    too_deep = models.fit("tree", (1, 8), 1, 4, 300, shared=True, pool=True)
+    assert not too_deep.feasible and "allow depth 1 to 3" in too_deep.reason
+    assert "model.pool=true allows fewer" in models.fit("tree", (1, 8), 1, 2, 300).reason
+    net = TreeNet((1, 8), 1, 1, 4, members=1, shared=True, pool=True)
+    net.reset_parameters([0])
+    x = torch.randn(1, 8)
+    swapped = x[:, [1, 0, 3, 2, 5, 4, 7, 6]].clone()  # swaps inside patches change the output
+    permuted = x[:, [2, 3, 0, 1, 6, 7, 4, 5]].clone()  # moving whole patches does not
+    assert not torch.allclose(net(x), net(swapped))
+    assert torch.allclose(net(x), net(permuted), atol=1e-6)
+    with pytest.raises(ConfigError, match="model.pool"):
+        models.check_params("tree", {"pool": "yes"})
 
 
 def test_shared_tree_learns_a_small_random_hierarchy():

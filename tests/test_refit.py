@@ -144,11 +144,16 @@ def test_best_effort_settings_are_validated(make_cfg):
         run(make_cfg("best_effort.steps_factor=0"))
 
 
-def test_version_3_and_4_stores_read_with_the_columns_added_since(make_cfg):
+def test_version_3_to_5_stores_read_with_the_columns_added_since(make_cfg):
     cfg = make_cfg("task.n=2", "grid.depths=[1]", "grid.budgets=[100]")
-    stored = run(cfg)
-    path = results.files(Path(cfg.results_dir))[0]  # rewritten as version 4 wrote it
-    table = pq.read_table(path).drop_columns(["regime"])
+    stored = run(cfg).sort_values("run_id")
+    path = results.files(Path(cfg.results_dir))[0]  # rewritten as version 5 wrote it
+    table = pq.read_table(path).drop_columns(["forward_flops"])
+    pq.write_table(table.replace_schema_metadata({results.MARKER: b"5"}), path)
+    back = results.load(cfg.results_dir).sort_values("run_id")
+    assert back["forward_flops"].notna().sum() == stored["forward_flops"].notna().sum() > 0
+    assert np.array_equal(back["forward_flops"], stored["forward_flops"], equal_nan=True)
+    table = table.drop_columns(["regime"])  # as version 4 wrote it
     pq.write_table(table.replace_schema_metadata({results.MARKER: b"4"}), path)
     back = results.load(cfg.results_dir)
     assert back["regime"].isna().all()

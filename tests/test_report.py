@@ -713,3 +713,27 @@ def test_the_header_says_what_is_tested_labels_data_replicates_and_regime(tmp_pa
     online = (tmp_path / "online-report" / "index.md").read_text()
     assert "- data: online (a fresh batch of" in online and "fixed training" not in online
     assert "- regime: not declared (`report.regime`)" in online
+
+
+def test_weight_shared_depths_are_compared_again_at_matched_forward_flops(tmp_path, smoke):
+    """A pooled CNN spends more FLOPs per parameter the shallower it is not: its F_d is
+    not 2 P_d, so the report adds F_d and E_d at matched FLOPs; dense rows say why not."""
+    store = tmp_path / "cnn"
+    overrides = ["task=rhm", "grid.depths=[1,3]", "grid.budgets=[1000,3000,10000]"]
+    run(smoke(store, *overrides, "model=cnn_pool", "grid.n_train=[256]", "train.steps=60"))
+    out = tmp_path / "report"
+    build_report([store], out)
+    text = (out / "index.md").read_text().split("## Matched compute: forward FLOPs per sample")[1]
+    assert "| F depth 1 " in text and "| E depth 3 " in text.split("## ")[0]
+    p = pd.read_csv(out / "tables" / "p_d.csv").set_index(["depth", "eps"])
+    f = pd.read_csv(out / "tables" / "f_d.csv").set_index(["depth", "eps"])
+    assert (f["value"] > 2 * p.loc[f.index, "value"]).any()
+    rows = results.load([store])
+    shared = rows[rows["status"] == "ok"]
+    assert (shared["forward_flops"] > 2 * shared["n_params"]).all()
+
+
+def test_a_dense_report_says_its_tables_hold_at_matched_flops(report):
+    text = (report / "index.md").read_text().split("## Matched compute")[1].split("## ")[0]
+    assert "No panel here has a net that shares weights or pools (forward FLOPs = 2" in text
+    assert not (report / "tables" / "f_d.csv").exists()

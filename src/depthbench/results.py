@@ -176,8 +176,9 @@ def _read(
         return None
     try:
         wanted = [c for c in columns if c in names] if columns and added else columns
-        if wanted is not None and "labels" in added and "labels" in wanted:
-            wanted = list(dict.fromkeys([*wanted, "task"]))
+        if wanted is not None and any(callable(added.get(c)) for c in wanted):
+            reads = [c for c in schema.UPGRADE_READS if c in names]
+            wanted = list(dict.fromkeys([*wanted, *reads]))
         table = pq.read_table(path, columns=wanted, page_checksum_verification=True)
         frame = table.to_pandas()
     except Exception as exc:
@@ -186,7 +187,7 @@ def _read(
     # e.g. a version-3 file predates the best-effort fit: every row is a default one
     for column, value in added.items():
         if columns is None or column in columns:
-            frame[column] = value(frame["task"]) if callable(value) else value
+            frame[column] = value(frame) if callable(value) else value
     return frame if columns is None else frame[[c for c in columns if c in frame]]
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from depthbench import config, schema
 from depthbench.grid import Run
 from depthbench.tasks import Task
-from depthbench.trainer import GroupResult, eval_flops, train_flops
+from depthbench.trainer import GroupResult
 
 NAN = float("nan")
 INTEGER = ("width", "budget", "n_params", "n_hidden", "n_train", "seed", "batch_size")
@@ -50,7 +50,9 @@ def untrained_row(
     test_loss: float = NAN,
 ) -> dict[str, Any]:
     """One row of a constructed network or a baseline (``status``): nothing trained by
-    gradient steps, so no learning rate, schedule, steps or loss curve."""
+    gradient steps, so no learning rate, schedule, steps or loss curve. Each of its
+    ``n_params`` is used once per sample (dense layers), so its forward FLOPs are
+    ``2 n_params``; none where it has no parameter (a task's rules)."""
     return {
         "model": model,
         "model.activation": activation,
@@ -83,6 +85,7 @@ def untrained_row(
         "train_time_s": train_time_s,
         "eval_time_s": eval_time_s,
         "flops": NAN,
+        "forward_flops": 2.0 * n_params if n_params else NAN,
         "group_size": 1,
     }
 
@@ -133,13 +136,12 @@ def trained_outcome(
 ) -> dict[str, Any]:
     """Outcome columns of a trained group's members: ``diverged`` where the training
     loss or the weights became non-finite (the reason says which), else ``ok``; costs
-    split evenly over the members."""
+    split evenly over the members; ``flops``: a training step's sample costs about three
+    forward passes (forward and backward), an evaluated sample one."""
     K = len(runs)
+    samples = spec.train.batch_size * spec.train.steps
     flops = [
-        float(
-            train_flops(r.fit.n_params or 0, spec.train.batch_size * spec.train.steps)
-            + eval_flops(r.fit.n_params or 0, r.member.n_train + spec.train.n_test)
-        )
+        float((r.fit.forward_flops or 0) * (3 * samples + r.member.n_train + spec.train.n_test))
         for r in runs
     ]
     return {
@@ -172,6 +174,9 @@ def run_columns(spec: config.RunSpec, runs: list[Run]) -> dict[str, Any]:
         "budget": pd.array([r.budget for r in runs], dtype="Int64"),
         "n_params": pd.array([r.fit.n_params for r in runs], dtype="Int64"),
         "n_hidden": pd.array([r.fit.n_hidden for r in runs], dtype="Int64"),
+        "forward_flops": [
+            NAN if r.fit.forward_flops is None else float(r.fit.forward_flops) for r in runs
+        ],
         "scale": float("nan"),
         "ridge": float("nan"),
         "n_train": [r.member.n_train for r in runs],

@@ -20,8 +20,8 @@ import pyarrow as pa
 # 2: the chance column; 3: validation split, schedules, loss curves, baselines, eps;
 # 4: the best-effort fit (status refit, protocol, base_run_id) and the constructions'
 # basins (status basin); 5: what the labels are (``labels``) and the regime the
-# experiment declares (``regime``)
-SCHEMA_VERSION = 5
+# experiment declares (``regime``); 6: one sample's forward FLOPs (``forward_flops``)
+SCHEMA_VERSION = 6
 #: ``labels`` of a family that does not say otherwise (:attr:`depthbench.tasks.Task.labels`)
 NOISE_FREE = "noise-free: y is a function of x"
 #: ``labels`` by family where it is not :data:`NOISE_FREE`, as every family that existed
@@ -31,22 +31,34 @@ LABELS_BEFORE_5 = {
 }
 
 
-def labels_before_5(families: Any) -> Any:
-    """``labels`` of rows written before version 5, from their ``task`` (a Series)."""
-    return families.map(lambda family: LABELS_BEFORE_5.get(family, NOISE_FREE))
+def labels_before_5(rows: Any) -> Any:
+    """``labels`` of rows written before version 5, from their ``task``."""
+    return rows["task"].map(lambda family: LABELS_BEFORE_5.get(family, NOISE_FREE))
 
 
+def forward_flops_before_6(rows: Any) -> Any:
+    """``forward_flops`` of rows written before version 6: ``2 n_params`` for a model
+    that uses each parameter once per sample (every family then but the weight-shared
+    tree, :meth:`~depthbench.models.BatchedModel.count_flops`), null for the shared tree
+    (its input shape is not stored) and where no parameter was counted (rules)."""
+    flops = 2.0 * rows["n_params"].astype(float)
+    counted = flops > 0
+    if "model.shared" in rows:
+        counted &= ~rows["model.shared"].eq(True)
+    return flops.where(counted)
+
+
+#: the columns the functions in :data:`UPGRADES` read
+UPGRADE_READS = ("task", "n_params", "model.shared")
+_SINCE_5 = {"forward_flops": forward_flops_before_6}
+_SINCE_4 = {"labels": labels_before_5, "regime": None, **_SINCE_5}
 #: older versions whose files read as this one: per version, the columns added since
-#: and their value in rows written before them (a function of the ``task`` column, or
-#: a constant)
+#: and their value in rows written before them (a function of the rows, reading only
+#: :data:`UPGRADE_READS`, or a constant)
 UPGRADES: dict[int, dict[str, Any]] = {
-    3: {
-        "protocol": "default",
-        "base_run_id": None,
-        "labels": labels_before_5,
-        "regime": None,
-    },
-    4: {"labels": labels_before_5, "regime": None},
+    3: {"protocol": "default", "base_run_id": None, **_SINCE_4},
+    4: _SINCE_4,
+    5: _SINCE_5,
 }
 STATUSES = ("ok", "diverged", "infeasible", "constructed", "baseline", "refit", "basin")
 #: status of a construction perturbed by noise and polished (:mod:`depthbench.basin`)
@@ -154,6 +166,7 @@ _COST = [
     ("train_time_s", FLOAT, False),
     ("eval_time_s", FLOAT, False),
     ("flops", FLOAT, False),
+    ("forward_flops", FLOAT, True),
     ("group_size", INT, False),
 ]
 _PROVENANCE = [

@@ -178,11 +178,6 @@ def train_flops(n_params: float, samples: float) -> float:
     return 6 * n_params * samples
 
 
-def eval_flops(n_params: float, samples: float) -> float:
-    """Evaluation FLOPs, forward only: 2 per parameter and sample."""
-    return 2 * n_params * samples
-
-
 def chunks(items: Sequence, per_member: int, memory_bytes: int, cap: int | None = None) -> list:
     """Split ``items`` (a group's members) into consecutive chunks that each fit
     ``memory_bytes`` at ``per_member`` bytes a member and hold at most ``cap``; a

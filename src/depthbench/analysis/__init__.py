@@ -5,6 +5,7 @@ Modules: :mod:`~depthbench.analysis.cells` (selection on validation, per-cell
 aggregates), :mod:`~depthbench.analysis.intervals` (order-statistic intervals,
 isotonic fits), :mod:`~depthbench.analysis.censoring` (medians and tests over censored replicates),
 :mod:`~depthbench.analysis.efficiency` (``P_d``, ``N_d``, ``E_d``),
+:mod:`~depthbench.analysis.compute` (``F_d`` and ``E_d`` at matched forward FLOPs),
 :mod:`~depthbench.analysis.gap` (the depth gap over a whole curve),
 :mod:`~depthbench.analysis.scaling` (power-law fits),
 :mod:`~depthbench.analysis.samples` (sample complexity),
@@ -26,6 +27,7 @@ from depthbench.analysis.baselines import baseline_curves, beaten_by
 from depthbench.analysis.basin import basins
 from depthbench.analysis.cells import INSTANCE, PANEL, REPLICATE, TASK, Curves, aggregate, curves
 from depthbench.analysis.censoring import holm
+from depthbench.analysis.compute import matched_flops
 from depthbench.analysis.efficiency import efficiency, eps_grid, resolve_eps, thresholds
 from depthbench.analysis.fitness import best_effort_curves, fitness, judged
 from depthbench.analysis.gap import depth_gap
@@ -203,6 +205,8 @@ class Analysis:
     eps_source: str  # where the thresholds came from, in words
     p: pd.DataFrame  # P_d(eps), :func:`efficiency.thresholds` on n_params
     n: pd.DataFrame  # N_d(eps), on n_hidden
+    f: pd.DataFrame  # F_d(eps), on forward_flops, where it differs from 2 P_d (:mod:`.compute`)
+    e_flops: pd.DataFrame  # F_1 / F_d in those panels
     e: (
         pd.DataFrame
     )  # E_d(eps) = P_1 / P_d, with ``p_holm`` and the best-effort fit's (:func:`fitness.judged`)
@@ -293,6 +297,7 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
     thresholds_by, source = _eps(info, eps)
     p = thresholds(c, thresholds_by, "n_params")
     n = thresholds(c, thresholds_by, "n_hidden")
+    f, e_flops = matched_flops(c, thresholds_by)
     dense = {i: eps_grid(c, i, chance[i]) for i in info.index}
     base = baseline_curves(df)
     cells = aggregate(df, c)
@@ -310,6 +315,8 @@ def analyze(df: pd.DataFrame, eps: Sequence[float] | None = None) -> Analysis:
         eps_source=source,
         p=p,
         n=n,
+        f=f,
+        e_flops=e_flops,
         e=e,
         fit=fit,
         basins=basins(df),

@@ -50,8 +50,8 @@ class Curves:
     """The selected test_metric of every cell with trained members.
 
     ``points``: one row per cell: the cell keys, ``instance``, ``n_train``,
-    ``n_params``, ``n_hidden``, ``tuned``, ``tuned_lo``, ``tuned_hi``, ``coverage``
-    (of that interval), ``replicates`` (their number).
+    ``n_params``, ``n_hidden``, ``forward_flops``, ``tuned``, ``tuned_lo``,
+    ``tuned_hi``, ``coverage`` (of that interval), ``replicates`` (their number).
     ``per_replicate``: ``[len(points), R]``, the test_metric of each replicate at the
     cell's chosen rate (NaN where a replicate has no member), columns the replicate keys.
     """
@@ -106,6 +106,7 @@ def curves(df: pd.DataFrame) -> Curves:
         "n_train",
         "n_params",
         "n_hidden",
+        "forward_flops",
         "tuned",
         "tuned_lo",
         "tuned_hi",
@@ -121,6 +122,7 @@ def curves(df: pd.DataFrame) -> Curves:
         n_train=("n_train", "first"),
         n_params=("n_params", "first"),
         n_hidden=("n_hidden", "first"),
+        forward_flops=("forward_flops", "first"),
     )
     values = table.to_numpy(float)
     bounds = np.array([median_interval(v) for v in values]).reshape(-1, 3)

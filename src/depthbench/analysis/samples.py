@@ -24,10 +24,11 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
     interval-censored median over replicates of each replicate's first crossing of its
     running minimum over n_train, as P_d (:mod:`depthbench.analysis.efficiency`).
 
-    Columns: ``instance``, ``depth``, ``budget``, ``eps``, the
-    :data:`~depthbench.analysis.efficiency.SUMMARY` columns and ``replicates``
-    (:func:`~depthbench.analysis.efficiency.summary`), ``sizes`` (n_train values on
-    the grid).
+    Columns: ``instance``, ``depth``, ``budget``, ``n_params`` and ``forward_flops``
+    (of the net at that budget, so architectures compare at matched parameters and at
+    matched compute), ``eps``, the :data:`~depthbench.analysis.efficiency.SUMMARY`
+    columns and ``replicates`` (:func:`~depthbench.analysis.efficiency.summary`),
+    ``sizes`` (n_train values on the grid).
     """
     rows = []
     sized = c.points[c.points["n_train"] > 0]  # online data has no training-set size
@@ -48,6 +49,8 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
                 INSTANCE: instance,
                 "depth": depth,
                 "budget": budget,
+                "n_params": part["n_params"].iloc[0],
+                "forward_flops": part["forward_flops"].iloc[0],
                 "eps": eps,
                 **summary(reps),
                 "sizes": len(x),
@@ -59,6 +62,8 @@ def sample_complexity(c: Curves, chance: Mapping[str, float]) -> pd.DataFrame:
             INSTANCE,
             "depth",
             "budget",
+            "n_params",
+            "forward_flops",
             "eps",
             *SUMMARY,
             "replicates",

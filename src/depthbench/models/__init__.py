@@ -53,7 +53,8 @@ def check_params(name: str, params: dict[str, Any]) -> None:
 def fit(
     name: str, input_shape: tuple[int, int], output_dim: int, depth: int, budget: int, **params: Any
 ) -> Fit:
-    """Solve the width of model ``name`` at ``depth`` for ``budget`` parameters."""
+    """Solve the width of model ``name`` at ``depth`` for ``budget`` parameters (and
+    count the hidden neurons and forward FLOPs at that width)."""
     cls = model_class(name)
     reason = cls.check_shape(input_shape, depth, **params)
     if reason:
@@ -65,7 +66,9 @@ def fit(
         return found
     assert found.width is not None
     return dataclasses.replace(
-        found, n_hidden=cls.count_hidden(input_shape, depth, found.width, **params)
+        found,
+        n_hidden=cls.count_hidden(input_shape, depth, found.width, **params),
+        forward_flops=cls.count_flops(input_shape, output_dim, depth, found.width, **params),
     )
 
 

@@ -24,8 +24,9 @@ class BatchedModel(nn.Module, ABC):
     :data:`MODELS`) and implements the static methods below, which take its
     hyper-parameters (``model.*``) as keyword arguments: :meth:`check_params` declares
     them, with their defaults, and validates them; :meth:`count_params` and
-    :meth:`count_hidden` give one member's exact parameter and hidden-neuron counts,
-    from which :func:`depthbench.models.fit` solves the width for a budget
+    :meth:`count_hidden` give one member's exact parameter and hidden-neuron counts
+    (:meth:`count_flops` its forward FLOPs per sample, for comparisons at matched
+    compute), from which :func:`depthbench.models.fit` solves the width for a budget
     (docs/science.md, "Budget"); :meth:`check_shape` says why a depth cannot fit an
     input. An instance holds its layers as (weight, bias) pairs with the member axis
     first (:meth:`layers`) and computes :meth:`batched_forward`.
@@ -100,6 +101,16 @@ class BatchedModel(nn.Module, ABC):
     def count_hidden(input_shape: tuple[int, int], depth: int, width: int, **params: Any) -> int:
         """Exact hidden neurons of one member."""
 
+    @classmethod
+    def count_flops(
+        cls, input_shape: tuple[int, int], output_dim: int, depth: int, width: int, **params: Any
+    ) -> int:
+        """Forward FLOPs of one member on one sample: 2 per multiply-add, a bias counted
+        as a multiply-add with input 1, activations not counted. By default every
+        parameter is used once per sample (dense and locally connected layers), so
+        ``2 * count_params``; a family that shares weights or pools overrides it."""
+        return 2 * cls.count_params(input_shape, output_dim, depth, width, **params)
+
     @abstractmethod
     def layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """(weight ``[members, ..., fan_in, fan_out]``, bias ``[members, ..., 1, fan_out]``)
@@ -113,6 +124,12 @@ class BatchedModel(nn.Module, ABC):
     @property
     def n_params(self) -> int:
         return self.count_params(
+            self.input_shape, self.output_dim, self.depth, self.width, **self.params
+        )
+
+    @property
+    def forward_flops(self) -> int:
+        return self.count_flops(
             self.input_shape, self.output_dim, self.depth, self.width, **self.params
         )
 

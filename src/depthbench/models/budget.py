@@ -14,14 +14,16 @@ TOLERANCE = BUDGET_TOLERANCE  # a feasible width misses the budget by at most th
 class Fit:
     """The outcome of fitting one (depth, budget) cell.
 
-    ``width``, ``n_params`` and ``n_hidden`` are set when the cell is feasible;
-    otherwise ``reason`` says why not (``status=infeasible`` rows carry it).
+    ``width``, ``n_params``, ``n_hidden`` and ``forward_flops`` (one sample's forward
+    FLOPs) are set when the cell is feasible; otherwise ``reason`` says why not
+    (``status=infeasible`` rows carry it).
     """
 
     width: int | None
     n_params: int | None
     reason: str | None = None
     n_hidden: int | None = None
+    forward_flops: int | None = None
 
     @property
     def feasible(self) -> bool:

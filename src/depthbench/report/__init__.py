@@ -25,6 +25,7 @@ from depthbench import analysis, results
 from depthbench.analysis import INSTANCE, Analysis
 from depthbench.analysis.cells import status_counts
 from depthbench.analysis.censoring import replicates_needed
+from depthbench.analysis.compute import unrecorded
 from depthbench.analysis.intervals import LEVEL, describe
 from depthbench.analysis.samples import LEARNED_TEXT
 from depthbench.errors import ResultsError
@@ -140,7 +141,22 @@ METHOD = (
     "baseline of no more parameters beats measures the optimiser, not the architecture."
 )
 
-
+COMPUTE = (
+    "Parameters are one cost; compute is another. A net's forward FLOPs per sample count "
+    "2 per multiply-add (a bias as one with input 1) and 1 per pooled addition, not the "
+    "activations (docs/results.md, `forward_flops`). A dense or locally connected net uses "
+    "each parameter once per sample, so its FLOPs are 2 n_params and E_d at matched FLOPs "
+    "is E_d at matched parameters; a weight-shared net applies each filter at every "
+    "position of its level, so it spends more FLOPs per parameter, and a depth comparison "
+    "between such nets is read again here at matched FLOPs: F_d(eps) is the first crossing "
+    "of eps over increasing forward FLOPs, as P_d is over parameters."
+)
+HELD = (
+    "(forward FLOPs = 2 n_params in every cell), so the tables above hold at matched FLOPs "
+    "as they stand."
+)
+NO_SHARING = "No panel here has a net that shares weights or pools " + HELD
+NO_SHARING_REST = "No other panel has a net that shares weights or pools " + HELD
 BRACKETING = (
     "A declared eps is read for E_d only where the budget grid brackets it for both depths "
     "compared (1 and d): each depth's median curve is above eps at its smallest budget and "
@@ -347,6 +363,82 @@ def _unbracketed(bracketing: pd.DataFrame, names: dict[str, str]) -> str:
     return " No E_d is read at: " + "; ".join(said) + "."
 
 
+def _sizes(a: Analysis, out: Path, coverage: Text) -> list[Block]:
+    """The tables P_d(eps) and N_d(eps)."""
+    if a.p.empty:
+        return []
+    return [
+        Heading("P_d(eps): parameters to reach eps"),
+        _table(
+            out,
+            "p_d",
+            tables.by_depth(a.p, "P"),
+            a.p,
+            "Smallest parameter count reaching test_metric <= eps (selected on validation)",
+            a.names,
+        ),
+        coverage,
+        Heading("N_d(eps): hidden neurons to reach eps, beside the theorems' counts"),
+        _table(
+            out,
+            "n_d",
+            tables.neurons(a),
+            a.n,
+            "Smallest hidden-neuron count reaching test_metric <= eps (selected on validation)",
+            a.names,
+        ),
+        coverage,
+    ]
+
+
+def _compute(a: Analysis, out: Path, coverage: Text) -> list[Block]:
+    """Matched compute: F_d(eps) and E_d at matched forward FLOPs where they differ
+    from the parameter counts' (:mod:`depthbench.analysis.compute`), else why not."""
+    if a.p.empty:
+        return []
+    missing = unrecorded(a.curves.points)
+    said = Text(
+        COMPUTE
+        + (
+            " Forward FLOPs are not recorded for "
+            + "; ".join(a.names.get(i, i) or i for i in missing)
+            + " (weight-shared rows written before schema 6): re-run them to compare "
+            "them at matched compute."
+            if missing
+            else ""
+        )
+    )
+    if a.f.empty:
+        rest = Text(NO_SHARING_REST if missing else NO_SHARING)
+        return [Heading("Matched compute: forward FLOPs per sample"), said, rest]
+    blocks: list[Block] = [
+        Heading("Matched compute: forward FLOPs per sample"),
+        said,
+        _table(
+            out,
+            "f_d",
+            tables.by_depth(a.f, "F"),
+            a.f,
+            "Smallest forward FLOPs per sample reaching test_metric <= eps (selected on "
+            "validation)",
+            a.names,
+        ),
+    ]
+    if not a.e_flops.empty:
+        blocks.append(
+            _table(
+                out,
+                "efficiency_flops",
+                tables.by_depth(a.e_flops, "E"),
+                a.e_flops,
+                "Depth efficiency at matched compute: forward FLOPs depth 1 needs over "
+                "those depth d needs",
+                a.names,
+            )
+        )
+    return [*blocks, coverage]
+
+
 def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
     blocks: list[Block] = []
     drawn = figures.Output(out, pdf)
@@ -358,29 +450,7 @@ def _blocks(a: Analysis, df: pd.DataFrame, out: Path, pdf: bool) -> list[Block]:
             Text(f"Thresholds eps: {a.eps_source}."),
         ]
     blocks += _efficiency(a, out, drawn, coverage) + _fit(a, out, df)
-    if not a.p.empty:
-        blocks += [
-            Heading("P_d(eps): parameters to reach eps"),
-            _table(
-                out,
-                "p_d",
-                tables.by_depth(a.p, "P"),
-                a.p,
-                "Smallest parameter count reaching test_metric <= eps (selected on validation)",
-                a.names,
-            ),
-            coverage,
-            Heading("N_d(eps): hidden neurons to reach eps, beside the theorems' counts"),
-            _table(
-                out,
-                "n_d",
-                tables.neurons(a),
-                a.n,
-                "Smallest hidden-neuron count reaching test_metric <= eps (selected on validation)",
-                a.names,
-            ),
-            coverage,
-        ]
+    blocks += _sizes(a, out, coverage) + _compute(a, out, coverage)
     flags = analysis.flags(a.cells)
     if len(flags):
         blocks += [

@@ -338,6 +338,8 @@ def samples(a: Analysis) -> pd.DataFrame:
             "instance": s[INSTANCE],
             "depth": s["depth"],
             "budget": s["budget"],
+            "params": s["n_params"].map(number),
+            "forward FLOPs per sample": s["forward_flops"].map(number),
             f"eps ({LEARNED_TEXT})": s["eps"].map("{:g}".format),
             "n_train to learn": censored_column(s),
         }
