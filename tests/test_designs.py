@@ -3,7 +3,7 @@ property the claims issue named is checked on the experiment's own config."""
 
 import torch
 
-from depthbench import config, metrics, tasks
+from depthbench import config, metrics, models, tasks
 from depthbench.experiments import compose_job
 
 
@@ -86,3 +86,37 @@ def test_the_heat_maps_target_is_low_degree_so_a_cubic_reaches_every_declared_ep
         errors[degree] = metrics.test_metric("regression", pred, y_test.double())
     assert 0.08 < errors[2] < 0.16 and errors[3] < 0.04, errors
     assert errors[3] < min(spec.report.eps)
+
+
+def test_the_one_layer_pooled_cnn_is_a_linear_classifier_on_patch_counts():
+    """rhm_sample_complexity's shallow CNN averages one feature per bottom-level patch
+    over the positions, so its logits are an affine function of how often each patch
+    occurs, whatever its width. At L = 3 the best such classifier, fitted to every one
+    of the P_max inputs, still errs on more than a third of them: that net fails by what
+    it can express, not by its optimiser (its training loss is flat across rates and
+    budgets in the committed rows)."""
+    spec, task = _task("rhm_sample_complexity", "task.L=3", "task.function_seed=0")
+    leaves, y = task.decode(torch.arange(task.P_max))
+    net = models.build("tree", input_shape=task.input_shape, output_dim=task.output_dim,
+                       depth=1, width=64, members=1, activation="relu", s=2, shared=True,
+                       pool=True)  # fmt: skip
+    net.reset_parameters([0])
+    moved = leaves.view(len(y), -1, 2).flip(1).flatten(1)  # the same patches, other places
+    assert torch.allclose(net(task.one_hot(leaves)), net(task.one_hot(moved)), atol=1e-5)
+    patch = leaves.view(len(y), -1, 2) @ torch.tensor([task.v, 1])  # [N, 4] patch ids
+    kinds, which = torch.unique(patch, return_inverse=True)
+    counts = torch.zeros(len(y), len(kinds)).scatter_add_(1, which, torch.ones(which.shape))
+    w = torch.zeros(len(kinds), task.n_c, requires_grad=True)
+    b = torch.zeros(task.n_c, requires_grad=True)
+    opt = torch.optim.LBFGS([w, b], max_iter=500, line_search_fn="strong_wolfe")
+
+    def loss() -> torch.Tensor:
+        opt.zero_grad()
+        value = torch.nn.functional.cross_entropy(counts @ w + b, y)
+        value.backward()
+        return value
+
+    for _ in range(5):
+        opt.step(loss)
+    error = ((counts @ w + b).argmax(1) != y).double().mean().item()
+    assert error > 0.3 > 0.1 * (1 - 1 / task.n_c)  # far above "learned" (10% of chance)

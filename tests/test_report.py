@@ -737,3 +737,16 @@ def test_a_dense_report_says_its_tables_hold_at_matched_flops(report):
     text = (report / "index.md").read_text().split("## Matched compute")[1].split("## ")[0]
     assert "No panel here has a net that shares weights or pools (forward FLOPs = 2" in text
     assert not (report / "tables" / "f_d.csv").exists()
+
+
+def test_the_headline_gives_each_nets_sample_complexity_where_n_train_varies(store):
+    """A sample-complexity experiment's claim is the n_train each net needs: the headline
+    says it per instance and depth, as the samples table prints it."""
+    a = analysis.analyze(analysis.label(results.load([store / "n3"])), None)
+    said = [line for line in headline.lines(a) if line.startswith("n_train to reach 10%")]
+    assert len(said) == a.samples[analysis.INSTANCE].nunique() == 1
+    for depth, budget, flops in a.samples[["depth", "budget", "forward_flops"]].itertuples(
+        index=False
+    ):
+        assert f"depth {depth} at {number(budget)} parameters ({number(flops)} FLOPs" in said[0]
+        assert flops == 2 * a.cells.query("depth == @depth & budget == @budget")["n_params"].iloc[0]

@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from depthbench import analysis, results
-from depthbench.analysis import PANEL, Analysis
+from depthbench.analysis import INSTANCE, PANEL, Analysis
 from depthbench.analysis.censoring import UNDETERMINED
-from depthbench.report.tables import bound, interval, number
+from depthbench.analysis.samples import LEARNED_TEXT
+from depthbench.report.tables import bound, censored_column, in_order, interval, number
 
 SIGNIFICANT = 0.05  # p (Holm) below which "depth helps" is said
 
@@ -73,6 +74,35 @@ def _tested(e: pd.DataFrame) -> str:
     return f"{len(passed)} of {len(tested)} tested E_d pass the paired sign test (p (Holm) < 0.05)."
 
 
+def _learned(a: Analysis) -> list[str]:
+    """Where the rows span training-set sizes: per instance, the n_train each depth
+    needs to reach :data:`~depthbench.analysis.samples.LEARNED_TEXT` at each budget
+    (the sample-complexity table), one line per instance."""
+    if a.samples.empty:
+        return []
+    s = in_order(a.samples.assign(text=censored_column(a.samples)), INSTANCE, "depth", "budget")
+    return [
+        f"n_train to reach {LEARNED_TEXT}{_named(a.names.get(str(i), str(i)))}: "
+        + "; ".join(
+            f"depth {d} at {number(b)} parameters{_flops(f)}: {t}"
+            for d, b, f, t in part[["depth", "budget", "forward_flops", "text"]].itertuples(
+                index=False
+            )
+        )
+        for i, part in s.groupby(INSTANCE, sort=False)
+    ]
+
+
+def _named(name: str) -> str:
+    """``, m=3 mlp`` for an instance's short name; nothing where it has none."""
+    return f", {name}" if name else ""
+
+
+def _flops(forward: float) -> str:
+    """`` (71230 FLOPs a sample)``, or nothing where they were not recorded."""
+    return "" if pd.isna(forward) else f" ({number(forward)} FLOPs a sample)"
+
+
 def _trust(a: Analysis) -> str:
     """Cells to read with care, and the best-effort fit's verdict where it ran."""
     cells = a.cells[a.cells["ok"].fillna(0) > 0]
@@ -97,7 +127,8 @@ def _trust(a: Analysis) -> str:
 
 def lines(a: Analysis) -> list[str]:
     """The headline: one line per panel and declared eps (largest first), panels with
-    no verdict at any eps named together on one line, whether any E_d passes its test,
+    no verdict at any eps named together on one line, the sample complexity per
+    instance where the rows span training-set sizes, whether any E_d passes its test,
     and the trust line."""
     out, silent = [], []
     several = a.e[PANEL].nunique() > 1
@@ -116,7 +147,7 @@ def lines(a: Analysis) -> list[str]:
         )
     if not len(a.e):
         out.append("No E_d: the rows hold one depth, or no trained depth 1 to compare with.")
-    return [*out, _tested(a.e), _trust(a)]
+    return [*out, *_learned(a), _tested(a.e), _trust(a)]
 
 
 def of_results(dirs: list[Path]) -> list[str]:
