@@ -15,9 +15,9 @@ def test_the_main_jobs_report_ships_its_rows():
     assert "quick" in SHIPPED
 
 
-# the largest reports (the RHM's first design takes 45 s on a 2-core machine) are slow
-# (pytest -m slow); the default run rebuilds every other, and reports/regenerate.sh all
-SLOW = ("rhm_sample_complexity_first_design",)
+# the largest reports (the RHM's, 45 s each on a 2-core machine) are slow (pytest -m
+# slow); the default run rebuilds every other, and reports/regenerate.sh all
+SLOW = ("rhm_sample_complexity", "rhm_sample_complexity_first_design")
 
 
 @pytest.mark.parametrize(
