@@ -279,7 +279,7 @@ def test_panels_are_named_by_what_varies_and_the_rest_is_said_once(report):
     assert full.str.contains("activation=silu").all()
 
 
-MACRO = re.compile(r"^\\expandafter\\def\\csname db@(.+?)\\endcsname\{(.*?)\} % ", re.M)
+MACRO = re.compile(r"^\\expandafter\\def\\csname db@(.+?)\\endcsname\{(.*?)\}(?: % |$)", re.M)
 
 
 def _plain(macro: str) -> str:

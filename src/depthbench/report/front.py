@@ -21,7 +21,7 @@ from depthbench.report.page import html_page
 
 CLAIMS = "claims.yaml"
 TITLE = "depthbench: what the literature experiments find"
-MACRO = re.compile(r"^\\expandafter\\def\\csname db@(.+?)\\endcsname\{(.*?)\} % ", re.M)
+MACRO = re.compile(r"^\\expandafter\\def\\csname db@(.+?)\\endcsname\{(.*?)\}(?: % |$)", re.M)
 FIELDS = (
     "claim",
     "source",

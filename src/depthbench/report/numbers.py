@@ -274,8 +274,10 @@ def tex(a: Analysis, df: pd.DataFrame) -> str:
         DBNUM,
     ]
     for name, whole, value, what in keyed(a, df):
+        said = f" % {what}"  # once a number: its stable key's line follows the short one's
         for k in dict.fromkeys((name, whole)):
-            lines.append(f"\\expandafter\\def\\csname db@{k}\\endcsname{{{value}}} % {what}")
+            lines.append(f"\\expandafter\\def\\csname db@{k}\\endcsname{{{value}}}{said}")
+            said = ""
     return "\n".join(lines) + "\n"
 
 
